@@ -1,0 +1,124 @@
+//! Validated settings, built once from the command line. Nothing below `lib.rs` sees clap.
+
+use std::num::NonZeroUsize;
+
+use crate::cli::{Cli, Command};
+use crate::event::Event;
+use crate::exit::UsageError;
+use crate::render::Format;
+use crate::source::SourceSpec;
+use crate::time::{self, DAY, Micros, Window};
+
+/// Which report to run, with its own options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportSpec {
+    StsEndpoints { details: bool },
+    RootActivity { details: bool },
+    Errors { top: Option<usize> },
+    WhoTouchedBucket { bucket: String, details: bool },
+}
+
+/// Which events reach the report.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub window: Window,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+impl Filter {
+    /// The account and region filters (the window is applied by the scanner, which has the
+    /// parsed time at hand).
+    pub fn accepts(&self, ev: &Event<'_>) -> bool {
+        fn any_of(wanted: &[String], got: Option<&str>) -> bool {
+            wanted.is_empty() || got.is_some_and(|g| wanted.iter().any(|w| w == g))
+        }
+        any_of(&self.accounts, ev.recipient_account_id.as_deref())
+            && any_of(&self.regions, ev.aws_region.as_deref())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub sources: Vec<SourceSpec>,
+    pub filter: Filter,
+    pub format: Format,
+    pub threads: Option<NonZeroUsize>,
+    pub report: ReportSpec,
+}
+
+impl Config {
+    pub fn from_cli(cli: Cli, now: Micros) -> Result<Config, UsageError> {
+        let c = cli.common;
+        if c.sources.is_empty() {
+            return Err(UsageError(
+                "no source given: pass --source with a folder, a file or - for standard input \
+                 (or set CTQ_SOURCE)"
+                    .into(),
+            ));
+        }
+        let mut sources = Vec::new();
+        for s in &c.sources {
+            let spec = SourceSpec::parse(s).map_err(UsageError)?;
+            if !sources.contains(&spec) {
+                sources.push(spec);
+            }
+        }
+        let window = match c.date {
+            Some(day) => Window {
+                since: Some(day.0 * DAY),
+                until: Some((day.0 + 1) * DAY),
+            },
+            None => Window {
+                since: c.since.map(|t| t.resolve(now)),
+                until: c.until.map(|t| t.resolve(now)),
+            },
+        };
+        if let (Some(s), Some(u)) = (window.since, window.until)
+            && s >= u
+        {
+            return Err(UsageError(format!(
+                "the time window is empty: --since {} is not before --until {}",
+                time::format_time(s),
+                time::format_time(u)
+            )));
+        }
+        for a in &c.accounts {
+            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(UsageError(format!(
+                    "--account '{a}' is not an AWS account id (12 digits, for example 123456789012)"
+                )));
+            }
+        }
+        let report = match cli.command {
+            Command::StsEndpoints { details } => ReportSpec::StsEndpoints { details },
+            Command::RootActivity { details } => ReportSpec::RootActivity { details },
+            Command::Errors { top } => ReportSpec::Errors {
+                top: (top > 0).then_some(top),
+            },
+            Command::WhoTouchedBucket { bucket, details } => {
+                if bucket.is_empty()
+                    || bucket.starts_with("arn:")
+                    || bucket.starts_with("s3://")
+                    || bucket.contains('/')
+                {
+                    return Err(UsageError(format!(
+                        "'{bucket}' is not a bucket name: give the name alone, for example my-bucket"
+                    )));
+                }
+                ReportSpec::WhoTouchedBucket { bucket, details }
+            }
+        };
+        Ok(Config {
+            sources,
+            filter: Filter {
+                window,
+                accounts: c.accounts,
+                regions: c.regions,
+            },
+            format: c.output,
+            threads: c.threads,
+            report,
+        })
+    }
+}

@@ -1,0 +1,938 @@
+//! The lean, borrowed CloudTrail event and the input shapes a file can come in.
+//!
+//! Only the fields the reports need are kept; everything else is skipped without being built.
+//! Parsing is lenient by design: CloudTrail fields change type between services and over time
+//! (`requestParameters` may be an object, a string or null; `resources` may be missing), so a field
+//! of an unexpected type is treated as absent instead of rejecting the event. Empty strings are
+//! absent too, which is what every report wants ("first non-empty", "absent or empty is null").
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// A string field that may be borrowed from the input buffer (no escapes) or owned (escapes).
+pub type Str<'a> = Cow<'a, str>;
+
+/// The fields of one CloudTrail event that ctq's reports read.
+#[derive(Debug, Default, Clone)]
+pub struct Event<'a> {
+    pub event_time: Option<Str<'a>>,
+    pub event_source: Option<Str<'a>>,
+    pub event_name: Option<Str<'a>>,
+    pub aws_region: Option<Str<'a>>,
+    pub source_ip: Option<Str<'a>>,
+    pub user_agent: Option<Str<'a>>,
+    pub error_code: Option<Str<'a>>,
+    pub error_message: Option<Str<'a>>,
+    pub event_id: Option<Str<'a>>,
+    pub recipient_account_id: Option<Str<'a>>,
+    pub event_version: Option<Str<'a>>,
+    pub user_identity: UserIdentity<'a>,
+    /// `tlsDetails.clientProvidedHostHeader`
+    pub tls_host: Option<Str<'a>>,
+    /// `requestParameters.bucketName`
+    pub bucket_name: Option<Str<'a>>,
+    /// `requestParameters.key`
+    pub object_key: Option<Str<'a>>,
+    /// `resources[].ARN`
+    pub resource_arns: Vec<Str<'a>>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UserIdentity<'a> {
+    pub kind: Option<Str<'a>>,
+    pub arn: Option<Str<'a>>,
+    pub invoked_by: Option<Str<'a>>,
+    pub principal_id: Option<Str<'a>>,
+    pub account_id: Option<Str<'a>>,
+}
+
+impl<'a> Event<'a> {
+    /// The principal as the reports define it: the first non-empty of `userIdentity.arn`,
+    /// `invokedBy`, `principalId`, `accountId`, `type`, else `unknown`.
+    pub fn principal(&self) -> &str {
+        let u = &self.user_identity;
+        [
+            &u.arn,
+            &u.invoked_by,
+            &u.principal_id,
+            &u.account_id,
+            &u.kind,
+        ]
+        .into_iter()
+        .find_map(|f| f.as_deref())
+        .unwrap_or("unknown")
+    }
+
+    /// True when the object had at least one field that only CloudTrail events have; used to tell
+    /// an event from some other JSON object (a config file, a CloudWatch Logs envelope).
+    fn looks_like_event(&self) -> bool {
+        self.event_time.is_some()
+            || self.event_name.is_some()
+            || self.event_source.is_some()
+            || self.event_id.is_some()
+            || self.event_version.is_some()
+    }
+
+    /// Detach from the input buffer (used for lookup-events, whose events are JSON in a string).
+    pub fn into_owned(self) -> Event<'static> {
+        fn o(s: Option<Str<'_>>) -> Option<Str<'static>> {
+            s.map(|s| Cow::Owned(s.into_owned()))
+        }
+        let u = self.user_identity;
+        Event {
+            event_time: o(self.event_time),
+            event_source: o(self.event_source),
+            event_name: o(self.event_name),
+            aws_region: o(self.aws_region),
+            source_ip: o(self.source_ip),
+            user_agent: o(self.user_agent),
+            error_code: o(self.error_code),
+            error_message: o(self.error_message),
+            event_id: o(self.event_id),
+            recipient_account_id: o(self.recipient_account_id),
+            event_version: o(self.event_version),
+            user_identity: UserIdentity {
+                kind: o(u.kind),
+                arn: o(u.arn),
+                invoked_by: o(u.invoked_by),
+                principal_id: o(u.principal_id),
+                account_id: o(u.account_id),
+            },
+            tls_host: o(self.tls_host),
+            bucket_name: o(self.bucket_name),
+            object_key: o(self.object_key),
+            resource_arns: self
+                .resource_arns
+                .into_iter()
+                .map(|s| Cow::Owned(s.into_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// What one file turned out to be, for messages and statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Records,
+    Array,
+    Single,
+    Lines,
+    LookupEvents,
+}
+
+/// Parse a whole decoded file into events, or explain why it is not a CloudTrail event file.
+///
+/// The five accepted shapes: `{"Records":[...]}`, a top-level array of events, one event object,
+/// events one after another (newline-delimited or pretty-printed, as `jq '.Records[]'` writes
+/// them), and `aws cloudtrail lookup-events` output. The common case (one top-level value) is
+/// parsed in a single pass; only when more values follow is the input re-read as a stream.
+pub fn parse_events<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>) -> Result<Shape, String> {
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_none() {
+        return Err("empty file (no JSON)".into());
+    }
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let shape = match (TopSeed { out: &mut *out }).deserialize(&mut de) {
+        Ok(top) => top,
+        Err(e) => return Err(json_error(&e)),
+    };
+    if de.end().is_ok() {
+        return top_shape(shape, 0);
+    }
+    // More than one top-level value: a stream of events.
+    out.clear();
+    let stream =
+        serde_json::Deserializer::from_slice(text).into_iter::<&serde_json::value::RawValue>();
+    let mut index = 0usize;
+    let mut stream = stream;
+    loop {
+        let offset = stream.byte_offset();
+        let raw = match stream.next() {
+            None => break,
+            Some(Ok(raw)) => raw,
+            Some(Err(e)) => return Err(json_error(&e)),
+        };
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        let top = (TopSeed { out: &mut *out })
+            .deserialize(&mut de)
+            .map_err(|e| {
+                format!(
+                    "value at line {}: {}",
+                    line_of(text, offset),
+                    json_error(&e)
+                )
+            })?;
+        match top {
+            Top::Event => {}
+            other => {
+                let shape = top_shape(other, index).err().unwrap_or_else(|| {
+                    "several top-level JSON values that are not all events".to_string()
+                });
+                return Err(format!(
+                    "value {} (line {}) is not a CloudTrail event: {shape}",
+                    index + 1,
+                    line_of(text, offset)
+                ));
+            }
+        }
+        index += 1;
+    }
+    Ok(Shape::Lines)
+}
+
+fn top_shape(top: Top, _index: usize) -> Result<Shape, String> {
+    match top {
+        Top::Records => Ok(Shape::Records),
+        Top::Array => Ok(Shape::Array),
+        Top::Event => Ok(Shape::Single),
+        Top::Lookup => Ok(Shape::LookupEvents),
+        Top::Other(why) => Err(why),
+    }
+}
+
+fn line_of(text: &[u8], offset: usize) -> usize {
+    let skip = text[offset..]
+        .iter()
+        .take_while(|b| b.is_ascii_whitespace())
+        .count();
+    1 + text[..offset + skip]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+fn json_error(e: &serde_json::Error) -> String {
+    let what = match e.classify() {
+        serde_json::error::Category::Eof => "truncated JSON",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "unexpected JSON",
+        serde_json::error::Category::Io => "read error",
+    };
+    format!("{what}: {e}")
+}
+
+/// What a top-level JSON value was.
+enum Top {
+    Records,
+    Array,
+    Event,
+    Lookup,
+    Other(String),
+}
+
+struct TopSeed<'o, 'a> {
+    out: &'o mut Vec<Event<'a>>,
+}
+
+impl<'de, 'o> DeserializeSeed<'de> for TopSeed<'o, 'de> {
+    type Value = Top;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'o> Visitor<'de> for TopSeed<'o, 'de> {
+    type Value = Top;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("CloudTrail events")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Top, A::Error> {
+        match (EventsSeed {
+            out: self.out,
+            strict: true,
+        })
+        .visit_seq(seq)?
+        {
+            Ok(()) => Ok(Top::Array),
+            Err(why) => Ok(Top::Other(why)),
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let mut ev = Event::default();
+        let mut records = None;
+        let mut lookup = None;
+        let mut other_keys: Vec<String> = Vec::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.0.as_ref() {
+                "Records" => {
+                    records = Some(map.next_value_seed(EventsSeed {
+                        out: &mut *self.out,
+                        strict: false,
+                    })?);
+                }
+                "Events" => {
+                    lookup = Some(map.next_value_seed(LookupSeed {
+                        out: &mut *self.out,
+                    })?)
+                }
+                k => {
+                    if !event_field(&mut ev, k, &mut map)? && other_keys.len() < 64 {
+                        other_keys.push(k.to_string());
+                    }
+                }
+            }
+        }
+        if let Some(result) = records {
+            return Ok(match result {
+                Ok(()) => Top::Records,
+                Err(why) => Top::Other(why),
+            });
+        }
+        if let Some(result) = lookup {
+            return Ok(match result {
+                Ok(()) => Top::Lookup,
+                Err(why) => Top::Other(why),
+            });
+        }
+        if ev.looks_like_event() {
+            self.out.push(ev);
+            return Ok(Top::Event);
+        }
+        Ok(Top::Other(describe_object(&other_keys)))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
+        Ok(Top::Other("a JSON string, not CloudTrail events".into()))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
+        Ok(Top::Other("a JSON boolean, not CloudTrail events".into()))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
+        Ok(Top::Other("a JSON number, not CloudTrail events".into()))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
+        Ok(Top::Other("a JSON number, not CloudTrail events".into()))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
+        Ok(Top::Other("a JSON number, not CloudTrail events".into()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
+        Ok(Top::Other("JSON null, not CloudTrail events".into()))
+    }
+}
+
+/// Say what a JSON object that is not CloudTrail events looks like, so the user can tell a digest
+/// file or a CloudWatch Logs export from a broken trail file.
+fn describe_object(keys: &[String]) -> String {
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    if has("digestStartTime") || has("digestS3Object") {
+        return "a CloudTrail digest file (digestStartTime, digestS3Object), not events".into();
+    }
+    if has("logEvents") && has("logGroup") {
+        return "a CloudWatch Logs subscription envelope (logGroup, logEvents), not CloudTrail \
+                events; extract the messages first"
+            .into();
+    }
+    if keys.is_empty() {
+        return "an empty JSON object, not CloudTrail events".into();
+    }
+    let mut shown: Vec<&str> = keys.iter().take(6).map(String::as_str).collect();
+    if keys.len() > 6 {
+        shown.push("…");
+    }
+    format!(
+        "a JSON object with keys {} (expected \"Records\", \"Events\" or an event with \"eventTime\")",
+        shown.join(", ")
+    )
+}
+
+/// A map key, borrowed when it has no escapes.
+struct Key<'a>(Str<'a>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A value read leniently as a string: anything that is not a non-empty string is `None`.
+struct Lenient<'a>(Option<Str<'a>>);
+
+impl<'de> de::Deserialize<'de> for Lenient<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Lenient<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Lenient<'de>, E> {
+                Ok(Lenient((!v.is_empty()).then_some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Lenient<'de>, E> {
+                Ok(Lenient((!v.is_empty()).then(|| Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Lenient<'de>, E> {
+                Ok(Lenient((!v.is_empty()).then_some(Cow::Owned(v))))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Lenient<'de>, E> {
+                Ok(Lenient(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Lenient<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lenient<'de>, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Lenient(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn lenient<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Str<'de>>, A::Error> {
+    Ok(map.next_value::<Lenient<'de>>()?.0)
+}
+
+/// Read one field of an event into `ev`; returns false (after skipping the value) for a key that
+/// is not one of CloudTrail's event fields ctq knows.
+fn event_field<'de, A: MapAccess<'de>>(
+    ev: &mut Event<'de>,
+    key: &str,
+    map: &mut A,
+) -> Result<bool, A::Error> {
+    match key {
+        "eventTime" => ev.event_time = lenient(map)?,
+        "eventSource" => ev.event_source = lenient(map)?,
+        "eventName" => ev.event_name = lenient(map)?,
+        "awsRegion" => ev.aws_region = lenient(map)?,
+        "sourceIPAddress" => ev.source_ip = lenient(map)?,
+        "userAgent" => ev.user_agent = lenient(map)?,
+        "errorCode" => ev.error_code = lenient(map)?,
+        "errorMessage" => ev.error_message = lenient(map)?,
+        "eventID" => ev.event_id = lenient(map)?,
+        "recipientAccountId" => ev.recipient_account_id = lenient(map)?,
+        "eventVersion" => ev.event_version = lenient(map)?,
+        "userIdentity" => ev.user_identity = map.next_value_seed(ObjectSeed(UserIdentityFields))?,
+        "tlsDetails" => ev.tls_host = map.next_value_seed(ObjectSeed(TlsFields))?,
+        "requestParameters" => {
+            (ev.bucket_name, ev.object_key) = map.next_value_seed(ObjectSeed(RequestFields))?
+        }
+        "resources" => ev.resource_arns = map.next_value_seed(ResourcesSeed)?,
+        // Event fields ctq does not read yet: known, skipped without building anything.
+        "eventType"
+        | "eventCategory"
+        | "apiVersion"
+        | "readOnly"
+        | "managementEvent"
+        | "requestID"
+        | "responseElements"
+        | "additionalEventData"
+        | "serviceEventDetails"
+        | "sharedEventID"
+        | "vpcEndpointId"
+        | "vpcEndpointAccountId"
+        | "sessionCredentialFromConsole"
+        | "edgeDeviceDetails"
+        | "insightDetails"
+        | "addendum" => {
+            map.next_value::<IgnoredAny>()?;
+        }
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Reads the fields of a nested object it cares about; a value of any other type gives the default.
+trait Fields<'de> {
+    type Out: Default;
+    fn field<A: MapAccess<'de>>(
+        &self,
+        out: &mut Self::Out,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error>;
+}
+
+struct ObjectSeed<F>(F);
+
+impl<'de, F: Fields<'de>> DeserializeSeed<'de> for ObjectSeed<F> {
+    type Value = F::Out;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<F::Out, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, F: Fields<'de>> Visitor<'de> for ObjectSeed<F> {
+    type Value = F::Out;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<F::Out, A::Error> {
+        let mut out = F::Out::default();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            self.0.field(&mut out, &key.0, &mut map)?;
+        }
+        Ok(out)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<F::Out, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(F::Out::default())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<F::Out, E> {
+        Ok(F::Out::default())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<F::Out, E> {
+        Ok(F::Out::default())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<F::Out, E> {
+        Ok(F::Out::default())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<F::Out, E> {
+        Ok(F::Out::default())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<F::Out, E> {
+        Ok(F::Out::default())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<F::Out, E> {
+        Ok(F::Out::default())
+    }
+}
+
+struct UserIdentityFields;
+impl<'de> Fields<'de> for UserIdentityFields {
+    type Out = UserIdentity<'de>;
+    fn field<A: MapAccess<'de>>(
+        &self,
+        u: &mut UserIdentity<'de>,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "type" => u.kind = lenient(map)?,
+            "arn" => u.arn = lenient(map)?,
+            "invokedBy" => u.invoked_by = lenient(map)?,
+            "principalId" => u.principal_id = lenient(map)?,
+            "accountId" => u.account_id = lenient(map)?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct TlsFields;
+impl<'de> Fields<'de> for TlsFields {
+    type Out = Option<Str<'de>>;
+    fn field<A: MapAccess<'de>>(
+        &self,
+        host: &mut Option<Str<'de>>,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "clientProvidedHostHeader" => *host = lenient(map)?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct RequestFields;
+impl<'de> Fields<'de> for RequestFields {
+    type Out = (Option<Str<'de>>, Option<Str<'de>>);
+    fn field<A: MapAccess<'de>>(
+        &self,
+        out: &mut Self::Out,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "bucketName" => out.0 = lenient(map)?,
+            "key" => out.1 = lenient(map)?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct ArnField;
+impl<'de> Fields<'de> for ArnField {
+    type Out = Option<Str<'de>>;
+    fn field<A: MapAccess<'de>>(
+        &self,
+        arn: &mut Option<Str<'de>>,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "ARN" => *arn = lenient(map)?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `resources`: an array of objects with `ARN`; anything else is no resources.
+struct ResourcesSeed;
+impl<'de> DeserializeSeed<'de> for ResourcesSeed {
+    type Value = Vec<Str<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+impl<'de> Visitor<'de> for ResourcesSeed {
+    type Value = Vec<Str<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut arns = Vec::new();
+        while let Some(arn) = seq.next_element_seed(ObjectSeed(ArnField))? {
+            arns.extend(arn);
+        }
+        Ok(arns)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Vec::new())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+}
+
+/// One event object (inside `Records`, an array, or a lookup-events string).
+struct EventSeed;
+impl<'de> DeserializeSeed<'de> for EventSeed {
+    type Value = Result<Event<'de>, String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+impl<'de> Visitor<'de> for EventSeed {
+    type Value = Result<Event<'de>, String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a CloudTrail event object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut ev = Event::default();
+        let mut other_keys = Vec::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            if !event_field(&mut ev, &key.0, &mut map)? && other_keys.len() < 64 {
+                other_keys.push(key.0.into_owned());
+            }
+        }
+        if ev.looks_like_event() {
+            Ok(Ok(ev))
+        } else {
+            Ok(Err(describe_object(&other_keys)))
+        }
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Err("a JSON array, not an event object".into()))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Err("a JSON string, not an event object".into()))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err("a JSON boolean, not an event object".into()))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err("a JSON number, not an event object".into()))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err("a JSON number, not an event object".into()))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err("a JSON number, not an event object".into()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Err("JSON null, not an event object".into()))
+    }
+}
+
+/// An array of events. Inside `Records` (the trail's own format) every object is taken as an
+/// event; in a bare top-level array (`strict`) an element that is not event-like means the file
+/// is some other JSON array, and the file is rejected with what element was found.
+struct EventsSeed<'o, 'a> {
+    out: &'o mut Vec<Event<'a>>,
+    strict: bool,
+}
+
+impl<'de, 'o> DeserializeSeed<'de> for EventsSeed<'o, 'de> {
+    type Value = Result<(), String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'o> Visitor<'de> for EventsSeed<'o, 'de> {
+    type Value = Result<(), String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of CloudTrail events")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut index = 0usize;
+        let mut problem = None;
+        while let Some(ev) = seq.next_element_seed(EventSeed)? {
+            match ev {
+                Ok(ev) => self.out.push(ev),
+                Err(why) if self.strict => {
+                    problem.get_or_insert_with(|| {
+                        format!("a JSON array whose element {index} is {why}")
+                    });
+                }
+                // An element of Records that is not an event object: AWS writes no such thing
+                // and no report could count it; the rest of the file is still good.
+                Err(_) => {}
+            }
+            index += 1;
+        }
+        Ok(problem.map_or(Ok(()), Err))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Ok(()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Err(
+            "\"Records\" is an object, not an array of events".into()
+        ))
+    }
+}
+
+/// The `Events` array of `aws cloudtrail lookup-events`: each entry carries the full event as a
+/// JSON string in `CloudTrailEvent`.
+struct LookupSeed<'o, 'a> {
+    out: &'o mut Vec<Event<'a>>,
+}
+
+impl<'de, 'o> DeserializeSeed<'de> for LookupSeed<'o, 'de> {
+    type Value = Result<(), String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 'o> Visitor<'de> for LookupSeed<'o, 'de> {
+    type Value = Result<(), String>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("lookup-events output")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut index = 0usize;
+        let mut problem: Option<String> = None;
+        while let Some(entry) = seq.next_element_seed(ObjectSeed(CloudTrailEventField))? {
+            if problem.is_none() {
+                match entry {
+                    None => {
+                        problem = Some(format!(
+                            "\"Events\"[{index}] has no \"CloudTrailEvent\" string (not lookup-events output)"
+                        ))
+                    }
+                    Some(text) => {
+                        let mut de = serde_json::Deserializer::from_str(&text);
+                        match EventSeed.deserialize(&mut de).and_then(|r| {
+                            de.end()?;
+                            Ok(r)
+                        }) {
+                            Ok(Ok(ev)) => self.out.push(ev.into_owned()),
+                            Ok(Err(why)) => {
+                                problem =
+                                    Some(format!("\"Events\"[{index}].CloudTrailEvent is {why}"))
+                            }
+                            Err(e) => {
+                                problem = Some(format!(
+                                    "\"Events\"[{index}].CloudTrailEvent: {}",
+                                    json_error(&e)
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+            index += 1;
+        }
+        Ok(problem.map_or(Ok(()), Err))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Err(
+            "\"Events\" is an object, not lookup-events output".into()
+        ))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Err(
+            "\"Events\" is a string, not lookup-events output".into()
+        ))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Err("\"Events\" is null, not lookup-events output".into()))
+    }
+}
+
+struct CloudTrailEventField;
+impl<'de> Fields<'de> for CloudTrailEventField {
+    type Out = Option<Str<'de>>;
+    fn field<A: MapAccess<'de>>(
+        &self,
+        out: &mut Option<Str<'de>>,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "CloudTrailEvent" => *out = lenient(map)?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<(Shape, Vec<Event<'_>>), String> {
+        let mut out = Vec::new();
+        let shape = parse_events(text.as_bytes(), &mut out)?;
+        Ok((shape, out))
+    }
+
+    #[test]
+    fn records_file() {
+        let (shape, evs) = parse(
+            r#"{"Records":[{"eventTime":"2024-09-05T01:02:03Z","eventName":"A","userIdentity":{"type":"Root","arn":"arn:aws:iam::1:root"}},{"eventName":"B\u0041"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(shape, Shape::Records);
+        assert_eq!(evs.len(), 2);
+        assert!(matches!(evs[0].event_name, Some(Cow::Borrowed("A"))));
+        assert_eq!(evs[1].event_name.as_deref(), Some("BA"));
+        assert_eq!(evs[0].principal(), "arn:aws:iam::1:root");
+    }
+
+    #[test]
+    fn unexpected_types_are_absent_not_errors() {
+        let (_, evs) = parse(
+            r#"[{"eventName":"X","requestParameters":"bucketName=x","userIdentity":{"arn":42,"type":"IAMUser"},"tlsDetails":"x","resources":{"ARN":"arn:aws:s3:::b"},"errorCode":"","awsRegion":null}]"#,
+        )
+        .unwrap();
+        let e = &evs[0];
+        assert_eq!(e.bucket_name, None);
+        assert_eq!(e.user_identity.arn, None);
+        assert_eq!(e.principal(), "IAMUser");
+        assert_eq!(e.tls_host, None);
+        assert!(e.resource_arns.is_empty());
+        assert_eq!(e.error_code, None);
+        assert_eq!(e.aws_region, None);
+    }
+
+    #[test]
+    fn principal_fallbacks() {
+        let (_, evs) = parse(
+            r#"[{"eventName":"a","userIdentity":{"invokedBy":"s3.amazonaws.com","principalId":"P"}},
+                {"eventName":"b","userIdentity":{"principalId":"P","accountId":"1"}},
+                {"eventName":"c","userIdentity":{"accountId":"1","type":"AWSAccount"}},
+                {"eventName":"d","userIdentity":{"type":"AWSService","arn":""}},
+                {"eventName":"e"}]"#,
+        )
+        .unwrap();
+        let p: Vec<_> = evs.iter().map(|e| e.principal()).collect();
+        assert_eq!(p, ["s3.amazonaws.com", "P", "1", "AWSService", "unknown"]);
+    }
+
+    #[test]
+    fn single_event_lines_and_pretty_stream() {
+        let (shape, evs) =
+            parse(r#"{"eventName":"One","eventTime":"2024-01-01T00:00:00Z"}"#).unwrap();
+        assert_eq!((shape, evs.len()), (Shape::Single, 1));
+        let (shape, evs) = parse("{\"eventName\":\"A\"}\n\n{\"eventName\":\"B\"}\n").unwrap();
+        assert_eq!((shape, evs.len()), (Shape::Lines, 2));
+        let (shape, evs) =
+            parse("{\n  \"eventName\": \"A\"\n}\n{\n  \"eventName\": \"B\"\n}\n").unwrap();
+        assert_eq!((shape, evs.len()), (Shape::Lines, 2));
+    }
+
+    #[test]
+    fn lookup_events_output() {
+        let text = r#"{"Events":[{"EventId":"x","CloudTrailEvent":"{\"eventName\":\"AssumeRole\",\"userIdentity\":{\"arn\":\"arn:a\"}}"}],"NextToken":"t"}"#;
+        let (shape, evs) = parse(text).unwrap();
+        assert_eq!(shape, Shape::LookupEvents);
+        assert_eq!(evs[0].event_name.as_deref(), Some("AssumeRole"));
+        assert_eq!(evs[0].principal(), "arn:a");
+    }
+
+    #[test]
+    fn other_json_is_explained() {
+        let digest = r#"{"awsAccountId":"1","digestStartTime":"x","digestS3Object":"y"}"#;
+        assert!(parse(digest).unwrap_err().contains("digest"));
+        let cw = r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[]}"#;
+        assert!(parse(cw).unwrap_err().contains("CloudWatch Logs"));
+        assert!(parse(r#"{"a":1,"b":2}"#).unwrap_err().contains("keys a, b"));
+        assert!(parse(r#"[1,2]"#).unwrap_err().contains("element 0"));
+        assert!(
+            parse("{\"eventName\":\"A\"}\n{\"x\":1}\n")
+                .unwrap_err()
+                .contains("line 2")
+        );
+        assert!(
+            parse(r#"{"Records":[{"eventName":"A"}"#)
+                .unwrap_err()
+                .starts_with("truncated JSON")
+        );
+        assert!(parse("   ").unwrap_err().contains("empty"));
+    }
+}

@@ -1,0 +1,79 @@
+//! Output: a report's rows, written as a table, JSON, NDJSON or CSV. Only this module writes to
+//! stdout, through `&mut impl Write`, so tests render into a `Vec<u8>`.
+//!
+//! The JSON schema of each report is the list of its columns (see `reports/`): every row is an
+//! object with exactly those fields, in that order. Times are strings `2024-09-05T12:34:56Z`
+//! (UTC, whole seconds), counts are numbers, `source_ips` is an array of strings, and an absent
+//! or empty value is `null`.
+
+mod csv;
+mod json;
+mod table;
+
+use std::io::{self, Write};
+
+use clap::ValueEnum;
+
+use crate::time::{Micros, format_time};
+
+pub use table::escape_control;
+
+/// The output formats of `-o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table for people (control characters shown escaped)
+    Table,
+    /// One JSON array of row objects
+    Json,
+    /// One JSON object per line
+    Ndjson,
+    /// A header row, then one row per line (lists joined with ';')
+    Csv,
+}
+
+/// One cell of a report.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Value {
+    Null,
+    Count(u64),
+    Time(Micros),
+    Str(String),
+    List(Vec<String>),
+}
+
+impl Value {
+    pub fn str(s: Option<&str>) -> Value {
+        s.map_or(Value::Null, |s| Value::Str(s.to_string()))
+    }
+    pub fn time(t: Option<Micros>) -> Value {
+        t.map_or(Value::Null, Value::Time)
+    }
+    /// The text of a scalar cell; lists are joined with `sep`; null is None.
+    fn text(&self, sep: &str) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Count(n) => Some(n.to_string()),
+            Value::Time(t) => Some(format_time(*t)),
+            Value::Str(s) => Some(s.clone()),
+            Value::List(l) => Some(l.join(sep)),
+        }
+    }
+}
+
+/// A finished report: named columns, ordered rows, and lines that follow the table view only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Value>>,
+    /// Totals and notes shown under the table; not part of the JSON/NDJSON/CSV outputs.
+    pub footer: Vec<String>,
+}
+
+pub fn write(out: &Output, format: Format, w: &mut impl Write) -> io::Result<()> {
+    match format {
+        Format::Table => table::write(out, w),
+        Format::Json => json::write(out, w),
+        Format::Ndjson => json::write_lines(out, w),
+        Format::Csv => csv::write(out, w),
+    }
+}

@@ -1,0 +1,154 @@
+//! `who-touched-bucket BUCKET`: who read, wrote or changed this S3 bucket?
+
+use super::{Details, Groups, Report, s};
+use crate::event::Event;
+use crate::render::{Output, Value};
+use crate::time::Micros;
+
+#[derive(Debug, Clone, Default)]
+pub struct WhoTouchedBucket {
+    bucket: String,
+    /// `arn:aws:s3:::BUCKET`
+    arn: String,
+    details: Option<Details>,
+    groups: Groups,
+}
+
+impl WhoTouchedBucket {
+    pub fn new(bucket: &str, details: bool) -> Self {
+        WhoTouchedBucket {
+            bucket: bucket.to_string(),
+            arn: format!("arn:aws:s3:::{bucket}"),
+            details: details.then(Details::default),
+            groups: Groups::default(),
+        }
+    }
+
+    /// `requestParameters.bucketName` is the bucket, or a resource ARN is the bucket or an
+    /// object in it (`arn:aws:s3:::BUCKET/…`; `arn:aws:s3:::BUCKET-archive` is another bucket).
+    pub fn matches(&self, ev: &Event<'_>) -> bool {
+        ev.bucket_name.as_deref() == Some(self.bucket.as_str())
+            || ev.resource_arns.iter().any(|arn| {
+                arn.strip_prefix(self.arn.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+    }
+}
+
+impl Report for WhoTouchedBucket {
+    fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
+        if !self.matches(ev) {
+            return;
+        }
+        let principal = ev.principal();
+        match &mut self.details {
+            Some(d) => d.push(
+                time,
+                ev.event_id.as_deref(),
+                vec![
+                    Value::time(time),
+                    Value::str(ev.event_name.as_deref()),
+                    Value::str(ev.event_source.as_deref()),
+                    Value::str(Some(principal)),
+                    Value::str(ev.source_ip.as_deref()),
+                    Value::str(ev.user_agent.as_deref()),
+                    Value::str(ev.error_code.as_deref()),
+                    Value::str(ev.object_key.as_deref()),
+                    Value::str(ev.event_id.as_deref()),
+                ],
+            ),
+            None => {
+                let agg = self
+                    .groups
+                    .entry(&[Some(principal), ev.event_name.as_deref()]);
+                agg.add(time);
+                agg.add_ip(ev.source_ip.as_deref());
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.groups.merge(other.groups);
+        if let (Some(a), Some(b)) = (&mut self.details, other.details) {
+            a.merge(b);
+        }
+    }
+
+    fn finish(self) -> Output {
+        if let Some(details) = self.details {
+            return Output {
+                columns: vec![
+                    "event_time",
+                    "event_name",
+                    "event_source",
+                    "principal",
+                    "source_ip",
+                    "user_agent",
+                    "error_code",
+                    "key",
+                    "event_id",
+                ],
+                rows: details.into_sorted(),
+                footer: vec![],
+            };
+        }
+        let rows = self
+            .groups
+            .into_sorted()
+            .into_iter()
+            .map(|(k, a)| {
+                vec![
+                    s(&k[0]),
+                    s(&k[1]),
+                    Value::Count(a.count),
+                    Value::time(a.first),
+                    Value::time(a.last),
+                    a.ips(),
+                ]
+            })
+            .collect();
+        Output {
+            columns: vec![
+                "principal",
+                "event_name",
+                "count",
+                "first_seen",
+                "last_seen",
+                "source_ips",
+            ],
+            rows,
+            footer: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn bucket_matching_rules() {
+        let r = WhoTouchedBucket::new("prod-data", false);
+        let ev = |name: Option<&'static str>, arns: &[&'static str]| Event {
+            bucket_name: name.map(Cow::Borrowed),
+            resource_arns: arns.iter().map(|a| Cow::Borrowed(*a)).collect(),
+            ..Default::default()
+        };
+        assert!(r.matches(&ev(Some("prod-data"), &[])));
+        assert!(r.matches(&ev(None, &["arn:aws:s3:::prod-data"])));
+        assert!(r.matches(&ev(
+            None,
+            &["arn:aws:iam::1:role/x", "arn:aws:s3:::prod-data/a/b.txt"]
+        )));
+        assert!(!r.matches(&ev(Some("prod-data-archive"), &[])));
+        assert!(!r.matches(&ev(
+            None,
+            &[
+                "arn:aws:s3:::prod-data-archive/x",
+                "arn:aws:s3:::prod-datax"
+            ]
+        )));
+        assert!(!r.matches(&ev(Some("PROD-DATA"), &[])));
+    }
+}

@@ -1,0 +1,120 @@
+//! The parallel engine: inputs in, one merged report and input statistics out.
+//!
+//! Each input is read, decoded and parsed whole on a rayon worker, then its events are filtered
+//! and observed. A file that cannot be read, gunzipped or parsed is named on stderr, counted and
+//! contributes nothing (its events are observed only once the whole file has parsed), so a
+//! half-readable file never leaves half its events in a report.
+
+use std::io::Read;
+
+use rayon::prelude::*;
+
+use crate::config::Filter;
+use crate::decode;
+use crate::event::{self, Event};
+use crate::exit::warn;
+use crate::reports::Report;
+use crate::source::Input;
+use crate::source::local::io_reason;
+use crate::time::parse_event_time;
+
+/// What the scan read, for messages and exit codes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScanStats {
+    pub inputs_read: u64,
+    pub inputs_skipped: u64,
+    /// Bytes of JSON after decompression.
+    pub json_bytes: u64,
+    pub events: u64,
+    /// Events that passed the filters and were given to the report.
+    pub events_matched: u64,
+    /// Events left out of a time window because their time could not be read.
+    pub events_untimed: u64,
+}
+
+impl ScanStats {
+    fn merge(&mut self, o: ScanStats) {
+        self.inputs_read += o.inputs_read;
+        self.inputs_skipped += o.inputs_skipped;
+        self.json_bytes += o.json_bytes;
+        self.events += o.events;
+        self.events_matched += o.events_matched;
+        self.events_untimed += o.events_untimed;
+    }
+}
+
+/// Buffers reused by one worker from file to file.
+#[derive(Default)]
+struct Buffers {
+    raw: Vec<u8>,
+    text: Vec<u8>,
+}
+
+/// Run `report` over every input on the current rayon pool.
+pub fn scan<R: Report>(inputs: &[Input], filter: &Filter, report: &R) -> (R, ScanStats) {
+    inputs
+        .par_iter()
+        .fold(
+            || (report.clone(), ScanStats::default(), Buffers::default()),
+            |(mut acc, mut stats, mut bufs), input| {
+                match scan_one(input, filter, &mut acc, &mut stats, &mut bufs) {
+                    Ok(()) => stats.inputs_read += 1,
+                    Err(why) => {
+                        warn(&format!("{input}: {why}"));
+                        stats.inputs_skipped += 1;
+                    }
+                }
+                (acc, stats, bufs)
+            },
+        )
+        .map(|(acc, stats, _)| (acc, stats))
+        .reduce(
+            || (report.clone(), ScanStats::default()),
+            |(mut a, mut sa), (b, sb)| {
+                a.merge(b);
+                sa.merge(sb);
+                (a, sa)
+            },
+        )
+}
+
+fn scan_one<R: Report>(
+    input: &Input,
+    filter: &Filter,
+    acc: &mut R,
+    stats: &mut ScanStats,
+    bufs: &mut Buffers,
+) -> Result<(), String> {
+    bufs.raw.clear();
+    match input {
+        Input::File(path) => {
+            std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bufs.raw))
+        }
+        Input::Stdin => std::io::stdin().lock().read_to_end(&mut bufs.raw),
+    }
+    .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+    let text = decode::decode(&bufs.raw, &mut bufs.text)?;
+    let mut events: Vec<Event<'_>> = Vec::new();
+    event::parse_events(text, &mut events)?;
+    stats.json_bytes += text.len() as u64;
+    stats.events += events.len() as u64;
+    for ev in &events {
+        let time = ev.event_time.as_deref().and_then(parse_event_time);
+        if !filter.window.is_unbounded() {
+            match time {
+                Some(t) if filter.window.contains(t) => {}
+                Some(_) => continue,
+                None => {
+                    stats.events_untimed += 1;
+                    continue;
+                }
+            }
+        }
+        if !filter.accepts(ev) {
+            continue;
+        }
+        stats.events_matched += 1;
+        acc.observe(ev, time);
+    }
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! What CloudTrail's S3 layout says about a path, without reading the file.
+//!
+//! `AWSLogs/[o-orgid/]<account>/<event folder>/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<random>.json.gz`
+//! The day folders and the timestamp in the name are the DELIVERY time, which is what lets
+//! whole folders and files be skipped for a time window (see `Window::may_hold_delivery_day`).
+
+use crate::time::{self, Micros, Window};
+
+/// Folders CloudTrail writes events into (management/data events, network activity, Insights).
+pub const EVENT_FOLDERS: [&str; 3] = [
+    "CloudTrail",
+    "CloudTrail-NetworkActivity",
+    "CloudTrail-Insight",
+];
+
+/// The folder of digest files: hashes and signatures, never events.
+pub const DIGEST_FOLDER: &str = "CloudTrail-Digest";
+
+pub fn is_event_folder(name: &str) -> bool {
+    EVENT_FOLDERS.contains(&name)
+}
+
+/// Where a path component sits below an event folder: `<event folder>/<region>/YYYY/MM/DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Not (yet) known to be inside an event folder: nothing can be pruned.
+    Outside,
+    /// Inside an event folder: the children are regions.
+    EventFolder,
+    /// Inside a region folder: the children are years.
+    Region,
+    Year(i64),
+    Month(i64, u32),
+    /// Inside a day folder (or deeper): files.
+    Day,
+}
+
+impl Level {
+    /// The level of a child folder called `name`, or None when the window rules out every file
+    /// below it.
+    pub fn child(self, name: &str, window: &Window) -> Option<Level> {
+        let num = |len: usize| {
+            (name.len() == len && name.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| name.parse::<i64>().ok())
+                .flatten()
+        };
+        let next = match self {
+            Level::Outside | Level::Day if is_event_folder(name) => Level::EventFolder,
+            Level::Outside | Level::Day => self,
+            Level::EventFolder => Level::Region,
+            Level::Region => match num(4) {
+                Some(y) => {
+                    let (first, last) = (
+                        time::days_from_civil(y, 1, 1),
+                        time::days_from_civil(y, 12, 31),
+                    );
+                    return any_day_in(first, last, window).then_some(Level::Year(y));
+                }
+                None => Level::Outside,
+            },
+            Level::Year(y) => match num(2) {
+                Some(m @ 1..=12) => {
+                    let m = m as u32;
+                    let first = time::days_from_civil(y, m, 1);
+                    let last = time::days_from_civil(
+                        if m == 12 { y + 1 } else { y },
+                        if m == 12 { 1 } else { m + 1 },
+                        1,
+                    ) - 1;
+                    return any_day_in(first, last, window).then_some(Level::Month(y, m));
+                }
+                _ => Level::Outside,
+            },
+            Level::Month(y, m) => match num(2).and_then(|d| time::date(y, m, d as u32)) {
+                Some(day) => return window.may_hold_delivery_day(day).then_some(Level::Day),
+                None => Level::Outside,
+            },
+        };
+        Some(next)
+    }
+}
+
+fn any_day_in(first: i64, last: i64, window: &Window) -> bool {
+    // may_hold_delivery_day is an interval test, so checking the ends of [first, last] against
+    // the interval of kept days is enough.
+    let lo = window.since.map(time::day_of);
+    let hi = window.until.map(|u| time::day_of(u - 1) + 1);
+    lo.is_none_or(|lo| last >= lo) && hi.is_none_or(|hi| first <= hi)
+}
+
+/// The delivery timestamp in a trail file's name (`…_20240905T1205Z_…`), if the name is one.
+pub fn delivery_time(file_name: &str) -> Option<Micros> {
+    let mut parts = file_name.split('_');
+    let account = parts.next()?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !parts.next()?.starts_with("CloudTrail") {
+        return None;
+    }
+    let _region = parts.next()?;
+    let stamp = parts.next()?.as_bytes();
+    if stamp.len() != 14 || stamp[8] != b'T' || stamp[13] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let s = std::str::from_utf8(&stamp[r]).ok()?;
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let day = time::date(num(0..4)? as i64, num(4..6)?, num(6..8)?)?;
+    let (h, m) = (num(9..11)?, num(11..13)?);
+    (h < 24 && m < 60).then(|| day * time::DAY + h as i64 * time::HOUR + m as i64 * time::MINUTE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{DAY, parse_event_time};
+
+    fn date_window(day: &str) -> Window {
+        let d = time::parse_date(day).unwrap();
+        Window {
+            since: Some(d * DAY),
+            until: Some((d + 1) * DAY),
+        }
+    }
+
+    /// Walk the levels of a path; None when pruned.
+    fn walk(path: &str, window: &Window) -> Option<Level> {
+        path.split('/')
+            .try_fold(Level::Outside, |level, name| level.child(name, window))
+    }
+
+    #[test]
+    fn day_folders_of_a_date_window() {
+        let w = date_window("2024-09-05");
+        let base = "AWSLogs/o-abc/111111111111/CloudTrail/us-east-1";
+        assert_eq!(walk(&format!("{base}/2024/09/05"), &w), Some(Level::Day));
+        assert_eq!(
+            walk(&format!("{base}/2024/09/06"), &w),
+            Some(Level::Day),
+            "late deliveries"
+        );
+        assert_eq!(walk(&format!("{base}/2024/09/04"), &w), None);
+        assert_eq!(walk(&format!("{base}/2024/09/07"), &w), None);
+        assert_eq!(walk(&format!("{base}/2024/08"), &w), None);
+        assert_eq!(walk(&format!("{base}/2023"), &w), None);
+        // The window's last day is the 30th of a month: the 1st of the next is kept.
+        let w = date_window("2024-09-30");
+        assert_eq!(walk(&format!("{base}/2024/10/01"), &w), Some(Level::Day));
+        let w = date_window("2024-12-31");
+        assert_eq!(walk(&format!("{base}/2025/01/01"), &w), Some(Level::Day));
+        assert_eq!(walk(&format!("{base}/2025/01/02"), &w), None);
+    }
+
+    #[test]
+    fn nothing_pruned_outside_the_layout() {
+        let w = date_window("2024-09-05");
+        assert_eq!(walk("logs/2023/01/01", &w), Some(Level::Outside));
+        assert_eq!(
+            walk("CloudTrail/us-east-1/notayear/01", &w),
+            Some(Level::Outside)
+        );
+        assert_eq!(
+            walk("CloudTrail/us-east-1/2024/13/01", &w),
+            Some(Level::Outside)
+        );
+        assert_eq!(
+            walk(
+                "AWSLogs/1/CloudTrail-NetworkActivity/eu-west-1/2024/09/04",
+                &w
+            ),
+            None
+        );
+        assert_eq!(
+            walk("x/CloudTrail-Insight/eu-west-1/2024/09/05", &w),
+            Some(Level::Day)
+        );
+        assert_eq!(
+            walk("x/CloudTrail/eu-west-1/2024", &Window::default()),
+            Some(Level::Year(2024))
+        );
+    }
+
+    #[test]
+    fn delivery_time_from_name() {
+        assert_eq!(
+            delivery_time(
+                "111111111111_CloudTrail_us-east-1_20240906T0004Z_AbCdEf0123456789.json.gz"
+            ),
+            parse_event_time("2024-09-06T00:04:00Z")
+        );
+        assert_eq!(
+            delivery_time(
+                "111111111111_CloudTrail-NetworkActivity_eu-west-1_20240905T2355Z_x.json.gz"
+            ),
+            Some(parse_event_time("2024-09-05T23:55:00Z").unwrap())
+        );
+        for other in [
+            "events.json",
+            "11111111111_CloudTrail_us-east-1_20240906T0004Z_x.json.gz",
+            "111111111111_Other_us-east-1_20240906T0004Z_x.json.gz",
+            "111111111111_CloudTrail_us-east-1_20240906T2504Z_x.json.gz",
+            "111111111111_CloudTrail_us-east-1_2024090T0004Z_x.json.gz",
+        ] {
+            assert_eq!(delivery_time(other), None, "{other}");
+        }
+    }
+}
