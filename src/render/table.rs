@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-use super::Output;
+use super::{Output, Value};
 
 /// `\x1b`, `\r`, `\n`, `\t`, `\u{9b}`, `\u{202e}` … instead of the raw character.
 pub fn escape_control(s: &str) -> Cow<'_, str> {
@@ -48,6 +48,16 @@ pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
         table.set_content_arrangement(ContentArrangement::Disabled);
     }
     table.set_header(out.columns.iter().copied());
+    // Counts read best right-aligned.
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if out
+            .rows
+            .first()
+            .is_some_and(|r| matches!(r[i], Value::Count(_)))
+        {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
     for row in &out.rows {
         table.add_row(row.iter().map(|v| {
             v.text(", ")

@@ -104,9 +104,18 @@ impl Report for StsEndpoints {
     }
 
     fn finish(self) -> Output {
+        let calls = |n: u64| {
+            if n == 1 {
+                "1 call".to_string()
+            } else {
+                format!("{n} calls")
+            }
+        };
         let footer = vec![format!(
-            "global endpoint: {} calls · regional endpoints: {} calls · no host header (AWS services on your behalf): {} calls",
-            self.global, self.regional, self.no_host
+            "global endpoint: {} · regional endpoints: {} · no host header (AWS services on your behalf): {}",
+            calls(self.global),
+            calls(self.regional),
+            calls(self.no_host)
         )];
         if let Some(details) = self.details {
             return Output {

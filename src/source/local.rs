@@ -4,7 +4,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use super::layout::{self, DIGEST_FOLDER, Level};
 use super::{Found, Input};
@@ -14,7 +14,10 @@ use crate::time::Window;
 /// Add the files of one local path to `found`. A path that does not exist or cannot be read at
 /// all is fatal; a folder deeper down that cannot be listed is a warning and a skipped input.
 pub fn find(path: &Path, window: &Window, found: &mut Found) -> anyhow::Result<()> {
-    let meta = fs::metadata(path).with_context(|| describe_missing(path))?;
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => bail!("{}: {}", path.display(), io_reason(&e)),
+    };
     if meta.is_file() {
         // A file named directly is read whatever its name.
         found.inputs.push(Input::File(path.to_path_buf()));
@@ -31,14 +34,12 @@ pub fn find(path: &Path, window: &Window, found: &mut Found) -> anyhow::Result<(
             level = level.child(name, window).unwrap_or(Level::Outside);
         }
     }
-    let entries =
-        fs::read_dir(path).with_context(|| format!("{}: cannot read folder", path.display()))?;
+    let entries = match fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) => bail!("{}: cannot read folder: {}", path.display(), io_reason(&e)),
+    };
     walk_entries(path, entries, level, window, found);
     Ok(())
-}
-
-fn describe_missing(path: &Path) -> String {
-    format!("{}: no such file or folder", path.display())
 }
 
 fn walk(dir: &Path, level: Level, window: &Window, found: &mut Found) {
@@ -103,9 +104,9 @@ fn walk_entries(
                 found.skipped_by_time += 1;
                 continue;
             }
-            if path.is_file() {
-                found.inputs.push(Input::File(path));
-            }
+            // Not checked for being a regular file: a broken link named like a trail file is
+            // reported when it cannot be read, not passed over in silence.
+            found.inputs.push(Input::File(path));
         }
     }
 }
