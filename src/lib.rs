@@ -59,20 +59,28 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 
     if stats.events_untimed > 0 {
         warn(&format!(
-            "{} events without a readable eventTime were left out of the time window",
-            stats.events_untimed
+            "{} without a readable eventTime left out of the time window",
+            plural(stats.events_untimed, "event")
         ));
     }
     let skipped = stats.inputs_skipped + found.unreadable;
     if skipped > 0 {
         warn(&format!(
-            "{skipped} of {} inputs skipped (named above); the report covers the rest",
-            skipped + stats.inputs_read
+            "{skipped} of {} skipped (named above); the report covers the rest",
+            plural(skipped + stats.inputs_read, "input")
         ));
     }
     Ok(Outcome {
         skipped_inputs: skipped,
     })
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn run_report<R: Report>(inputs: &[Input], config: &Config, report: R) -> (Output, ScanStats) {

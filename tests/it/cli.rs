@@ -160,5 +160,9 @@ fn all_good_inputs_exit_0_and_bad_ones_exit_3() {
     let r = run(&["errors", "-s", d, "-o", "json"]);
     assert_eq!(r.code, 3);
     assert_eq!(r.json()[0]["count"], 1, "the good file is still reported");
-    assert!(r.stderr.contains("1 of 2 inputs skipped"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 of 2 inputs skipped (named above)"),
+        "{}",
+        r.stderr
+    );
 }

@@ -363,7 +363,7 @@ fn events_without_a_readable_time() {
     assert_eq!(win.json().as_array().unwrap().len(), 1);
     assert!(
         win.stderr
-            .contains("2 events without a readable eventTime were left out"),
+            .contains("2 events without a readable eventTime left out"),
         "{}",
         win.stderr
     );

@@ -1,0 +1,328 @@
+//! ctq against an independent reference implementation.
+//!
+//! `tests/reference/ctq_reference.py` implements the four reports from the issue's text alone, in
+//! plain Python, and reads every input file (no day-folder pruning). Each test runs ctq and the
+//! reference with the same arguments on the same inputs and asserts that the `-o json` outputs
+//! parse to equal values (row order included), that the exit codes are equal, and that both name
+//! the same skipped files on stderr. The inputs are the bundled fixtures, the real samples in
+//! `../shared/cloudtrail-samples` (when that folder exists) and corpora written by the seeded
+//! generator `tests/reference/gen_corpus.py`.
+//!
+//! The tests need `python3`; without it they print a note and pass.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+/// The report invocations compared on the fixtures and generated corpora.
+const COMMANDS: &[&[&str]] = &[
+    &["sts-endpoints"],
+    &["sts-endpoints", "--details"],
+    &["root-activity"],
+    &["root-activity", "--details"],
+    &["errors"],
+    &["errors", "--top", "3"],
+    &["who-touched-bucket", "prod-data"],
+    &["who-touched-bucket", "prod-data", "--details"],
+    &["who-touched-bucket", "prod-data-archive"],
+];
+
+pub fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn reference_script() -> PathBuf {
+    manifest_dir().join("tests/reference/ctq_reference.py")
+}
+
+/// Whether `python3` runs; prints a note once when it does not.
+pub fn python_available() -> bool {
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(|| {
+        let ok = Command::new("python3")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("note: python3 not found; the reference comparisons are skipped");
+        }
+        ok
+    })
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    fn json(&self) -> Result<Value, String> {
+        serde_json::from_str(&self.stdout).map_err(|e| format!("stdout is not JSON ({e}): {:.300}", self.stdout))
+    }
+
+    /// Paths named as skipped on stderr: lines `<prefix>: <path>: <why>` whose path exists.
+    fn skipped(&self, prefix: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for line in self.stderr.lines() {
+            let Some(rest) = line.strip_prefix(prefix) else { continue };
+            // the path is the longest prefix ending before ": " that exists
+            let mut end = rest.len();
+            while let Some(i) = rest[..end].rfind(": ") {
+                if Path::new(&rest[..i]).exists() {
+                    out.insert(rest[..i].to_string());
+                    break;
+                }
+                end = i;
+            }
+        }
+        out
+    }
+}
+
+fn run(mut cmd: Command) -> Output {
+    cmd.env_remove("CTQ_SOURCE").stdin(Stdio::null());
+    let out = cmd.output().expect("spawn");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn run_ctq(args: &[String]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctq"));
+    cmd.args(args);
+    run(cmd)
+}
+
+pub fn run_reference(args: &[String]) -> Output {
+    let mut cmd = Command::new("python3");
+    cmd.arg(reference_script()).args(args);
+    run(cmd)
+}
+
+/// The full argument list: global options after the command on even cases, before it on odd
+/// ones (ctq takes them in either place).
+fn arguments(sources: &[PathBuf], command: &[&str], filter: &[&str], before: bool) -> Vec<String> {
+    let mut global: Vec<String> = Vec::new();
+    for s in sources {
+        global.push("--source".into());
+        global.push(s.to_str().unwrap().into());
+    }
+    global.extend(["-o".to_string(), "json".to_string()]);
+    global.extend(filter.iter().map(|s| s.to_string()));
+    let command = command.iter().map(|s| s.to_string());
+    if before { global.into_iter().chain(command).collect() } else { command.chain(global).collect() }
+}
+
+fn shell_words(args: &[String]) -> String {
+    args.iter()
+        .map(|a| if a.contains(|c: char| c.is_whitespace() || c == '\'') || a.is_empty() { format!("'{a}'") } else { a.clone() })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn row(v: &Value) -> String {
+    serde_json::to_string(v).unwrap()
+}
+
+/// Compare one invocation; `None` when ctq and the reference agree.
+pub fn compare(args: &[String]) -> Option<String> {
+    let ours = run_ctq(args);
+    let theirs = run_reference(args);
+    let mut problems = Vec::new();
+    if ours.code != theirs.code {
+        problems.push(format!("exit code: ctq {} vs reference {}", ours.code, theirs.code));
+    }
+    let (a, b) = (ours.skipped("ctq: "), theirs.skipped("ref: "));
+    if a != b {
+        let only_ctq: Vec<_> = a.difference(&b).collect();
+        let only_ref: Vec<_> = b.difference(&a).collect();
+        problems.push(format!("skipped files differ: named only by ctq {only_ctq:?}, only by the reference {only_ref:?}"));
+    }
+    match (ours.json(), theirs.json()) {
+        (Ok(x), Ok(y)) if x == y => {}
+        (Ok(Value::Array(x)), Ok(Value::Array(y))) => problems.push(diff_rows(&x, &y)),
+        (x, y) => problems.push(format!("outputs: ctq {:?}\nreference {:?}", x.map(|v| row(&v)), y.map(|v| row(&v)))),
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "ctq {}\n  {}\n  ctq stderr: {:.600}\n  reference stderr: {:.600}",
+        shell_words(args),
+        problems.join("\n  "),
+        ours.stderr.trim(),
+        theirs.stderr.trim()
+    ))
+}
+
+/// A readable account of how two row lists differ.
+fn diff_rows(ours: &[Value], theirs: &[Value]) -> String {
+    let mut s = format!("rows: ctq {} vs reference {}", ours.len(), theirs.len());
+    let mut missing: Vec<String> = theirs.iter().map(row).collect();
+    let mut extra = Vec::new();
+    for r in ours.iter().map(row) {
+        if let Some(i) = missing.iter().position(|m| *m == r) {
+            missing.remove(i);
+        } else {
+            extra.push(r);
+        }
+    }
+    if missing.is_empty() && extra.is_empty() {
+        let i = ours.iter().zip(theirs).position(|(a, b)| a != b).unwrap_or(0);
+        s += &format!("; same rows in a different order, first difference at row {i}:");
+        for (k, (a, b)) in ours.iter().zip(theirs).enumerate().skip(i).take(4) {
+            s += &format!("\n    [{k}] ctq       {}\n    [{k}] reference {}", row(a), row(b));
+        }
+        return s;
+    }
+    for r in extra.iter().take(6) {
+        s += &format!("\n    only in ctq:       {r}");
+    }
+    for r in missing.iter().take(6) {
+        s += &format!("\n    only in reference: {r}");
+    }
+    if extra.len() > 6 || missing.len() > 6 {
+        s += &format!("\n    ({} only in ctq, {} only in the reference in all)", extra.len(), missing.len());
+    }
+    s
+}
+
+/// Run every (command, filter) pair on `sources` in parallel and fail with every disagreement.
+pub fn compare_all(label: &str, sources: &[PathBuf], commands: &[&[&str]], filters: &[&[&str]]) {
+    let cases: Vec<Vec<String>> = commands
+        .iter()
+        .flat_map(|c| filters.iter().map(move |f| (*c, *f)))
+        .enumerate()
+        .map(|(i, (c, f))| arguments(sources, c, f, i % 2 == 1))
+        .collect();
+    let failures = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(4, |n| n.get()).min(8);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(args) = cases.get(i) else { break };
+                    if let Some(f) = compare(args) {
+                        failures.lock().unwrap().push((i, f));
+                    }
+                }
+            });
+        }
+    });
+    let mut failures = failures.into_inner().unwrap();
+    failures.sort();
+    if !failures.is_empty() {
+        let shown: Vec<_> = failures.iter().take(25).map(|(_, f)| f.as_str()).collect();
+        panic!(
+            "{label}: ctq and the reference disagree on {} of {} invocations:\n\n{}",
+            failures.len(),
+            cases.len(),
+            shown.join("\n\n")
+        );
+    }
+}
+
+#[test]
+fn fixtures_agree_with_reference() {
+    if !python_available() {
+        return;
+    }
+    let filters: &[&[&str]] = &[
+        &[],
+        &["--date", "2024-09-04"],
+        &["--date", "2024-09-05"],
+        &["--date", "2024-09-06"],
+        &["--account", "111111111111"],
+        &["--account", "222222222222", "--account", "333333333333"],
+        &["--region", "eu-west-1"],
+        &["--date", "2024-09-05", "--account", "111111111111", "--region", "us-east-1"],
+        &["--since", "2024-09-05T12:00:00Z", "--until", "2024-09-06"],
+        &["--since", "2024-09-05T23:55:00+02:00"],
+        &["--until", "2024-09-05"],
+    ];
+    compare_all("fixtures", &[manifest_dir().join("fixtures")], COMMANDS, filters);
+}
+
+/// The issue says "print the first N rows"; ctq's contract for `--top 0` is "all rows".
+#[test]
+fn errors_top_zero_prints_all_rows() {
+    if !python_available() {
+        return;
+    }
+    compare_all("fixtures", &[manifest_dir().join("fixtures")], &[&["errors", "--top", "0"], &["errors", "--top", "100"]], &[&[]]);
+}
+
+#[test]
+fn shared_samples_agree_with_reference() {
+    if !python_available() {
+        return;
+    }
+    let samples = manifest_dir().join("../shared/cloudtrail-samples");
+    if !samples.is_dir() {
+        eprintln!("note: {} is missing; the comparison on real samples is skipped", samples.display());
+        return;
+    }
+    let commands: &[&[&str]] = &[
+        &["sts-endpoints"],
+        &["sts-endpoints", "--details"],
+        &["root-activity"],
+        &["root-activity", "--details"],
+        &["errors"],
+        &["errors", "--top", "3"],
+        &["who-touched-bucket", "critical-data-bucket"],
+        &["who-touched-bucket", "critical-data-bucket", "--details"],
+        &["who-touched-bucket", "example-bucket"],
+        &["who-touched-bucket", "example-bucket", "--details"],
+    ];
+    let filters: &[&[&str]] = &[
+        &[],
+        &["--since", "2022-01-01", "--until", "2024-01-01"],
+        &["--date", "2021-07-03"],
+        &["--account", "123456789012"],
+        &["--region", "us-east-1"],
+    ];
+    compare_all("shared samples", &[samples.clone()], commands, filters);
+    // several sources at once, one of them a single file named directly
+    let file = samples.join("aws-cli-examples/lookup-events.rst.output.json");
+    compare_all("shared samples + file", &[samples.join("stratus-red-team"), file], &[&["root-activity", "--details"], &["sts-endpoints"]], &[&[]]);
+}
+
+#[test]
+fn generated_corpora_agree_with_reference() {
+    if !python_available() {
+        return;
+    }
+    let filters: &[&[&str]] = &[
+        &[],
+        &["--date", "2024-09-03"],
+        &["--date", "2024-09-05"],
+        &["--since", "2024-09-04T12:00:00Z", "--until", "2024-09-06T06:30:00Z"],
+        &["--since", "2024-09-05T10:00:00+02:00"],
+        &["--until", "2024-09-05"],
+        &["--account", "111111111111", "--region", "eu-west-1"],
+        &["--account", "222222222222", "--account", "444455556666", "--date", "2024-09-04"],
+    ];
+    for seed in [1, 2, 3, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("python3")
+            .arg(manifest_dir().join("tests/reference/gen_corpus.py"))
+            .arg(seed.to_string())
+            .arg(dir.path())
+            .status()
+            .expect("run gen_corpus.py");
+        assert!(status.success(), "gen_corpus.py {seed} failed");
+        compare_all(&format!("corpus seed {seed}"), &[dir.path().to_path_buf()], COMMANDS, filters);
+    }
+}
