@@ -1,7 +1,9 @@
-//! ctq's integration tests: one binary, running the built `ctq` on the bundled fixtures and on
-//! files written in temporary folders.
+//! ctq's integration tests: one binary, running the built `ctq` on the bundled fixtures, on files
+//! written in temporary folders, and side by side with an independent reference implementation.
 
 mod cli;
+mod golden;
 mod inputs;
 mod output;
+mod reference;
 mod util;
