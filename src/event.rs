@@ -651,16 +651,24 @@ impl<'de> Visitor<'de> for ResourcesSeed {
     }
 }
 
-/// One event object (inside `Records`, an array, or a lookup-events string).
+/// One element of an array of events: the object parsed as an event, and, when it has none of
+/// an event's own fields, what it looks like instead.
+struct Element<'a> {
+    event: Event<'a>,
+    not_an_event: Option<String>,
+}
+
+/// One event object (inside `Records`, an array, or a lookup-events string); a value that is not
+/// an object is `Err` with what it is.
 struct EventSeed;
 impl<'de> DeserializeSeed<'de> for EventSeed {
-    type Value = Result<Event<'de>, String>;
+    type Value = Result<Element<'de>, String>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 impl<'de> Visitor<'de> for EventSeed {
-    type Value = Result<Event<'de>, String>;
+    type Value = Result<Element<'de>, String>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a CloudTrail event object")
     }
@@ -672,11 +680,11 @@ impl<'de> Visitor<'de> for EventSeed {
                 other_keys.push(key.0.into_owned());
             }
         }
-        if ev.looks_like_event() {
-            Ok(Ok(ev))
-        } else {
-            Ok(Err(describe_object(&other_keys)))
-        }
+        let not_an_event = (!ev.looks_like_event()).then(|| describe_object(&other_keys));
+        Ok(Ok(Element {
+            event: ev,
+            not_an_event,
+        }))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -725,30 +733,64 @@ impl<'de, 'o> Visitor<'de> for EventsSeed<'o, 'de> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut index = 0usize;
         let mut problem = None;
-        while let Some(ev) = seq.next_element_seed(EventSeed)? {
-            match ev {
-                Ok(ev) => self.out.push(ev),
+        while let Some(element) = seq.next_element_seed(EventSeed)? {
+            match element {
+                Ok(Element {
+                    event,
+                    not_an_event: None,
+                }) => self.out.push(event),
+                // Inside Records every object is an event (AWS's own format, fields may be
+                // null); in a bare array it means the file is some other JSON.
+                Ok(Element {
+                    event,
+                    not_an_event: Some(why),
+                }) => {
+                    if self.strict {
+                        problem.get_or_insert_with(|| {
+                            format!("a JSON array whose element {index} is {why}")
+                        });
+                    } else {
+                        self.out.push(event);
+                    }
+                }
                 Err(why) if self.strict => {
                     problem.get_or_insert_with(|| {
                         format!("a JSON array whose element {index} is {why}")
                     });
                 }
-                // An element of Records that is not an event object: AWS writes no such thing
-                // and no report could count it; the rest of the file is still good.
-                Err(_) => {}
+                Err(why) => {
+                    problem.get_or_insert_with(|| format!("\"Records\"[{index}] is {why}"));
+                }
             }
             index += 1;
         }
         Ok(problem.map_or(Ok(()), Err))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Ok(()))
+        Ok(Err("\"Records\" is null, not an array of events".into()))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Err(
             "\"Records\" is an object, not an array of events".into()
         ))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Err("\"Records\" is a string, not an array of events".into()))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err(
+            "\"Records\" is a boolean, not an array of events".into()
+        ))
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err("\"Records\" is a number, not an array of events".into()))
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err("\"Records\" is a number, not an array of events".into()))
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err("\"Records\" is a number, not an array of events".into()))
     }
 }
 
@@ -787,8 +829,15 @@ impl<'de, 'o> Visitor<'de> for LookupSeed<'o, 'de> {
                             de.end()?;
                             Ok(r)
                         }) {
-                            Ok(Ok(ev)) => self.out.push(ev.into_owned()),
-                            Ok(Err(why)) => {
+                            Ok(Ok(Element {
+                                event,
+                                not_an_event: None,
+                            })) => self.out.push(event.into_owned()),
+                            Ok(Ok(Element {
+                                not_an_event: Some(why),
+                                ..
+                            }))
+                            | Ok(Err(why)) => {
                                 problem =
                                     Some(format!("\"Events\"[{index}].CloudTrailEvent is {why}"))
                             }
@@ -934,5 +983,13 @@ mod tests {
                 .starts_with("truncated JSON")
         );
         assert!(parse("   ").unwrap_err().contains("empty"));
+        assert_eq!(
+            parse(r#"{"Records":[{"eventName":"A"},5]}"#).unwrap_err(),
+            "\"Records\"[1] is a JSON number, not an event object"
+        );
+        assert!(parse(r#"{"Records":null}"#).unwrap_err().contains("null"));
+        // An object in Records is an event even when it has none of the usual fields.
+        let (_, evs) = parse(r#"{"Records":[{"foo":1}]}"#).unwrap();
+        assert_eq!(evs.len(), 1);
     }
 }

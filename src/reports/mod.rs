@@ -162,11 +162,13 @@ impl Details {
         self.rows.extend(other.rows);
     }
 
-    /// Newest first, then event id descending; events without a readable time last. Rows that
-    /// still tie are ordered by their cells so that the output never depends on thread timing.
+    /// Newest first by the time as printed (whole seconds), then event id descending; events
+    /// without a readable time last. Rows that still tie are ordered by their cells so that the
+    /// output never depends on thread timing.
     pub fn into_sorted(mut self) -> Vec<Vec<Value>> {
+        let second = |t: &Option<Micros>| t.map(|t| t.div_euclid(crate::time::SECOND));
         self.rows.sort_by(|a, b| {
-            desc_none_last(&a.0, &b.0)
+            desc_none_last(&second(&a.0), &second(&b.0))
                 .then_with(|| desc_none_last(&a.1, &b.1))
                 .then_with(|| a.2.cmp(&b.2))
         });
@@ -241,15 +243,34 @@ mod tests {
     fn details_newest_first_untimed_last() {
         let mut d = Details::default();
         d.push(None, Some("z"), vec![Value::Str("untimed".into())]);
-        d.push(Some(1), Some("a"), vec![Value::Str("old".into())]);
-        d.push(Some(2), Some("a"), vec![Value::Str("new-a".into())]);
-        d.push(Some(2), Some("b"), vec![Value::Str("new-b".into())]);
-        d.push(Some(2), None, vec![Value::Str("new-none".into())]);
+        d.push(Some(0), Some("a"), vec![Value::Str("old".into())]);
+        d.push(Some(1_000_000), Some("a"), vec![Value::Str("new-a".into())]);
+        d.push(Some(1_000_001), Some("b"), vec![Value::Str("new-b".into())]);
+        d.push(Some(1_000_000), None, vec![Value::Str("new-none".into())]);
+        // Same printed second as "new-b": the event id decides, not the hidden fraction.
+        d.push(
+            Some(1_500_000),
+            Some("c"),
+            vec![Value::Str("same-second-c".into())],
+        );
+        d.push(
+            Some(1_999_999),
+            Some("0"),
+            vec![Value::Str("same-second-0".into())],
+        );
         let order: Vec<_> = d.into_sorted().into_iter().map(|r| r[0].clone()).collect();
-        let names: Vec<_> = ["new-b", "new-a", "new-none", "old", "untimed"]
-            .iter()
-            .map(|s| Value::Str(s.to_string()))
-            .collect();
+        let names: Vec<_> = [
+            "same-second-c",
+            "new-b",
+            "new-a",
+            "same-second-0",
+            "new-none",
+            "old",
+            "untimed",
+        ]
+        .iter()
+        .map(|s| Value::Str(s.to_string()))
+        .collect();
         assert_eq!(order, names);
     }
 }
