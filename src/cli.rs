@@ -9,15 +9,16 @@ use crate::exit::EXIT_CODES_HELP;
 use crate::render::Format;
 use crate::time::{DateArg, TimeArg};
 
-/// Answer questions about AWS CloudTrail logs in seconds, from trail files on disk.
+/// Answer questions about AWS CloudTrail logs in seconds, from S3 or from trail files on disk.
 #[derive(Debug, Parser)]
 #[command(
     name = "ctq",
     version,
     about,
-    long_about = "Answer questions about AWS CloudTrail logs in seconds, from trail files on disk.\n\n\
+    long_about = "Answer questions about AWS CloudTrail logs in seconds, from S3 or from trail files on disk.\n\n\
         ctq reads trail files (gzipped or not) in the S3 layout AWSLogs/…/CloudTrail/<region>/YYYY/MM/DD/, \
-        skips the day folders a time window rules out, parses every file in parallel and prints a ready-made report.",
+        straight from the bucket or from disk, skips the day folders a time window rules out, \
+        parses every file in parallel and prints a ready-made report.",
     after_help = EXIT_CODES_HELP,
     after_long_help = EXIT_CODES_HELP,
     propagate_version = true
@@ -32,11 +33,14 @@ pub struct Cli {
 /// Options every command takes (before or after the command name).
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Where to read events: a folder (walked recursively), a file, or - for standard input
+    /// Where to read events: a folder (walked recursively), a file, - for standard input, or
+    /// s3://BUCKET[/PREFIX]
     ///
     /// Repeat to read several. In a folder, files ending .json, .jsonl or .ndjson (each optionally
     /// .gz) are read; CloudTrail-Digest folders are skipped. A file named directly is read
-    /// whatever its name. Gzip is recognised by its content, not its name.
+    /// whatever its name. Gzip is recognised by its content, not its name. In S3, only the day
+    /// prefixes of the window are listed, under AWSLogs/ (organization trails included); without
+    /// a time option an S3 source reads the last 24 hours.
     #[arg(
         short = 's',
         long = "source",
@@ -104,6 +108,29 @@ pub struct Common {
     /// Worker threads for decompression and parsing [default: all cores]
     #[arg(long, value_name = "N", global = true, help_heading = "Output")]
     pub threads: Option<NonZeroUsize>,
+
+    /// No progress line on stderr (it is shown only on a terminal anyway)
+    #[arg(short = 'q', long, global = true, help_heading = "Output")]
+    pub quiet: bool,
+
+    /// After the report, print on stderr what was read: objects listed, skipped, read, failed;
+    /// bytes; events; per account and region
+    #[arg(long, global = true, help_heading = "Output")]
+    pub stats: bool,
+
+    /// The AWS profile to use for S3 sources (default: the standard chain: environment,
+    /// AWS_PROFILE, shared config and credentials files, SSO, container and instance roles)
+    #[arg(long, value_name = "NAME", global = true, help_heading = "AWS")]
+    pub profile: Option<String>,
+
+    /// Send S3 requests to this S3-compatible server, with path-style addressing (the standard
+    /// AWS_ENDPOINT_URL works too)
+    #[arg(long, value_name = "URL", global = true, help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+
+    /// How many S3 objects to download at once
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(32).unwrap(), global = true, help_heading = "AWS")]
+    pub concurrency: NonZeroUsize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ use crate::event::Event;
 use crate::exit::UsageError;
 use crate::render::Format;
 use crate::source::SourceSpec;
+use crate::source::s3::S3Settings;
 use crate::time::{self, DAY, Micros, Window};
 
 /// Which report to run, with its own options.
@@ -45,6 +46,13 @@ pub struct Config {
     pub format: Format,
     pub threads: Option<NonZeroUsize>,
     pub report: ReportSpec,
+    pub s3: S3Settings,
+    /// The window was not given and S3 sources read the last 24 hours (said on stderr).
+    pub default_window: bool,
+    pub quiet: bool,
+    pub stats: bool,
+    /// "Now", taken once, for durations and the default window.
+    pub now: Micros,
 }
 
 impl Config {
@@ -52,8 +60,8 @@ impl Config {
         let c = cli.common;
         if c.sources.is_empty() {
             return Err(UsageError(
-                "no source given: pass --source with a folder, a file or - for standard input \
-                 (or set CTQ_SOURCE)"
+                "no source given: pass --source with a folder, a file, - for standard input or \
+                 s3://BUCKET[/PREFIX] (or set CTQ_SOURCE)"
                     .into(),
             ));
         }
@@ -64,7 +72,7 @@ impl Config {
                 sources.push(spec);
             }
         }
-        let window = match c.date {
+        let mut window = match c.date {
             Some(day) => Window {
                 since: Some(day.0 * DAY),
                 until: Some((day.0 + 1) * DAY),
@@ -74,6 +82,19 @@ impl Config {
                 until: c.until.map(|t| t.resolve(now)),
             },
         };
+        let any_s3 = sources.iter().any(|s| matches!(s, SourceSpec::S3 { .. }));
+        let mut default_window = false;
+        if any_s3 && window.since.is_none() {
+            if window.until.is_some() {
+                return Err(UsageError(
+                    "an S3 source needs --since (or --date) with --until: reading a whole bucket \
+                     is never a default"
+                        .into(),
+                ));
+            }
+            window.since = Some(now - DAY);
+            default_window = true;
+        }
         if let (Some(s), Some(u)) = (window.since, window.until)
             && s >= u
         {
@@ -119,6 +140,15 @@ impl Config {
             format: c.output,
             threads: c.threads,
             report,
+            s3: S3Settings {
+                profile: c.profile,
+                endpoint_url: c.endpoint_url,
+                concurrency: c.concurrency.get(),
+            },
+            default_window,
+            quiet: c.quiet,
+            stats: c.stats,
+            now,
         })
     }
 }

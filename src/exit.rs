@@ -38,6 +38,7 @@ impl std::error::Error for UsageError {}
 /// Print a warning about one input on stderr. A closed or failing stderr is ignored: the report on
 /// stdout matters more than a message about it.
 pub fn warn(message: &str) {
+    crate::progress::clear();
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "ctq: {message}");
 }

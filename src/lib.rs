@@ -1,56 +1,126 @@
 //! ctq: answer questions about AWS CloudTrail logs.
 //!
-//! `run` wires the stages together: command line → `Config` → sources → parallel scan → report →
-//! render. It neither parses events nor formats output itself.
+//! `run` wires the stages together: command line → `Config` → sources (local walk, S3 listing and
+//! downloads) → parallel scan → report → render. It neither parses events nor formats rows itself.
 
 pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod event;
 pub mod exit;
+pub mod progress;
 pub mod render;
 pub mod reports;
 pub mod scan;
 pub mod source;
 pub mod time;
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
+use rayon::prelude::*;
 
 use crate::cli::Cli;
 use crate::config::{Config, ReportSpec};
 use crate::exit::{Outcome, warn};
+use crate::progress::{Progress, Ticker, human_bytes};
 use crate::render::Output;
 use crate::reports::{
     Report, bucket::WhoTouchedBucket, errors::Errors, root::RootActivity, sts::StsEndpoints,
 };
-use crate::scan::ScanStats;
+use crate::scan::{Fetched, ScanStats, Work};
+use crate::source::s3::{Listing, S3Session};
 use crate::source::{Found, Input, SourceSpec};
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let config = Config::from_cli(cli, time::now())?;
-    let found = find_inputs(&config)?;
+    let progress = Arc::new(Progress::default());
+    let ticker = Ticker::start(
+        Arc::clone(&progress),
+        !config.quiet && io::stderr().is_terminal(),
+    );
+
+    let found = find_local(&config)?;
+    progress.listed(found.inputs.len() as u64 + found.files_skipped_by_time);
+    progress.to_read(found.inputs.len() as u64);
+
+    // S3: list every source first (a listing error stops everything before any download), then
+    // start the downloads; bodies reach the rayon workers through bounded channels.
+    let s3_specs: Vec<(&str, &str)> = config
+        .sources
+        .iter()
+        .filter_map(|s| match s {
+            SourceSpec::S3 { bucket, prefix } => Some((bucket.as_str(), prefix.as_str())),
+            _ => None,
+        })
+        .collect();
+    let session = if s3_specs.is_empty() {
+        None
+    } else {
+        Some(S3Session::new(&config.s3)?)
+    };
+    if config.default_window {
+        warn(&format!(
+            "no time window given: reading the last 24 hours ({}) of S3; use --since or --date for another window",
+            config.filter.window
+        ));
+    }
+    let fatal: Arc<Mutex<Option<String>>> = Arc::default();
+    let mut listings = Vec::new();
+    let mut downloads: Vec<Box<dyn Iterator<Item = Fetched> + Send>> = Vec::new();
+    if let Some(session) = &session {
+        let mut buckets = Vec::new();
+        for (bucket, prefix) in &s3_specs {
+            let b = session.bucket(bucket)?;
+            let listing = b.list(prefix, &config.filter, config.now, &progress)?;
+            buckets.push((b, listing));
+        }
+        for (b, mut listing) in buckets {
+            let objects = std::mem::take(&mut listing.objects);
+            listings.push((b.name().to_string(), listing));
+            downloads.push(Box::new(b.fetch(
+                objects,
+                Arc::clone(&progress),
+                Arc::clone(&fatal),
+            )));
+        }
+    }
 
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = config.threads {
         pool = pool.num_threads(n.get());
     }
     let pool = pool.build().context("cannot start worker threads")?;
-    let (output, stats) = pool.install(|| match &config.report {
-        ReportSpec::StsEndpoints { details } => {
-            run_report(&found.inputs, &config, StsEndpoints::new(*details))
+    let fetched = downloads.into_iter().flatten();
+    let (output, stats) = pool.install(|| {
+        let work = || {
+            found
+                .inputs
+                .par_iter()
+                .map(Work::Local)
+                .chain(fetched.par_bridge().map(Work::Fetched))
+        };
+        match &config.report {
+            ReportSpec::StsEndpoints { details } => {
+                run_report(work(), &config, StsEndpoints::new(*details), &progress)
+            }
+            ReportSpec::RootActivity { details } => {
+                run_report(work(), &config, RootActivity::new(*details), &progress)
+            }
+            ReportSpec::Errors { top } => run_report(work(), &config, Errors::new(*top), &progress),
+            ReportSpec::WhoTouchedBucket { bucket, details } => run_report(
+                work(),
+                &config,
+                WhoTouchedBucket::new(bucket, *details),
+                &progress,
+            ),
         }
-        ReportSpec::RootActivity { details } => {
-            run_report(&found.inputs, &config, RootActivity::new(*details))
-        }
-        ReportSpec::Errors { top } => run_report(&found.inputs, &config, Errors::new(*top)),
-        ReportSpec::WhoTouchedBucket { bucket, details } => run_report(
-            &found.inputs,
-            &config,
-            WhoTouchedBucket::new(bucket, *details),
-        ),
     });
+    drop(ticker);
+    if let Some(why) = fatal.lock().ok().and_then(|mut f| f.take()) {
+        bail!(why);
+    }
 
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -70,6 +140,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             plural(skipped + stats.inputs_read, "input")
         ));
     }
+    if config.stats {
+        print_stats(&found, &listings, &stats);
+    }
     Ok(Outcome {
         skipped_inputs: skipped,
     })
@@ -83,21 +156,23 @@ fn plural(n: u64, noun: &str) -> String {
     }
 }
 
-fn run_report<R: Report>(inputs: &[Input], config: &Config, report: R) -> (Output, ScanStats) {
-    let (report, stats) = scan::scan(inputs, &config.filter, &report);
+fn run_report<'a, R: Report>(
+    work: impl ParallelIterator<Item = Work<'a>>,
+    config: &Config,
+    report: R,
+    progress: &Progress,
+) -> (Output, ScanStats) {
+    let (report, stats) = scan::scan(work, &config.filter, &report, progress);
     (report.finish(), stats)
 }
 
-fn find_inputs(config: &Config) -> anyhow::Result<Found> {
+fn find_local(config: &Config) -> anyhow::Result<Found> {
     let mut found = Found::default();
     for spec in &config.sources {
         match spec {
             SourceSpec::Path(p) => source::local::find(p, &config.filter.window, &mut found)?,
             SourceSpec::Stdin => found.inputs.push(Input::Stdin),
-            SourceSpec::S3 { bucket, .. } => bail!(
-                "s3://{bucket}: reading from S3 is not available in this version yet; \
-                 copy the objects with `aws s3 sync` and pass the folder to --source"
-            ),
+            SourceSpec::S3 { .. } => {}
         }
     }
     // The same file reached through two sources is read once.
@@ -107,4 +182,58 @@ fn find_inputs(config: &Config) -> anyhow::Result<Found> {
         Input::Stdin => true,
     });
     Ok(found)
+}
+
+/// `--stats`: what was read, on stderr after the report. One `key: value` per line so that
+/// scripts (and the tests) can read it.
+fn print_stats(found: &Found, listings: &[(String, Listing)], stats: &ScanStats) {
+    let mut lines = Vec::new();
+    let local_listed = found.inputs.len() as u64 + found.files_skipped_by_time;
+    let s3_listed: u64 = listings.iter().map(|(_, l)| l.objects_listed).sum();
+    let s3_skipped: u64 = listings.iter().map(|(_, l)| l.skipped_by_time).sum();
+    lines.push(format!("objects listed: {}", local_listed + s3_listed));
+    lines.push(format!(
+        "skipped by time: {}",
+        found.files_skipped_by_time + s3_skipped
+    ));
+    if found.folders_skipped_by_time > 0 {
+        lines.push(format!(
+            "day folders skipped by time: {}",
+            found.folders_skipped_by_time
+        ));
+    }
+    for (bucket, l) in listings {
+        lines.push(format!(
+            "s3://{bucket}: day prefixes listed: {} · list requests: {}",
+            l.day_prefixes, l.list_requests
+        ));
+    }
+    lines.push(format!("read: {}", stats.inputs_read));
+    lines.push(format!(
+        "failed: {}",
+        stats.inputs_skipped + found.unreadable
+    ));
+    lines.push(format!(
+        "bytes: {} read ({}), {} of JSON",
+        stats.input_bytes,
+        human_bytes(stats.input_bytes),
+        human_bytes(stats.json_bytes)
+    ));
+    lines.push(format!(
+        "events: {} read, {} matched the filters",
+        stats.events, stats.events_matched
+    ));
+    for (origin, (files, events)) in &stats.per_origin {
+        lines.push(format!(
+            "account {} region {}: {} read, {}",
+            origin.account,
+            origin.region,
+            plural(*files, "object"),
+            plural(*events, "event")
+        ));
+    }
+    let mut err = io::stderr().lock();
+    for line in lines {
+        let _ = writeln!(err, "ctq: stats: {line}");
+    }
 }

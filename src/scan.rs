@@ -5,6 +5,7 @@
 //! contributes nothing (its events are observed only once the whole file has parsed), so a
 //! half-readable file never leaves half its events in a report.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
 use rayon::prelude::*;
@@ -13,13 +14,14 @@ use crate::config::Filter;
 use crate::decode;
 use crate::event::{self, Event};
 use crate::exit::warn;
+use crate::progress::Progress;
 use crate::reports::Report;
 use crate::source::Input;
 use crate::source::local::io_reason;
 use crate::time::parse_event_time;
 
 /// What the scan read, for messages and exit codes.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ScanStats {
     pub inputs_read: u64,
     pub inputs_skipped: u64,
@@ -30,6 +32,10 @@ pub struct ScanStats {
     pub events_matched: u64,
     /// Events left out of a time window because their time could not be read.
     pub events_untimed: u64,
+    /// Bytes as read (compressed where the input was gzip).
+    pub input_bytes: u64,
+    /// Inputs read and events in them, per account and region where the layout tells.
+    pub per_origin: BTreeMap<Origin, (u64, u64)>,
 }
 
 impl ScanStats {
@@ -40,6 +46,12 @@ impl ScanStats {
         self.events += o.events;
         self.events_matched += o.events_matched;
         self.events_untimed += o.events_untimed;
+        self.input_bytes += o.input_bytes;
+        for (k, (files, events)) in o.per_origin {
+            let e = self.per_origin.entry(k).or_default();
+            e.0 += files;
+            e.1 += events;
+        }
     }
 }
 
@@ -50,50 +62,99 @@ struct Buffers {
     text: Vec<u8>,
 }
 
-/// Run `report` over every input on the current rayon pool.
-pub fn scan<R: Report>(inputs: &[Input], filter: &Filter, report: &R) -> (R, ScanStats) {
-    inputs
-        .par_iter()
-        .fold(
-            || (report.clone(), ScanStats::default(), Buffers::default()),
-            |(mut acc, mut stats, mut bufs), input| {
-                match scan_one(input, filter, &mut acc, &mut stats, &mut bufs) {
-                    Ok(()) => stats.inputs_read += 1,
-                    Err(why) => {
-                        warn(&format!("{input}: {why}"));
-                        stats.inputs_skipped += 1;
+/// One unit of work: a local input to read, or an object body already fetched (S3).
+pub enum Work<'a> {
+    Local(&'a Input),
+    Fetched(Fetched),
+}
+
+/// An object downloaded by a source that does its own I/O, or the reason it could not be.
+pub struct Fetched {
+    /// How messages name it: `s3://bucket/key`.
+    pub name: String,
+    pub origin: Option<Origin>,
+    pub body: Result<Vec<u8>, String>,
+}
+
+/// The account and region an input belongs to, from its place in the trail layout.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    pub account: String,
+    pub region: String,
+}
+
+/// Run `report` over every work item on the current rayon pool.
+pub fn scan<'a, R: Report>(
+    work: impl ParallelIterator<Item = Work<'a>>,
+    filter: &Filter,
+    report: &R,
+    progress: &Progress,
+) -> (R, ScanStats) {
+    work.fold(
+        || (report.clone(), ScanStats::default(), Buffers::default()),
+        |(mut acc, mut stats, mut bufs), work| {
+            let (name, origin) = match &work {
+                Work::Local(input) => (input.to_string(), input.origin()),
+                Work::Fetched(f) => (f.name.clone(), f.origin.clone()),
+            };
+            let before = stats.events;
+            match scan_one(work, filter, &mut acc, &mut stats, &mut bufs) {
+                Ok(()) => {
+                    stats.inputs_read += 1;
+                    progress.read(stats.events - before);
+                    if let Some(origin) = origin {
+                        let entry = stats.per_origin.entry(origin).or_default();
+                        entry.0 += 1;
+                        entry.1 += stats.events - before;
                     }
                 }
-                (acc, stats, bufs)
-            },
-        )
-        .map(|(acc, stats, _)| (acc, stats))
-        .reduce(
-            || (report.clone(), ScanStats::default()),
-            |(mut a, mut sa), (b, sb)| {
-                a.merge(b);
-                sa.merge(sb);
-                (a, sa)
-            },
-        )
+                Err(why) => {
+                    progress.failed();
+                    warn(&format!("{name}: {why}"));
+                    stats.inputs_skipped += 1;
+                }
+            }
+            (acc, stats, bufs)
+        },
+    )
+    .map(|(acc, stats, _)| (acc, stats))
+    .reduce(
+        || (report.clone(), ScanStats::default()),
+        |(mut a, mut sa), (b, sb)| {
+            a.merge(b);
+            sa.merge(sb);
+            (a, sa)
+        },
+    )
 }
 
 fn scan_one<R: Report>(
-    input: &Input,
+    work: Work<'_>,
     filter: &Filter,
     acc: &mut R,
     stats: &mut ScanStats,
     bufs: &mut Buffers,
 ) -> Result<(), String> {
-    bufs.raw.clear();
-    match input {
-        Input::File(path) => {
-            std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bufs.raw))
+    let fetched;
+    let raw: &[u8] = match work {
+        Work::Local(input) => {
+            bufs.raw.clear();
+            match input {
+                Input::File(path) => {
+                    std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bufs.raw))
+                }
+                Input::Stdin => std::io::stdin().lock().read_to_end(&mut bufs.raw),
+            }
+            .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+            &bufs.raw
         }
-        Input::Stdin => std::io::stdin().lock().read_to_end(&mut bufs.raw),
-    }
-    .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
-    let text = decode::decode(&bufs.raw, &mut bufs.text)?;
+        Work::Fetched(f) => {
+            fetched = f.body?;
+            &fetched
+        }
+    };
+    stats.input_bytes += raw.len() as u64;
+    let text = decode::decode(raw, &mut bufs.text)?;
     let mut events: Vec<Event<'_>> = Vec::new();
     event::parse_events(text, &mut events)?;
     stats.json_bytes += text.len() as u64;

@@ -4,6 +4,7 @@
 //! The day folders and the timestamp in the name are the DELIVERY time, which is what lets
 //! whole folders and files be skipped for a time window (see `Window::may_hold_delivery_day`).
 
+use crate::scan::Origin;
 use crate::time::{self, Micros, Window};
 
 /// Folders CloudTrail writes events into (management/data events, network activity, Insights).
@@ -86,6 +87,30 @@ fn any_day_in(first: i64, last: i64, window: &Window) -> bool {
     let lo = window.since.map(time::day_of);
     let hi = window.until.map(|u| time::day_of(u - 1) + 1);
     lo.is_none_or(|lo| last >= lo) && hi.is_none_or(|hi| first <= hi)
+}
+
+/// The account and region of a trail file, from `…/AWSLogs/[o-…/]<account>/<event folder>/<region>/…`
+/// in its path or key.
+pub fn origin(path: &str) -> Option<Origin> {
+    let segs: Vec<&str> = path.split(['/', '\\']).collect();
+    let at = segs.iter().position(|s| *s == "AWSLogs")?;
+    let mut rest = &segs[at + 1..];
+    if rest.first()?.starts_with("o-") {
+        rest = &rest[1..];
+    }
+    match rest {
+        [account, folder, region, _, ..] if is_account_id(account) && is_event_folder(folder) => {
+            Some(Origin {
+                account: account.to_string(),
+                region: region.to_string(),
+            })
+        }
+        _ => None,
+    }
+}
+
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The delivery timestamp in a trail file's name (`…_20240905T1205Z_…`), if the name is one.
@@ -182,6 +207,30 @@ mod tests {
             walk("x/CloudTrail/eu-west-1/2024", &Window::default()),
             Some(Level::Year(2024))
         );
+    }
+
+    #[test]
+    fn origin_from_path_or_key() {
+        let o = |a: &str, r: &str| {
+            Some(Origin {
+                account: a.into(),
+                region: r.into(),
+            })
+        };
+        assert_eq!(
+            origin("AWSLogs/111111111111/CloudTrail/us-east-1/2024/09/05/f.json.gz"),
+            o("111111111111", "us-east-1")
+        );
+        assert_eq!(
+            origin("/x/AWSLogs/o-abc/222222222222/CloudTrail-NetworkActivity/eu-west-1/2024/f"),
+            o("222222222222", "eu-west-1")
+        );
+        assert_eq!(
+            origin("AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2024/f"),
+            None
+        );
+        assert_eq!(origin("logs/f.json"), None);
+        assert_eq!(origin("AWSLogs/1111/CloudTrail/us-east-1/f"), None);
     }
 
     #[test]

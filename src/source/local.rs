@@ -97,11 +97,11 @@ fn walk_entries(
             }
             match level.child(name, window) {
                 Some(next) => walk(&path, next, window, found),
-                None => found.skipped_by_time += 1,
+                None => found.folders_skipped_by_time += 1,
             }
         } else if is_event_file_name(name) {
             if layout::delivery_time(name).is_some_and(|t| !window.may_hold_delivery_time(t)) {
-                found.skipped_by_time += 1;
+                found.files_skipped_by_time += 1;
                 continue;
             }
             // Not checked for being a regular file: a broken link named like a trail file is

@@ -2,6 +2,7 @@
 
 pub mod layout;
 pub mod local;
+pub mod s3;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -45,6 +46,16 @@ pub enum Input {
     Stdin,
 }
 
+impl Input {
+    /// Account and region from the trail layout of the path, if it has one.
+    pub fn origin(&self) -> Option<crate::scan::Origin> {
+        match self {
+            Input::File(p) => p.to_str().and_then(layout::origin),
+            Input::Stdin => None,
+        }
+    }
+}
+
 impl fmt::Display for Input {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
@@ -54,12 +65,14 @@ impl fmt::Display for Input {
     }
 }
 
-/// What finding the inputs produced.
+/// What finding the local inputs produced.
 #[derive(Debug, Default)]
 pub struct Found {
     pub inputs: Vec<Input>,
-    /// Files and day folders left unread because the time window rules them out.
-    pub skipped_by_time: u64,
+    /// Trail files left unread because their name says they were delivered before the window.
+    pub files_skipped_by_time: u64,
+    /// Year, month and day folders left unread because the window rules them out.
+    pub folders_skipped_by_time: u64,
     /// Folders that could not be listed (already reported on stderr).
     pub unreadable: u64,
 }

@@ -6,4 +6,5 @@ mod golden;
 mod inputs;
 mod output;
 mod reference;
+mod s3;
 mod util;

@@ -1,0 +1,721 @@
+//! S3 sources: the only async code in ctq.
+//!
+//! Finding the objects walks the trail layout with delimiter listings, level by level and in
+//! parallel (`AWSLogs/` → `o-…/` → accounts → event folders → regions), narrowed by `--account`
+//! and `--region`, then lists only the day prefixes `…/<region>/YYYY/MM/DD/` that can hold events
+//! of the window (the delivery-time rule of `Window::may_hold_delivery_day`). Object names give
+//! the delivery time, so objects delivered before the window are never downloaded.
+//!
+//! Reading them: at most `--concurrency` GetObject calls are in flight; each body goes through a
+//! bounded channel to the rayon workers, which gunzip and parse it. The permit of a download is
+//! held until its body is handed over, so memory is bounded by the concurrency, not by the number
+//! or size of objects.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{ProvideCredentials, Region};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use tokio::runtime::Runtime;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::layout::{self, Level};
+use crate::config::Filter;
+use crate::progress::Progress;
+use crate::scan::{Fetched, Origin};
+use crate::source::local::is_event_file_name;
+use crate::time::{self, Micros};
+
+/// How to reach S3, from the command line and the standard AWS environment.
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub concurrency: usize,
+}
+
+/// One S3 connection set-up (credentials, region, endpoint) shared by every S3 source of a run.
+pub struct S3Session {
+    rt: Runtime,
+    config: aws_sdk_s3::Config,
+    /// A custom endpoint (a self-hosted or test server) was given.
+    custom_endpoint: bool,
+    concurrency: usize,
+}
+
+/// A bucket reached with the right region.
+pub struct Bucket<'s> {
+    session: &'s S3Session,
+    client: Client,
+    name: String,
+}
+
+/// An object to read.
+#[derive(Debug, Clone)]
+pub struct ObjectRef {
+    pub key: String,
+    pub size: u64,
+    pub origin: Option<Origin>,
+}
+
+/// What listing found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub objects: Vec<ObjectRef>,
+    /// Trail objects seen in the day prefixes listed (read or skipped).
+    pub objects_listed: u64,
+    /// Objects whose name says they were delivered before the window.
+    pub skipped_by_time: u64,
+    /// `…/YYYY/MM/DD/` prefixes listed.
+    pub day_prefixes: u64,
+    /// ListObjectsV2 requests made.
+    pub list_requests: u64,
+}
+
+impl S3Session {
+    pub fn new(settings: &S3Settings) -> anyhow::Result<S3Session> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("ctq-s3")
+            .enable_all()
+            .build()
+            .context("cannot start the S3 client runtime")?;
+        let (config, custom_endpoint) = rt.block_on(load_config(settings))?;
+        Ok(S3Session {
+            rt,
+            config,
+            custom_endpoint,
+            concurrency: settings.concurrency.max(1),
+        })
+    }
+
+    /// Reach `bucket`, in its own region: a bucket in eu-west-1 works from a us-east-1 profile.
+    pub fn bucket(&self, name: &str) -> anyhow::Result<Bucket<'_>> {
+        let client = Client::from_conf(self.config.clone());
+        let region = self.rt.block_on(bucket_region(&client, name))?;
+        let client = match region {
+            Some(r)
+                if !self.custom_endpoint
+                    && Some(r.as_str()) != self.config.region().map(|x| x.as_ref()) =>
+            {
+                Client::from_conf(self.config.to_builder().region(Region::new(r)).build())
+            }
+            _ => client,
+        };
+        Ok(Bucket {
+            session: self,
+            client,
+            name: name.to_string(),
+        })
+    }
+}
+
+async fn load_config(settings: &S3Settings) -> anyhow::Result<(aws_sdk_s3::Config, bool)> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(p) = &settings.profile {
+        loader = loader.profile_name(p);
+    }
+    let sdk = loader.load().await;
+    let provider = sdk
+        .credentials_provider()
+        .ok_or_else(|| anyhow!(NO_CREDENTIALS))?;
+    if let Err(e) = provider.provide_credentials().await {
+        bail!("{NO_CREDENTIALS} ({})", DisplayErrorContext(&e));
+    }
+    let mut b = aws_sdk_s3::config::Builder::from(&sdk)
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(
+            aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .read_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if sdk.region().is_none() {
+        // Any region will do to ask where the bucket is.
+        b = b.region(Region::new("us-east-1"));
+    }
+    let custom = settings.endpoint_url.is_some() || sdk.endpoint_url().is_some();
+    if let Some(url) = &settings.endpoint_url {
+        b = b.endpoint_url(url);
+    }
+    if custom {
+        // Virtual-host style fails on 127.0.0.1, localhost and most self-hosted servers.
+        b = b.force_path_style(true);
+    }
+    Ok((b.build(), custom))
+}
+
+const NO_CREDENTIALS: &str = "no AWS credentials found: set AWS_PROFILE or pass --profile, \
+    run `aws sso login`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+
+/// The bucket's region from HeadBucket (its `x-amz-bucket-region` header is there even when the
+/// request itself is redirected or denied). A missing bucket stops here; a denied HeadBucket does
+/// not (a caller may be allowed to list only a prefix), the listing will say what is wrong.
+async fn bucket_region(client: &Client, bucket: &str) -> anyhow::Result<Option<String>> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(out) => Ok(out.bucket_region().map(str::to_string)),
+        Err(e) => {
+            let header = e
+                .raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .map(str::to_string);
+            match e.raw_response().map(|r| r.status().as_u16()) {
+                Some(404) => bail!(
+                    "s3://{bucket}: no such bucket (check the name, and the account your credentials belong to)"
+                ),
+                Some(_) => Ok(header),
+                None => Err(request_error(&e, &format!("s3://{bucket}"))),
+            }
+        }
+    }
+}
+
+/// An error that stops everything, in one line that names what failed and what to check.
+fn request_error<E: ProvideErrorMetadata + std::error::Error + 'static, R>(
+    e: &SdkError<E, R>,
+    what: &str,
+) -> anyhow::Error
+where
+    R: std::fmt::Debug,
+{
+    let code = e.code().unwrap_or_default();
+    let message = e.message().unwrap_or_default();
+    match code {
+        "NoSuchBucket" => anyhow!(
+            "{what}: no such bucket (check the name, and the account your credentials belong to)"
+        ),
+        "AccessDenied" | "AllAccessDisabled" => anyhow!(
+            "{what}: access denied ({}): the caller needs s3:ListBucket on this bucket and prefix, and s3:GetObject on its objects",
+            if message.is_empty() { code } else { message }
+        ),
+        "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "InvalidToken"
+        | "TokenRefreshRequired" => anyhow!(
+            "{what}: the credentials were rejected ({code}): check AWS_PROFILE or --profile, the access keys, or run `aws sso login`"
+        ),
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" => {
+            anyhow!(
+                "{what}: the bucket is in another region ({code}); set AWS_REGION to the bucket's region"
+            )
+        }
+        "" => match e {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                anyhow!(
+                    "{what}: cannot reach S3 ({}): check the network, --endpoint-url or AWS_ENDPOINT_URL",
+                    DisplayErrorContext(e)
+                )
+            }
+            _ => anyhow!("{what}: {}", DisplayErrorContext(e)),
+        },
+        _ => anyhow!("{what}: {code}: {message}"),
+    }
+}
+
+/// A node of the layout walk.
+#[derive(Debug, Clone)]
+enum Node {
+    AwsLogs(String),
+    Org(String),
+    Account { prefix: String, account: String },
+    EventFolder { prefix: String, account: String },
+    Region { prefix: String, origin: Origin },
+}
+
+impl Bucket<'_> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// List the objects of the window under `prefix`, walking only the parts of the layout the
+    /// filters allow.
+    pub fn list(
+        &self,
+        prefix: &str,
+        filter: &Filter,
+        now: Micros,
+        progress: &Progress,
+    ) -> anyhow::Result<Listing> {
+        self.session
+            .rt
+            .block_on(self.list_async(prefix, filter, now, progress))
+    }
+
+    async fn list_async(
+        &self,
+        prefix: &str,
+        filter: &Filter,
+        now: Micros,
+        progress: &Progress,
+    ) -> anyhow::Result<Listing> {
+        let mut listing = Listing::default();
+        let mut nodes = start_nodes(prefix, filter);
+        let mut regions = Vec::new();
+        let root = nodes.first().map(|n| node_prefix(n).to_string());
+        let mut saw_anything = false;
+        // Walk down to the region folders, one level at a time, each level's listings in parallel.
+        while !nodes.is_empty() {
+            let (ready, to_list): (Vec<Node>, Vec<Node>) = nodes
+                .into_iter()
+                .partition(|n| matches!(n, Node::Region { .. }));
+            regions.extend(ready);
+            let prefixes: Vec<String> =
+                to_list.iter().map(|n| node_prefix(n).to_string()).collect();
+            let results = self.list_many(prefixes, true, &mut listing).await?;
+            nodes = Vec::new();
+            for (node, (children, _)) in to_list.iter().zip(results) {
+                saw_anything |= !children.is_empty();
+                for child in children {
+                    let name = child
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    if let Some(next) = child_node(node, &name, &child, filter) {
+                        nodes.push(next);
+                    }
+                }
+            }
+        }
+        if !saw_anything && regions.is_empty() {
+            bail!(
+                "s3://{}/{}: no CloudTrail logs there (expected AWSLogs/<account>/CloudTrail/<region>/…): check the bucket and prefix",
+                self.name,
+                root.unwrap_or_default()
+            );
+        }
+
+        // The day prefixes of the window in every region folder.
+        let (lo, hi) = delivery_day_range(filter, now);
+        let mut day_prefixes: Vec<(String, Origin)> = Vec::new();
+        for node in &regions {
+            let Node::Region { prefix, origin } = node else {
+                continue;
+            };
+            if hi - lo <= 62 {
+                for day in lo..=hi {
+                    let (y, m, d) = time::civil_from_days(day);
+                    day_prefixes.push((format!("{prefix}{y:04}/{m:02}/{d:02}/"), origin.clone()));
+                }
+            } else {
+                // A long window: find the day folders that exist instead of guessing thousands.
+                for p in self
+                    .existing_day_folders(prefix, filter, &mut listing)
+                    .await?
+                {
+                    day_prefixes.push((p, origin.clone()));
+                }
+            }
+        }
+        listing.day_prefixes = day_prefixes.len() as u64;
+        let prefixes: Vec<String> = day_prefixes.iter().map(|(p, _)| p.clone()).collect();
+        let results = self.list_many(prefixes, false, &mut listing).await?;
+        for ((_, origin), (_, objects)) in day_prefixes.iter().zip(results) {
+            for (key, size) in objects {
+                let name = key.rsplit('/').next().unwrap_or_default();
+                if !is_event_file_name(name) {
+                    continue;
+                }
+                listing.objects_listed += 1;
+                if layout::delivery_time(name)
+                    .is_some_and(|t| !filter.window.may_hold_delivery_time(t))
+                {
+                    listing.skipped_by_time += 1;
+                    continue;
+                }
+                listing.objects.push(ObjectRef {
+                    key,
+                    size,
+                    origin: Some(origin.clone()),
+                });
+            }
+        }
+        progress.listed(listing.objects_listed);
+        progress.to_read(listing.objects.len() as u64);
+        Ok(listing)
+    }
+
+    /// `YYYY/`, `MM/`, `DD/` folders under a region that the window keeps.
+    async fn existing_day_folders(
+        &self,
+        region_prefix: &str,
+        filter: &Filter,
+        listing: &mut Listing,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut level = vec![(region_prefix.to_string(), Level::Region)];
+        for _ in 0..3 {
+            let prefixes: Vec<String> = level.iter().map(|(p, _)| p.clone()).collect();
+            let results = self.list_many(prefixes, true, listing).await?;
+            let mut next = Vec::new();
+            for ((_, lvl), (children, _)) in level.iter().zip(results) {
+                for child in children {
+                    let name = child
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default();
+                    if let Some(l @ (Level::Year(_) | Level::Month(..) | Level::Day)) =
+                        lvl.child(name, &filter.window)
+                    {
+                        next.push((child.clone(), l));
+                    }
+                }
+            }
+            level = next;
+        }
+        Ok(level.into_iter().map(|(p, _)| p).collect())
+    }
+
+    /// List several prefixes in parallel (at most `--concurrency` at once), every page of each.
+    /// Returns, in the order given, each prefix's common prefixes and objects.
+    async fn list_many(
+        &self,
+        prefixes: Vec<String>,
+        delimiter: bool,
+        listing: &mut Listing,
+    ) -> anyhow::Result<Vec<(Vec<String>, Vec<(String, u64)>)>> {
+        let limit = Arc::new(Semaphore::new(self.session.concurrency));
+        let mut set = JoinSet::new();
+        for (i, prefix) in prefixes.into_iter().enumerate() {
+            let (client, bucket, limit) =
+                (self.client.clone(), self.name.clone(), Arc::clone(&limit));
+            set.spawn(async move {
+                let _permit = limit
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore is never closed");
+                (i, list_one(&client, &bucket, &prefix, delimiter).await)
+            });
+        }
+        let mut out = vec![(Vec::new(), Vec::new()); set.len()];
+        while let Some(joined) = set.join_next().await {
+            let (i, result) = joined.context("a listing task failed")?;
+            let (prefixes, objects, requests) = result?;
+            listing.list_requests += requests;
+            out[i] = (prefixes, objects);
+        }
+        Ok(out)
+    }
+
+    /// Download `objects` in the background; bodies (or why they could not be had) arrive on the
+    /// returned iterator. A failure that means no object can be read (a KMS key the caller may
+    /// not use) is put in `fatal` and stops further downloads.
+    pub fn fetch(
+        &self,
+        objects: Vec<ObjectRef>,
+        progress: Arc<Progress>,
+        fatal: Arc<Mutex<Option<String>>>,
+    ) -> impl Iterator<Item = Fetched> + Send + 'static {
+        let concurrency = self.session.concurrency;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(concurrency);
+        let (client, bucket) = (self.client.clone(), self.name.clone());
+        self.session.rt.spawn(async move {
+            let permits = Arc::new(Semaphore::new(concurrency));
+            for obj in objects {
+                let permit = permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore is never closed");
+                if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
+                    break;
+                }
+                let (client, bucket, tx, progress, fatal) = (
+                    client.clone(),
+                    bucket.clone(),
+                    tx.clone(),
+                    Arc::clone(&progress),
+                    Arc::clone(&fatal),
+                );
+                tokio::spawn(async move {
+                    let name = format!("s3://{bucket}/{}", obj.key);
+                    let body = match get_object(&client, &bucket, &obj.key).await {
+                        Ok(body) => {
+                            progress.downloaded(body.len() as u64);
+                            Ok(body)
+                        }
+                        Err(GetError::Fatal(why)) => {
+                            if let Ok(mut f) = fatal.lock() {
+                                f.get_or_insert(format!("{name}: {why}"));
+                            }
+                            return;
+                        }
+                        Err(GetError::Object(why)) => Err(why),
+                    };
+                    // The permit is released only once the body is handed over.
+                    let _ = tx
+                        .send(Fetched {
+                            name,
+                            origin: obj.origin,
+                            body,
+                        })
+                        .await;
+                    drop(permit);
+                });
+            }
+        });
+        std::iter::from_fn(move || rx.blocking_recv())
+    }
+}
+
+enum GetError {
+    /// This object is skipped; the run goes on.
+    Object(String),
+    /// Nothing more can be read.
+    Fatal(String),
+}
+
+/// GetObject and read the whole body. The SDK retries throttling (503 SlowDown), timeouts and
+/// dropped connections before the response; a connection dropped while the body streams is
+/// retried here.
+async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, GetError> {
+    const ATTEMPTS: u32 = 3;
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        let out = match client.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) => return Err(classify_get_error(&e)),
+        };
+        match out.body.collect().await {
+            Ok(data) => return Ok(data.into_bytes().into()),
+            Err(e) => {
+                last = format!(
+                    "connection lost while reading ({})",
+                    DisplayErrorContext(&e)
+                );
+                if attempt < ATTEMPTS {
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+            }
+        }
+    }
+    Err(GetError::Object(format!(
+        "download failed after {ATTEMPTS} attempts: {last}"
+    )))
+}
+
+fn classify_get_error<R: std::fmt::Debug>(
+    e: &SdkError<aws_sdk_s3::operation::get_object::GetObjectError, R>,
+) -> GetError {
+    let code = e.code().unwrap_or_default();
+    let message = e.message().unwrap_or_default();
+    let kms = code.starts_with("KMS") || message.contains("KMS") || message.contains("kms:");
+    if kms {
+        return GetError::Fatal(format!(
+            "cannot decrypt: the trail is encrypted with a KMS key this caller may not use (it needs kms:Decrypt on the trail's key): {code}: {message}"
+        ));
+    }
+    match code {
+        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken" => {
+            GetError::Fatal(format!(
+                "the credentials were rejected ({code}): check AWS_PROFILE or --profile, the access keys, or run `aws sso login`"
+            ))
+        }
+        "" => GetError::Object(format!("download failed: {}", DisplayErrorContext(e))),
+        "AccessDenied" => GetError::Object(format!(
+            "download failed: access denied (the caller needs s3:GetObject): {message}"
+        )),
+        _ => GetError::Object(format!("download failed: {code}: {message}")),
+    }
+}
+
+/// Every page of one listing: (common prefixes, objects with sizes, requests made).
+async fn list_one(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: bool,
+) -> anyhow::Result<(Vec<String>, Vec<(String, u64)>, u64)> {
+    let mut req = client.list_objects_v2().bucket(bucket).prefix(prefix);
+    if delimiter {
+        req = req.delimiter("/");
+    }
+    let mut pages = req.into_paginator().send();
+    let (mut prefixes, mut objects, mut requests) = (Vec::new(), Vec::new(), 0u64);
+    while let Some(page) = pages.next().await {
+        requests += 1;
+        let page = page.map_err(|e| request_error(&e, &format!("s3://{bucket}/{prefix}")))?;
+        prefixes.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_string)),
+        );
+        objects.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| Some((o.key()?.to_string(), o.size().unwrap_or(0).max(0) as u64))),
+        );
+    }
+    Ok((prefixes, objects, requests))
+}
+
+fn node_prefix(n: &Node) -> &str {
+    match n {
+        Node::AwsLogs(p) | Node::Org(p) => p,
+        Node::Account { prefix, .. }
+        | Node::EventFolder { prefix, .. }
+        | Node::Region { prefix, .. } => prefix,
+    }
+}
+
+fn wanted(list: &[String], value: &str) -> bool {
+    list.is_empty() || list.iter().any(|x| x == value)
+}
+
+/// The node below `parent` for a child folder `name` (full prefix `child`), or None when the
+/// layout or the filters rule it out.
+fn child_node(parent: &Node, name: &str, child: &str, filter: &Filter) -> Option<Node> {
+    let prefix = child.to_string();
+    match parent {
+        Node::AwsLogs(_) if name.starts_with("o-") => Some(Node::Org(prefix)),
+        Node::AwsLogs(_) | Node::Org(_)
+            if layout::is_account_id(name) && wanted(&filter.accounts, name) =>
+        {
+            Some(Node::Account {
+                prefix,
+                account: name.to_string(),
+            })
+        }
+        Node::Account { account, .. } if layout::is_event_folder(name) => Some(Node::EventFolder {
+            prefix,
+            account: account.clone(),
+        }),
+        Node::EventFolder { account, .. } if wanted(&filter.regions, name) => Some(Node::Region {
+            prefix,
+            origin: Origin {
+                account: account.clone(),
+                region: name.to_string(),
+            },
+        }),
+        _ => None,
+    }
+}
+
+/// Where to start walking: the user's prefix may stop before `AWSLogs/` or point inside it
+/// (`AWSLogs/o-…/`, an account, an event folder or a region).
+fn start_nodes(prefix: &str, filter: &Filter) -> Vec<Node> {
+    let segs: Vec<&str> = prefix.split('/').filter(|s| !s.is_empty()).collect();
+    let Some(at) = segs.iter().position(|s| *s == "AWSLogs") else {
+        let base = if segs.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", segs.join("/"))
+        };
+        return vec![Node::AwsLogs(format!("{base}AWSLogs/"))];
+    };
+    let mut node = Node::AwsLogs(format!("{}/", segs[..=at].join("/")));
+    for name in &segs[at + 1..] {
+        let child = format!("{}{name}/", node_prefix(&node));
+        match child_node(&node, name, &child, filter) {
+            Some(next) => node = next,
+            // Ruled out by --account/--region: nothing to read; deeper than a region: start there.
+            None if matches!(node, Node::Region { .. }) => break,
+            None => return Vec::new(),
+        }
+    }
+    vec![node]
+}
+
+/// The first and last delivery day to list. Without an end, up to tomorrow (clocks differ).
+fn delivery_day_range(filter: &Filter, now: Micros) -> (i64, i64) {
+    let w = &filter.window;
+    let lo = w.since.map(time::day_of).unwrap_or(time::day_of(now) - 1);
+    let hi = w
+        .until
+        .map_or(time::day_of(now) + 1, |u| time::day_of(u - 1) + 1);
+    (lo, hi.max(lo))
+}
+
+/// Accounts and regions seen, for messages.
+pub fn origins(objects: &[ObjectRef]) -> BTreeSet<Origin> {
+    objects.iter().filter_map(|o| o.origin.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{DAY, Window};
+
+    fn filter(accounts: &[&str], regions: &[&str]) -> Filter {
+        Filter {
+            window: Window::default(),
+            accounts: accounts.iter().map(|s| s.to_string()).collect(),
+            regions: regions.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn start_from_the_users_prefix() {
+        let f = filter(&[], &[]);
+        let p = |prefix: &str| {
+            start_nodes(prefix, &f)
+                .iter()
+                .map(|n| node_prefix(n).to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(p(""), ["AWSLogs/"]);
+        assert_eq!(p("trails/prod/"), ["trails/prod/AWSLogs/"]);
+        assert_eq!(p("trails/AWSLogs"), ["trails/AWSLogs/"]);
+        assert_eq!(
+            p("AWSLogs/o-abc/111111111111/"),
+            ["AWSLogs/o-abc/111111111111/"]
+        );
+        assert_eq!(
+            p("AWSLogs/111111111111/CloudTrail/eu-west-1/2024/"),
+            ["AWSLogs/111111111111/CloudTrail/eu-west-1/"]
+        );
+        assert!(matches!(
+            start_nodes("AWSLogs/111111111111/CloudTrail/eu-west-1", &f)[0],
+            Node::Region { .. }
+        ));
+        // A prefix the filters rule out reads nothing.
+        assert!(start_nodes("AWSLogs/111111111111/", &filter(&["222222222222"], &[])).is_empty());
+        assert!(start_nodes("AWSLogs/111111111111/CloudTrail-Digest/", &f).is_empty());
+    }
+
+    #[test]
+    fn children_narrowed_by_filters() {
+        let f = filter(&["111111111111"], &["eu-west-1"]);
+        let root = Node::AwsLogs("AWSLogs/".into());
+        assert!(matches!(
+            child_node(&root, "o-abc", "AWSLogs/o-abc/", &f),
+            Some(Node::Org(_))
+        ));
+        assert!(child_node(&root, "222222222222", "x/", &f).is_none());
+        assert!(child_node(&root, "111111111111", "x/", &f).is_some());
+        let acct = Node::Account {
+            prefix: "p/".into(),
+            account: "111111111111".into(),
+        };
+        assert!(child_node(&acct, "CloudTrail-Digest", "x/", &f).is_none());
+        assert!(child_node(&acct, "CloudTrail-NetworkActivity", "x/", &f).is_some());
+        let folder = Node::EventFolder {
+            prefix: "p/".into(),
+            account: "111111111111".into(),
+        };
+        assert!(child_node(&folder, "us-east-1", "x/", &f).is_none());
+        assert!(child_node(&folder, "eu-west-1", "x/", &f).is_some());
+    }
+
+    #[test]
+    fn day_range_of_a_date_and_of_the_default_window() {
+        let d = 19_971;
+        let mut f = filter(&[], &[]);
+        f.window = Window {
+            since: Some(d * DAY),
+            until: Some((d + 1) * DAY),
+        };
+        assert_eq!(delivery_day_range(&f, 0), (d, d + 1));
+        f.window = Window {
+            since: Some(d * DAY + 5),
+            until: None,
+        };
+        assert_eq!(delivery_day_range(&f, (d + 3) * DAY), (d, d + 4));
+    }
+}

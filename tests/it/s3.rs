@@ -1,0 +1,580 @@
+//! S3 sources against a real S3 API: an `s3s-fs` server started in-process on 127.0.0.1, spoken
+//! to over HTTP by the ctq binary through aws-sdk-s3 (`--endpoint-url`). A bucket is a folder of
+//! the served root and a key is a file path under it, so test data is written with `std::fs`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+use serde_json::json;
+
+use crate::util::*;
+
+const ACCESS_KEY: &str = "AKIACTQTEST0000001";
+const SECRET_KEY: &str = "ctq-test-secret-key";
+
+pub struct S3Server {
+    pub endpoint: String,
+    pub root: tempfile::TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl S3Server {
+    pub fn start() -> S3Server {
+        let root = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let mut builder = S3ServiceBuilder::new(s3s_fs::FileSystem::new(root.path()).unwrap());
+        builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let service = builder.build();
+        rt.spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let _ = ConnBuilder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(socket), service)
+                        .await;
+                });
+            }
+        });
+        S3Server {
+            endpoint,
+            root,
+            _rt: rt,
+        }
+    }
+
+    /// A bucket: a folder of the served root.
+    pub fn bucket(&self, name: &str) -> PathBuf {
+        let p = self.root.path().join(name);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    /// ctq with credentials for this server and nothing from the machine's own AWS set-up.
+    pub fn ctq(&self) -> Command {
+        let mut c = isolated_ctq();
+        c.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .args(["--endpoint-url", &self.endpoint]);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_with(self.ctq().args(args), None)
+    }
+}
+
+/// ctq with no AWS configuration from the environment or the home folder.
+fn isolated_ctq() -> Command {
+    let mut c = ctq();
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/ctq-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/ctq-test/credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    c
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The bundled fixtures as the trail bucket `trail`.
+fn fixture_bucket(server: &S3Server) {
+    copy_tree(&fixtures(), &server.bucket("trail"));
+}
+
+fn stat(run: &Run, key: &str) -> u64 {
+    let prefix = format!("ctq: stats: {key}: ");
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {key:?} in stderr:\n{}", run.stderr));
+    line[prefix.len()..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn reports_from_s3_equal_reports_from_the_same_files_on_disk() {
+    let server = S3Server::start();
+    fixture_bucket(&server);
+    let local = fixtures();
+    let local = local.to_str().unwrap();
+    let windows: [&[&str]; 3] = [
+        &["--date", "2024-09-05"],
+        &["--since", "2024-09-01", "--until", "2024-09-10"],
+        &[
+            "--since",
+            "2024-09-05T12:00:00Z",
+            "--until",
+            "2024-09-06T00:00:00Z",
+        ],
+    ];
+    let reports: [&[&str]; 7] = [
+        &["sts-endpoints"],
+        &["sts-endpoints", "--details"],
+        &["root-activity"],
+        &["root-activity", "--details"],
+        &["errors", "--top", "0"],
+        &["who-touched-bucket", "prod-data"],
+        &["who-touched-bucket", "prod-data", "--details"],
+    ];
+    for window in windows {
+        for report in reports {
+            for format in ["json", "csv", "table"] {
+                let args = [report, window, &["-o", format]].concat();
+                let from_disk = run(&[args.as_slice(), &["-s", local]].concat());
+                let from_s3 = server.run(&[args.as_slice(), &["-s", "s3://trail"]].concat());
+                assert_eq!(from_s3.code, from_disk.code, "{args:?}: {}", from_s3.stderr);
+                assert_eq!(from_s3.stdout, from_disk.stdout, "{args:?}");
+                assert!(
+                    from_disk.stdout.lines().count() > 1,
+                    "{args:?}: empty report proves nothing"
+                );
+            }
+        }
+    }
+    // Filters narrow the walk and give the same rows as filtering local files.
+    for filters in [
+        &["--account", "222222222222"][..],
+        &["--region", "eu-west-1"],
+        &["--account", "111111111111", "--region", "us-east-1"],
+    ] {
+        let args = [
+            &[
+                "errors",
+                "--top",
+                "0",
+                "-o",
+                "json",
+                "--since",
+                "2024-09-01",
+                "--until",
+                "2024-09-10",
+            ][..],
+            filters,
+        ]
+        .concat();
+        let from_disk = run(&[args.as_slice(), &["-s", local]].concat());
+        let from_s3 = server.run(&[args.as_slice(), &["-s", "s3://trail"]].concat());
+        assert_eq!(from_s3.stdout, from_disk.stdout, "{args:?}");
+    }
+}
+
+#[test]
+fn only_the_windows_day_prefixes_are_listed_and_only_its_objects_downloaded() {
+    let server = S3Server::start();
+    let bucket = server.bucket("narrow");
+    let regions = ["us-east-1", "eu-west-1"];
+    for account in ["111111111111", "222222222222"] {
+        for region in regions {
+            for (stamp, time) in [
+                ("20240904T1205Z", "2024-09-04T12:01:00Z"),
+                ("20240905T0010Z", "2024-09-05T00:05:00Z"),
+                ("20240905T1205Z", "2024-09-05T12:01:00Z"),
+                ("20240906T0004Z", "2024-09-05T23:59:00Z"),
+                ("20240906T1205Z", "2024-09-06T12:01:00Z"),
+                ("20240907T1205Z", "2024-09-07T12:01:00Z"),
+            ] {
+                let key = trail_path(account, region, stamp, "a");
+                let ev = event(
+                    time,
+                    "Call",
+                    json!({"errorCode": "E", "recipientAccountId": account, "awsRegion": region}),
+                );
+                write(&bucket, &key, &gz(&records(&[ev])));
+            }
+            // Objects no window below may open: corrupt, so any download shows as a warning.
+            for stamp in ["20240903T1205Z", "20240908T0004Z"] {
+                write(
+                    &bucket,
+                    &trail_path(account, region, stamp, "corrupt"),
+                    b"not gzip, not json",
+                );
+            }
+        }
+    }
+    // Digest folders are never walked.
+    write(
+        &bucket,
+        "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2024/09/05/x_CloudTrail-Digest_us-east-1_x.json.gz",
+        b"corrupt",
+    );
+
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://narrow",
+        "--date",
+        "2024-09-05",
+        "--stats",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.json()[0]["count"],
+        12,
+        "2 accounts × 2 regions × (00:05, 12:01, 23:59 delivered late)"
+    );
+    // 4 region folders × (the day + the next day for late deliveries).
+    assert!(
+        r.stderr.contains("s3://narrow: day prefixes listed: 8 "),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(stat(&r, "objects listed"), 4 * 4, "{}", r.stderr);
+    assert_eq!(stat(&r, "read"), 4 * 4);
+    assert_eq!(stat(&r, "skipped by time"), 0);
+
+    // A window starting at noon: the object delivered at 00:10 that day is skipped by its name.
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://narrow",
+        "--since",
+        "2024-09-05T12:00:00Z",
+        "--until",
+        "2024-09-06T00:00:00Z",
+        "--stats",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(stat(&r, "objects listed"), 16);
+    assert_eq!(stat(&r, "skipped by time"), 4);
+    assert_eq!(stat(&r, "read"), 12);
+    assert_eq!(r.json()[0]["count"], 8);
+
+    // --account and --region narrow the walk itself.
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://narrow",
+        "--date",
+        "2024-09-05",
+        "--stats",
+        "--account",
+        "222222222222",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("day prefixes listed: 2 "), "{}", r.stderr);
+    assert_eq!(stat(&r, "read"), 4);
+    assert!(
+        r.stderr.contains(
+            "ctq: stats: account 222222222222 region eu-west-1: 4 objects read, 4 events"
+        ),
+        "{}",
+        r.stderr
+    );
+
+    // Without a window the default is the last 24 hours, said on stderr; nothing here is that recent.
+    let r = server.run(&["errors", "-s", "s3://narrow", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("no time window given: reading the last 24 hours"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.json(), json!([]));
+    // A whole bucket needs an explicit --since.
+    let r = server.run(&["errors", "-s", "s3://narrow", "--until", "2024-09-06"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("needs --since"), "{}", r.stderr);
+    // A long window walks the year/month/day folders that exist: the corrupt ones are now read.
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://narrow",
+        "--since",
+        "2024-01-01",
+        "--until",
+        "2025-01-01",
+        "--stats",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(stat(&r, "read"), 24);
+    assert_eq!(stat(&r, "failed"), 8);
+}
+
+#[test]
+fn organization_layout_prefixes_and_straddling_midnight() {
+    let server = S3Server::start();
+    let bucket = server.bucket("org");
+    for (account, org) in [
+        ("111111111111", ""),
+        ("222222222222", "o-a1b2c3d4e5/"),
+        ("333333333333", "o-a1b2c3d4e5/"),
+    ] {
+        let key = format!(
+            "team/{}",
+            trail_path(account, "us-east-1", "20240906T0004Z", "mid")
+        )
+        .replace("AWSLogs/", &format!("AWSLogs/{org}"));
+        let ev = event(
+            "2024-09-05T23:58:00Z",
+            "LateNight",
+            json!({"errorCode": "E", "recipientAccountId": account}),
+        );
+        write(&bucket, &key, &gz(&records(&[ev])));
+    }
+    let accounts = |r: &Run| -> u64 { r.json()[0]["count"].as_u64().unwrap() };
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://org/team",
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+    ]);
+    assert_eq!((r.code, accounts(&r)), (0, 3), "{}", r.stderr);
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://org/team/AWSLogs/o-a1b2c3d4e5/",
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+    ]);
+    assert_eq!((r.code, accounts(&r)), (0, 2), "{}", r.stderr);
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://org/team/AWSLogs/o-a1b2c3d4e5/333333333333/CloudTrail/us-east-1",
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+    ]);
+    assert_eq!((r.code, accounts(&r)), (0, 1), "{}", r.stderr);
+    // The late delivery belongs to the 5th, not the 6th.
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://org/team",
+        "--date",
+        "2024-09-06",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.json(), json!([]));
+    // A prefix with no trail under it is a clear fatal error.
+    let r = server.run(&["errors", "-s", "s3://org/elsewhere", "--date", "2024-09-05"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("s3://org/elsewhere/AWSLogs/: no CloudTrail logs there"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_day_folder_larger_than_one_listing_page() {
+    let server = S3Server::start();
+    let bucket = server.bucket("big");
+    let n = 1_050;
+    for i in 0..n {
+        let stamp = format!("20240905T{:02}{:02}Z", i / 60 % 24, i % 60);
+        let ev = event(
+            "2024-09-05T00:00:00Z",
+            &format!("Call{i:04}"),
+            json!({"errorCode": "E"}),
+        );
+        write(
+            &bucket,
+            &trail_path("111111111111", "us-east-1", &stamp, &format!("{i:05}")),
+            &gz(&records(&[ev])),
+        );
+    }
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://big",
+        "--date",
+        "2024-09-05",
+        "--top",
+        "0",
+        "--stats",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json().as_array().unwrap().len(), n);
+    assert_eq!(stat(&r, "read"), n as u64);
+    // The walk (AWSLogs/, the account, CloudTrail/) + the two day prefixes, one of them two pages.
+    assert!(r.stderr.contains("list requests: 6"), "{}", r.stderr);
+}
+
+#[test]
+fn a_corrupt_object_among_good_ones_is_named_and_skipped() {
+    let server = S3Server::start();
+    let bucket = server.bucket("mixed");
+    let good = gz(&records(&[error_event(
+        "2024-09-05T10:00:00Z",
+        "A",
+        "E",
+        "m",
+    )]));
+    write(
+        &bucket,
+        &trail_path("111111111111", "us-east-1", "20240905T1005Z", "good1"),
+        &good,
+    );
+    write(
+        &bucket,
+        &trail_path("111111111111", "us-east-1", "20240905T1010Z", "good2"),
+        &good,
+    );
+    let bad = trail_path("111111111111", "us-east-1", "20240905T1015Z", "bad");
+    write(&bucket, &bad, &good[..good.len() / 2]);
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://mixed",
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+        "--stats",
+    ]);
+    assert_eq!(r.code, 3);
+    assert_eq!(r.json()[0]["count"], 2);
+    assert!(
+        r.stderr
+            .contains(&format!("ctq: s3://mixed/{bad}: truncated gzip data")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!((stat(&r, "read"), stat(&r, "failed")), (2, 1));
+}
+
+#[test]
+fn fatal_errors_are_one_clear_line() {
+    let server = S3Server::start();
+    server.bucket("exists");
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://no-such-bucket",
+        "--date",
+        "2024-09-05",
+    ]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: s3://no-such-bucket: no such bucket (check the name, and the account your credentials belong to)"
+    );
+
+    let r = run_with(
+        isolated_ctq()
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", "wrong-secret")
+            .args([
+                "errors",
+                "-s",
+                "s3://exists",
+                "--date",
+                "2024-09-05",
+                "--endpoint-url",
+                &server.endpoint,
+            ]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(
+            "ctq: s3://exists/AWSLogs/: the credentials were rejected (SignatureDoesNotMatch)"
+        ),
+        "{}",
+        r.stderr
+    );
+
+    let r = run_with(
+        isolated_ctq().args([
+            "errors",
+            "-s",
+            "s3://exists",
+            "--date",
+            "2024-09-05",
+            "--endpoint-url",
+            &server.endpoint,
+        ]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .starts_with("ctq: no AWS credentials found: set AWS_PROFILE or pass --profile"),
+        "{}",
+        r.stderr
+    );
+
+    let r = run_with(
+        server.ctq().args([
+            "errors",
+            "-s",
+            "s3://exists",
+            "--date",
+            "2024-09-05",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("cannot reach S3"), "{}", r.stderr);
+}
