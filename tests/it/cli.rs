@@ -113,12 +113,12 @@ fn missing_source_is_fatal_and_named() {
 }
 
 #[test]
-fn s3_source_is_a_clear_error_until_supported() {
-    let r = run(&["errors", "-s", "s3://my-trail-bucket/prefix"]);
-    assert_eq!(r.code, 1);
+fn an_s3_url_without_a_bucket_is_a_usage_error() {
+    let r = run(&["errors", "-s", "s3://", "--date", "2024-09-05"]);
+    assert_eq!(r.code, 2);
     assert!(
         r.stderr
-            .contains("s3://my-trail-bucket: reading from S3 is not available"),
+            .contains("'s3://' has no bucket name: use s3://BUCKET[/PREFIX]"),
         "{}",
         r.stderr
     );
