@@ -97,10 +97,15 @@ pub fn scan<'a, R: Report>(
                 Work::Local(input) => (input.to_string(), input.origin()),
                 Work::Fetched(f) => (f.name.clone(), f.origin.clone()),
             };
-            let before = stats.events;
+            let (before, bytes_before) = (stats.events, stats.input_bytes);
+            let local = matches!(work, Work::Local(_));
             match scan_one(work, filter, &mut acc, &mut stats, &mut bufs) {
                 Ok(()) => {
                     stats.inputs_read += 1;
+                    // Downloads are counted as they arrive; local files as they are read.
+                    if local {
+                        progress.downloaded(stats.input_bytes - bytes_before);
+                    }
                     progress.read(stats.events - before);
                     if let Some(origin) = origin {
                         let entry = stats.per_origin.entry(origin).or_default();

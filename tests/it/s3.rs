@@ -16,6 +16,46 @@ use crate::util::*;
 const ACCESS_KEY: &str = "AKIACTQTEST0000001";
 const SECRET_KEY: &str = "ctq-test-secret-key";
 
+/// A valid key that may not list (ListObjectsV2 is denied), as an IAM policy without
+/// s3:ListBucket would.
+const NO_LIST_KEY: &str = "AKIACTQTESTNOLIST01";
+
+/// The server's access policy: listing is denied to `NO_LIST_KEY`; GetObject is denied on keys
+/// containing `denied`, and refused as S3 refuses an SSE-KMS object whose key the caller may not
+/// use on keys containing `kms-locked`. Everything else is allowed to signed requests.
+struct Policy;
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for Policy {
+    async fn list_objects_v2(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::ListObjectsV2Input>,
+    ) -> s3s::S3Result<()> {
+        match &req.credentials {
+            Some(c) if c.access_key == NO_LIST_KEY => {
+                Err(s3s::s3_error!(AccessDenied, "Access Denied"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn get_object(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::GetObjectInput>,
+    ) -> s3s::S3Result<()> {
+        if req.input.key.contains("kms-locked") {
+            return Err(s3s::s3_error!(
+                AccessDenied,
+                "User: arn:aws:iam::111111111111:user/reader is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access"
+            ));
+        }
+        if req.input.key.contains("denied") {
+            return Err(s3s::s3_error!(AccessDenied, "Access Denied"));
+        }
+        Ok(())
+    }
+}
+
 pub struct S3Server {
     pub endpoint: String,
     pub root: tempfile::TempDir,
@@ -35,7 +75,10 @@ impl S3Server {
             .unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let mut builder = S3ServiceBuilder::new(s3s_fs::FileSystem::new(root.path()).unwrap());
-        builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let mut auth = SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY);
+        auth.register(NO_LIST_KEY.into(), SECRET_KEY.into());
+        builder.set_auth(auth);
+        builder.set_access(Policy);
         let service = builder.build();
         rt.spawn(async move {
             loop {
@@ -577,4 +620,87 @@ fn fatal_errors_are_one_clear_line() {
     );
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("cannot reach S3"), "{}", r.stderr);
+}
+
+#[test]
+fn denied_listing_is_fatal_denied_objects_are_skipped_and_kms_refusal_stops_the_run() {
+    let server = S3Server::start();
+    let bucket = server.bucket("guarded");
+    let good = gz(&records(&[error_event(
+        "2024-09-05T10:00:00Z",
+        "A",
+        "E",
+        "m",
+    )]));
+    write(
+        &bucket,
+        &trail_path("111111111111", "us-east-1", "20240905T1005Z", "good"),
+        &good,
+    );
+    let denied = trail_path("111111111111", "us-east-1", "20240905T1010Z", "denied");
+    write(&bucket, &denied, &good);
+
+    // A caller allowed to read objects but not to list: one line, naming the prefix and the fix.
+    let r = run_with(
+        isolated_ctq()
+            .env("AWS_ACCESS_KEY_ID", NO_LIST_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .args([
+                "errors",
+                "-s",
+                "s3://guarded",
+                "--date",
+                "2024-09-05",
+                "--endpoint-url",
+                &server.endpoint,
+            ]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: s3://guarded/AWSLogs/: access denied (Access Denied): the caller needs s3:ListBucket on this bucket and prefix, and s3:GetObject on its objects"
+    );
+    assert!(r.stdout.is_empty());
+
+    // One object the caller may not read: skipped and named, the rest reported.
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://guarded",
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.json()[0]["count"], 1);
+    assert!(
+        r.stderr.contains(&format!("ctq: s3://guarded/{denied}: download failed: access denied (the caller needs s3:GetObject)")),
+        "{}",
+        r.stderr
+    );
+
+    // An object encrypted with a KMS key the caller may not use: every object is, so stop.
+    let locked = trail_path("111111111111", "us-east-1", "20240905T1015Z", "kms-locked");
+    write(&bucket, &locked, &good);
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://guarded",
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "no report after a fatal error");
+    let fatal = format!(
+        "ctq: s3://guarded/{locked}: cannot decrypt: the trail is encrypted with a KMS key this caller may not use (it needs kms:Decrypt"
+    );
+    assert!(
+        r.stderr.lines().any(|l| l.starts_with(&fatal)),
+        "{}",
+        r.stderr
+    );
 }
