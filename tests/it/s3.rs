@@ -20,10 +20,13 @@ const SECRET_KEY: &str = "ctq-test-secret-key";
 /// s3:ListBucket would.
 const NO_LIST_KEY: &str = "AKIACTQTESTNOLIST01";
 
-/// The server's access policy: listing is denied to `NO_LIST_KEY`; GetObject is denied on keys
-/// containing `denied`, and refused as S3 refuses an SSE-KMS object whose key the caller may not
+/// The server's access policy: listing is denied to `NO_LIST_KEY`; GetObject is throttled twice
+/// on keys containing `throttled`, denied on keys containing `denied`, and refused as S3 refuses an SSE-KMS object whose key the caller may not
 /// use on keys containing `kms-locked`. Everything else is allowed to signed requests.
 struct Policy;
+
+/// Keys answered with SlowDown, once per refusal.
+static THROTTLED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 #[async_trait::async_trait]
 impl s3s::access::S3Access for Policy {
@@ -43,6 +46,14 @@ impl s3s::access::S3Access for Policy {
         &self,
         req: &mut s3s::S3Request<s3s::dto::GetObjectInput>,
     ) -> s3s::S3Result<()> {
+        if req.input.key.contains("throttled") {
+            // 503 SlowDown twice per key, then the object: as S3 does under request-rate pressure.
+            let mut seen = THROTTLED.lock().unwrap();
+            if seen.iter().filter(|k| **k == req.input.key).count() < 2 {
+                seen.push(req.input.key.clone());
+                return Err(s3s::s3_error!(SlowDown, "Please reduce your request rate."));
+            }
+        }
         if req.input.key.contains("kms-locked") {
             return Err(s3s::s3_error!(
                 AccessDenied,
@@ -703,4 +714,45 @@ fn denied_listing_is_fatal_denied_objects_are_skipped_and_kms_refusal_stops_the_
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn throttled_downloads_are_retried() {
+    let server = S3Server::start();
+    let bucket = server.bucket("busy");
+    let good = gz(&records(&[error_event(
+        "2024-09-05T10:00:00Z",
+        "A",
+        "E",
+        "m",
+    )]));
+    for i in 0..3 {
+        write(
+            &bucket,
+            &trail_path(
+                "111111111111",
+                "us-east-1",
+                "20240905T1005Z",
+                &format!("throttled{i}"),
+            ),
+            &good,
+        );
+    }
+    let r = server.run(&[
+        "errors",
+        "-s",
+        "s3://busy",
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+        "--stats",
+    ]);
+    assert_eq!(
+        (r.code, r.stderr.contains("failed: 0")),
+        (0, true),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.json()[0]["count"], 3);
 }
