@@ -1,6 +1,6 @@
 //! `who-touched-bucket BUCKET`: who read, wrote or changed this S3 bucket?
 
-use super::{Details, Groups, Report, s};
+use super::{GroupsOrDetails, Report, s};
 use crate::event::Event;
 use crate::render::{Output, Value};
 use crate::time::Micros;
@@ -10,8 +10,7 @@ pub struct WhoTouchedBucket {
     bucket: String,
     /// `arn:aws:s3:::BUCKET`
     arn: String,
-    details: Option<Details>,
-    groups: Groups,
+    rows: GroupsOrDetails,
 }
 
 impl WhoTouchedBucket {
@@ -19,8 +18,7 @@ impl WhoTouchedBucket {
         WhoTouchedBucket {
             bucket: bucket.to_string(),
             arn: format!("arn:aws:s3:::{bucket}"),
-            details: details.then(Details::default),
-            groups: Groups::default(),
+            rows: GroupsOrDetails::new(details),
         }
     }
 
@@ -41,7 +39,7 @@ impl Report for WhoTouchedBucket {
             return;
         }
         let principal = ev.principal();
-        match &mut self.details {
+        match &mut self.rows.details {
             Some(d) => d.push(
                 time,
                 ev.event_id.as_deref(),
@@ -59,6 +57,7 @@ impl Report for WhoTouchedBucket {
             ),
             None => {
                 let agg = self
+                    .rows
                     .groups
                     .entry(&[Some(principal), ev.event_name.as_deref()]);
                 agg.add(time);
@@ -68,14 +67,11 @@ impl Report for WhoTouchedBucket {
     }
 
     fn merge(&mut self, other: Self) {
-        self.groups.merge(other.groups);
-        if let (Some(a), Some(b)) = (&mut self.details, other.details) {
-            a.merge(b);
-        }
+        self.rows.merge(other.rows);
     }
 
     fn finish(self) -> Output {
-        if let Some(details) = self.details {
+        if let Some(details) = self.rows.details {
             return Output {
                 columns: vec![
                     "event_time",
@@ -93,6 +89,7 @@ impl Report for WhoTouchedBucket {
             };
         }
         let rows = self
+            .rows
             .groups
             .into_sorted()
             .into_iter()

@@ -147,6 +147,29 @@ impl Groups {
     }
 }
 
+/// The state of a report that groups events, or with `--details` lists every matching one.
+#[derive(Debug, Clone, Default)]
+pub struct GroupsOrDetails {
+    pub groups: Groups,
+    pub details: Option<Details>,
+}
+
+impl GroupsOrDetails {
+    pub fn new(details: bool) -> Self {
+        GroupsOrDetails {
+            groups: Groups::default(),
+            details: details.then(Details::default),
+        }
+    }
+
+    pub fn merge(&mut self, other: GroupsOrDetails) {
+        self.groups.merge(other.groups);
+        if let (Some(a), Some(b)) = (&mut self.details, other.details) {
+            a.merge(b);
+        }
+    }
+}
+
 /// Every matching event as a row, for `--details`.
 #[derive(Debug, Clone, Default)]
 pub struct Details {

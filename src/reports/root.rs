@@ -1,21 +1,19 @@
 //! `root-activity`: did anyone use the root user?
 
-use super::{Agg, Details, Groups, Report, s};
+use super::{Agg, GroupsOrDetails, Report, s};
 use crate::event::Event;
 use crate::render::{Output, Value};
 use crate::time::Micros;
 
 #[derive(Debug, Clone, Default)]
 pub struct RootActivity {
-    details: Option<Details>,
-    groups: Groups,
+    rows: GroupsOrDetails,
 }
 
 impl RootActivity {
     pub fn new(details: bool) -> Self {
         RootActivity {
-            details: details.then(Details::default),
-            groups: Groups::default(),
+            rows: GroupsOrDetails::new(details),
         }
     }
 }
@@ -26,7 +24,7 @@ impl Report for RootActivity {
             return;
         }
         let invoked_by = ev.user_identity.invoked_by.as_deref();
-        match &mut self.details {
+        match &mut self.rows.details {
             Some(d) => d.push(
                 time,
                 ev.event_id.as_deref(),
@@ -44,6 +42,7 @@ impl Report for RootActivity {
                 ],
             ),
             None => self
+                .rows
                 .groups
                 .entry(&[ev.event_name.as_deref(), invoked_by])
                 .add(time),
@@ -51,14 +50,11 @@ impl Report for RootActivity {
     }
 
     fn merge(&mut self, other: Self) {
-        self.groups.merge(other.groups);
-        if let (Some(a), Some(b)) = (&mut self.details, other.details) {
-            a.merge(b);
-        }
+        self.rows.merge(other.rows);
     }
 
     fn finish(self) -> Output {
-        if let Some(details) = self.details {
+        if let Some(details) = self.rows.details {
             return Output {
                 columns: vec![
                     "event_time",
@@ -77,6 +73,7 @@ impl Report for RootActivity {
             };
         }
         let rows = self
+            .rows
             .groups
             .into_sorted()
             .into_iter()

@@ -1,6 +1,6 @@
 //! `sts-endpoints`: is anything still calling the global STS endpoint?
 
-use super::{Details, Groups, Report, s};
+use super::{GroupsOrDetails, Report, s};
 use crate::event::Event;
 use crate::render::{Output, Value};
 use crate::time::Micros;
@@ -36,8 +36,7 @@ impl Endpoint {
 
 #[derive(Debug, Clone, Default)]
 pub struct StsEndpoints {
-    details: Option<Details>,
-    groups: Groups,
+    rows: GroupsOrDetails,
     global: u64,
     regional: u64,
     no_host: u64,
@@ -46,7 +45,7 @@ pub struct StsEndpoints {
 impl StsEndpoints {
     pub fn new(details: bool) -> Self {
         StsEndpoints {
-            details: details.then(Details::default),
+            rows: GroupsOrDetails::new(details),
             ..Default::default()
         }
     }
@@ -66,7 +65,7 @@ impl Report for StsEndpoints {
             Endpoint::Global => self.global += 1,
             Endpoint::Regional => self.regional += 1,
         }
-        match &mut self.details {
+        match &mut self.rows.details {
             Some(d) if endpoint == Endpoint::Global => d.push(
                 time,
                 ev.event_id.as_deref(),
@@ -82,6 +81,7 @@ impl Report for StsEndpoints {
             ),
             Some(_) => {}
             None => self
+                .rows
                 .groups
                 .entry(&[
                     Some(host),
@@ -94,10 +94,7 @@ impl Report for StsEndpoints {
     }
 
     fn merge(&mut self, other: Self) {
-        self.groups.merge(other.groups);
-        if let (Some(a), Some(b)) = (&mut self.details, other.details) {
-            a.merge(b);
-        }
+        self.rows.merge(other.rows);
         self.global += other.global;
         self.regional += other.regional;
         self.no_host += other.no_host;
@@ -117,7 +114,7 @@ impl Report for StsEndpoints {
             calls(self.regional),
             calls(self.no_host)
         )];
-        if let Some(details) = self.details {
+        if let Some(details) = self.rows.details {
             return Output {
                 columns: vec![
                     "event_time",
@@ -133,6 +130,7 @@ impl Report for StsEndpoints {
             };
         }
         let rows = self
+            .rows
             .groups
             .into_sorted()
             .into_iter()

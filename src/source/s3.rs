@@ -11,7 +11,6 @@
 //! held until its body is handed over, so memory is bounded by the concurrency, not by the number
 //! or size of objects.
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -630,11 +629,6 @@ fn delivery_day_range(filter: &Filter, now: Micros) -> (i64, i64) {
         .until
         .map_or(time::day_of(now) + 1, |u| time::day_of(u - 1) + 1);
     (lo, hi.max(lo))
-}
-
-/// Accounts and regions seen, for messages.
-pub fn origins(objects: &[ObjectRef]) -> BTreeSet<Origin> {
-    objects.iter().filter_map(|o| o.origin.clone()).collect()
 }
 
 #[cfg(test)]
