@@ -3,9 +3,10 @@
 
 use std::num::NonZeroUsize;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit::EXIT_CODES_HELP;
+use crate::net::IpNet;
 use crate::render::Format;
 use crate::time::{DateArg, TimeArg};
 
@@ -172,6 +173,161 @@ pub enum Command {
         #[arg(long)]
         details: bool,
     },
+    /// What did this user, access key or IP do? Search events
+    ///
+    /// Every event that passes the filters, newest first. Repeats of one filter are OR, different
+    /// filters are AND. For example: --user alice --since 1d; --access-key AKIA…; --source-ip
+    /// 203.0.113.0/24 --errors; --bucket prod-data --write.
+    Events(EventsArgs),
+    /// Who signed in to the console, from where, with or without MFA, and which attempts failed?
+    ///
+    /// Every ConsoleLogin event. The table ends with totals: successes, failures, logins
+    /// without MFA, root logins.
+    ConsoleLogins {
+        /// Only failed sign-ins (responseElements.ConsoleLogin is Failure)
+        #[arg(long)]
+        failures: bool,
+        /// Only sign-ins without MFA (additionalEventData.MFAUsed is No)
+        #[arg(long)]
+        no_mfa: bool,
+    },
+    /// What went through a VPC endpoint, and what did its policy deny?
+    ///
+    /// Network activity events grouped by VPC endpoint, event source, event name, principal and
+    /// error code.
+    NetworkActivity {
+        /// Only this VPC endpoint (repeat for several)
+        #[arg(long = "vpce", value_name = "ID")]
+        vpces: Vec<String>,
+        /// Only calls the endpoint policy denied (errorCode VpceAccessDenied)
+        #[arg(long)]
+        denied: bool,
+    },
+    /// What is in this window at all?
+    ///
+    /// Totals, first and last event, counts by category, account and region, the top event
+    /// sources, event names, principals and source IPs, and events per hour (a bar chart in the
+    /// table view).
+    Summary {
+        /// How many rows in each top list (0 for all)
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        top: usize,
+    },
+}
+
+/// The options of `events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Events of this IAM user, role or role session: userIdentity.userName,
+    /// sessionContext.sessionIssuer.userName, or the last part of userIdentity.arn
+    #[arg(long = "user", value_name = "NAME", help_heading = "Event filters")]
+    pub users: Vec<String>,
+    /// Events whose principal contains TEXT
+    #[arg(
+        long = "principal",
+        value_name = "TEXT",
+        help_heading = "Event filters"
+    )]
+    pub principals: Vec<String>,
+    /// Events signed with this access key (userIdentity.accessKeyId)
+    #[arg(long = "access-key", value_name = "ID", help_heading = "Event filters")]
+    pub access_keys: Vec<String>,
+    /// Events with this eventName
+    #[arg(
+        long = "event-name",
+        value_name = "NAME",
+        help_heading = "Event filters"
+    )]
+    pub event_names: Vec<String>,
+    /// Events with this eventSource (for example s3.amazonaws.com)
+    #[arg(
+        long = "event-source",
+        value_name = "SOURCE",
+        help_heading = "Event filters"
+    )]
+    pub event_sources: Vec<String>,
+    /// Events from this IP address or CIDR block (IPv4 or IPv6)
+    #[arg(
+        long = "source-ip",
+        value_name = "IP|CIDR",
+        help_heading = "Event filters"
+    )]
+    pub source_ips: Vec<IpNet>,
+    /// Events on this S3 bucket (same rule as who-touched-bucket)
+    #[arg(long = "bucket", value_name = "NAME", help_heading = "Event filters")]
+    pub buckets: Vec<String>,
+    /// Events through this VPC endpoint (vpcEndpointId)
+    #[arg(long = "vpce", value_name = "ID", help_heading = "Event filters")]
+    pub vpces: Vec<String>,
+    /// Events with this errorCode
+    #[arg(
+        long = "error-code",
+        value_name = "CODE",
+        help_heading = "Event filters"
+    )]
+    pub error_codes: Vec<String>,
+    /// Events with any errorCode
+    #[arg(long, help_heading = "Event filters")]
+    pub errors: bool,
+    /// Only read-only calls (readOnly true)
+    #[arg(long, conflicts_with = "write", help_heading = "Event filters")]
+    pub read_only: bool,
+    /// Only calls that change something (readOnly false)
+    #[arg(long, help_heading = "Event filters")]
+    pub write: bool,
+    /// Events of this eventCategory (repeat for several)
+    #[arg(
+        long = "category",
+        value_enum,
+        ignore_case = true,
+        help_heading = "Event filters"
+    )]
+    pub categories: Vec<Category>,
+
+    /// Columns by CloudTrail field path, comma-separated (userIdentity.arn,requestParameters.bucketName)
+    ///
+    /// A nested object or array shows as compact JSON in tables and CSV, and as itself in JSON.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "PATHS",
+        conflicts_with = "raw",
+        help_heading = "Event output"
+    )]
+    pub fields: Vec<String>,
+    /// Write each matching event exactly as it appeared in the log, one per line (for jq)
+    #[arg(long, help_heading = "Event output")]
+    pub raw: bool,
+    /// Only the N newest matches (the N oldest with --oldest-first)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Event output")]
+    pub limit: Option<u64>,
+    /// Oldest first instead of newest first
+    #[arg(long, help_heading = "Event output")]
+    pub oldest_first: bool,
+}
+
+/// CloudTrail's event categories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Category {
+    #[value(name = "Management")]
+    Management,
+    #[value(name = "Data")]
+    Data,
+    #[value(name = "NetworkActivity")]
+    NetworkActivity,
+    #[value(name = "Insight")]
+    Insight,
+}
+
+impl Category {
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Management => "Management",
+            Category::Data => "Data",
+            Category::NetworkActivity => "NetworkActivity",
+            Category::Insight => "Insight",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::cli::{Cli, Command};
 use crate::event::Event;
 use crate::exit::UsageError;
 use crate::render::Format;
+use crate::reports::events::{Columns, EventFilters};
 use crate::source::SourceSpec;
 use crate::source::s3::S3Settings;
 use crate::time::{self, DAY, Micros, Window};
@@ -13,10 +14,36 @@ use crate::time::{self, DAY, Micros, Window};
 /// Which report to run, with its own options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportSpec {
-    StsEndpoints { details: bool },
-    RootActivity { details: bool },
-    Errors { top: Option<usize> },
-    WhoTouchedBucket { bucket: String, details: bool },
+    StsEndpoints {
+        details: bool,
+    },
+    RootActivity {
+        details: bool,
+    },
+    Errors {
+        top: Option<usize>,
+    },
+    WhoTouchedBucket {
+        bucket: String,
+        details: bool,
+    },
+    Events {
+        filters: EventFilters,
+        columns: Columns,
+        oldest_first: bool,
+        limit: Option<usize>,
+    },
+    ConsoleLogins {
+        failures: bool,
+        no_mfa: bool,
+    },
+    NetworkActivity {
+        vpces: Vec<String>,
+        denied: bool,
+    },
+    Summary {
+        top: Option<usize>,
+    },
 }
 
 /// Which events reach the report.
@@ -129,6 +156,57 @@ impl Config {
                 }
                 ReportSpec::WhoTouchedBucket { bucket, details }
             }
+            Command::Events(a) => {
+                for f in &a.fields {
+                    if f.is_empty() || f.split('.').any(str::is_empty) {
+                        return Err(UsageError(format!(
+                            "--fields: '{f}' is not a field path (use dotted CloudTrail names, for example userIdentity.arn)"
+                        )));
+                    }
+                }
+                let columns = if a.raw {
+                    Columns::Raw
+                } else if a.fields.is_empty() {
+                    Columns::Default
+                } else {
+                    Columns::Fields(a.fields)
+                };
+                let filters = EventFilters {
+                    users: a.users,
+                    principals: a.principals,
+                    access_keys: a.access_keys,
+                    event_names: a.event_names,
+                    event_sources: a.event_sources,
+                    source_ips: a.source_ips,
+                    buckets: a.buckets,
+                    vpces: a.vpces,
+                    error_codes: a.error_codes,
+                    errors_only: a.errors,
+                    read_only: if a.read_only {
+                        Some(true)
+                    } else if a.write {
+                        Some(false)
+                    } else {
+                        None
+                    },
+                    categories: a.categories.iter().map(|c| c.name().to_string()).collect(),
+                };
+                ReportSpec::Events {
+                    filters,
+                    columns,
+                    oldest_first: a.oldest_first,
+                    limit: a.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+                }
+            }
+            Command::ConsoleLogins { failures, no_mfa } => {
+                ReportSpec::ConsoleLogins { failures, no_mfa }
+            }
+            Command::NetworkActivity { vpces, denied } => {
+                ReportSpec::NetworkActivity { vpces, denied }
+            }
+            Command::Summary { top } => ReportSpec::Summary {
+                top: (top > 0).then_some(top),
+            },
         };
         Ok(Config {
             sources,

@@ -37,6 +37,17 @@ pub struct Event<'a> {
     pub object_key: Option<Str<'a>>,
     /// `resources[].ARN`
     pub resource_arns: Vec<Str<'a>>,
+    pub vpc_endpoint_id: Option<Str<'a>>,
+    pub event_category: Option<Str<'a>>,
+    pub event_type: Option<Str<'a>>,
+    /// `readOnly`: a JSON bool, or the string "true"/"false" in any letter case.
+    pub read_only: Option<bool>,
+    /// `responseElements.ConsoleLogin` (Success / Failure)
+    pub console_login: Option<Str<'a>>,
+    /// `additionalEventData.MFAUsed`: a JSON bool, or "Yes"/"No" in any letter case.
+    pub mfa_used: Option<bool>,
+    /// The event's own JSON text, kept only when the caller asks for it (`events --raw/--fields`).
+    pub raw: Option<Str<'a>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -46,6 +57,10 @@ pub struct UserIdentity<'a> {
     pub invoked_by: Option<Str<'a>>,
     pub principal_id: Option<Str<'a>>,
     pub account_id: Option<Str<'a>>,
+    pub user_name: Option<Str<'a>>,
+    pub access_key_id: Option<Str<'a>>,
+    /// `sessionContext.sessionIssuer.userName`: the role name of an assumed-role session.
+    pub issuer_user_name: Option<Str<'a>>,
 }
 
 impl<'a> Event<'a> {
@@ -99,6 +114,9 @@ impl<'a> Event<'a> {
                 invoked_by: o(u.invoked_by),
                 principal_id: o(u.principal_id),
                 account_id: o(u.account_id),
+                user_name: o(u.user_name),
+                access_key_id: o(u.access_key_id),
+                issuer_user_name: o(u.issuer_user_name),
             },
             tls_host: o(self.tls_host),
             bucket_name: o(self.bucket_name),
@@ -108,7 +126,22 @@ impl<'a> Event<'a> {
                 .into_iter()
                 .map(|s| Cow::Owned(s.into_owned()))
                 .collect(),
+            vpc_endpoint_id: o(self.vpc_endpoint_id),
+            event_category: o(self.event_category),
+            event_type: o(self.event_type),
+            read_only: self.read_only,
+            console_login: o(self.console_login),
+            mfa_used: self.mfa_used,
+            raw: o(self.raw),
         }
+    }
+
+    /// The part of `userIdentity.arn` after its last `/`: a user, role session or role name.
+    pub fn arn_last_segment(&self) -> Option<&str> {
+        let arn = self.user_identity.arn.as_deref()?;
+        arn.rfind('/')
+            .map(|i| &arn[i + 1..])
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -128,18 +161,35 @@ pub enum Shape {
 /// events one after another (newline-delimited or pretty-printed, as `jq '.Records[]'` writes
 /// them), and `aws cloudtrail lookup-events` output. The common case (one top-level value) is
 /// parsed in a single pass; only when more values follow is the input re-read as a stream.
-pub fn parse_events<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>) -> Result<Shape, String> {
+///
+/// With `keep_raw`, each event also carries its own JSON text (`Event::raw`).
+pub fn parse_events<'a>(
+    text: &'a [u8],
+    out: &mut Vec<Event<'a>>,
+    keep_raw: bool,
+) -> Result<Shape, String> {
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let first = text.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_none() {
         return Err("empty file (no JSON)".into());
     }
     let mut de = serde_json::Deserializer::from_slice(text);
-    let shape = match (TopSeed { out: &mut *out }).deserialize(&mut de) {
+    let shape = match (TopSeed {
+        out: &mut *out,
+        keep_raw,
+    })
+    .deserialize(&mut de)
+    {
         Ok(top) => top,
         Err(e) => return Err(json_error(&e)),
     };
     if de.end().is_ok() {
+        if keep_raw
+            && matches!(shape, Top::Event)
+            && let (Some(ev), Ok(all)) = (out.last_mut(), std::str::from_utf8(text))
+        {
+            ev.raw = Some(Cow::Borrowed(all.trim()));
+        }
         return top_shape(shape, 0);
     }
     // More than one top-level value: a stream of events.
@@ -156,17 +206,24 @@ pub fn parse_events<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>) -> Result<Shap
             Some(Err(e)) => return Err(json_error(&e)),
         };
         let mut de = serde_json::Deserializer::from_str(raw.get());
-        let top = (TopSeed { out: &mut *out })
-            .deserialize(&mut de)
-            .map_err(|e| {
-                format!(
-                    "value at line {}: {}",
-                    line_of(text, offset),
-                    json_error(&e)
-                )
-            })?;
+        let top = (TopSeed {
+            out: &mut *out,
+            keep_raw,
+        })
+        .deserialize(&mut de)
+        .map_err(|e| {
+            format!(
+                "value at line {}: {}",
+                line_of(text, offset),
+                json_error(&e)
+            )
+        })?;
         match top {
-            Top::Event => {}
+            Top::Event => {
+                if keep_raw && let Some(ev) = out.last_mut() {
+                    ev.raw = Some(Cow::Borrowed(raw.get()));
+                }
+            }
             other => {
                 let shape = top_shape(other, index).err().unwrap_or_else(|| {
                     "several top-level JSON values that are not all events".to_string()
@@ -225,6 +282,7 @@ enum Top {
 
 struct TopSeed<'o, 'a> {
     out: &'o mut Vec<Event<'a>>,
+    keep_raw: bool,
 }
 
 impl<'de, 'o> DeserializeSeed<'de> for TopSeed<'o, 'de> {
@@ -244,6 +302,7 @@ impl<'de, 'o> Visitor<'de> for TopSeed<'o, 'de> {
         match (EventsSeed {
             out: self.out,
             strict: true,
+            keep_raw: self.keep_raw,
         })
         .visit_seq(seq)?
         {
@@ -263,11 +322,13 @@ impl<'de, 'o> Visitor<'de> for TopSeed<'o, 'de> {
                     records = Some(map.next_value_seed(EventsSeed {
                         out: &mut *self.out,
                         strict: false,
+                        keep_raw: self.keep_raw,
                     })?);
                 }
                 "Events" => {
                     lookup = Some(map.next_value_seed(LookupSeed {
                         out: &mut *self.out,
+                        keep_raw: self.keep_raw,
                     })?)
                 }
                 k => {
@@ -443,18 +504,25 @@ fn event_field<'de, A: MapAccess<'de>>(
             (ev.bucket_name, ev.object_key) = map.next_value_seed(ObjectSeed(RequestFields))?
         }
         "resources" => ev.resource_arns = map.next_value_seed(ResourcesSeed)?,
+        "vpcEndpointId" => ev.vpc_endpoint_id = lenient(map)?,
+        "eventCategory" => ev.event_category = lenient(map)?,
+        "eventType" => ev.event_type = lenient(map)?,
+        "readOnly" => {
+            ev.read_only = match map.next_value::<BoolOrStr<'de>>()?.0 {
+                Some(Ok(b)) => Some(b),
+                Some(Err(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+                Some(Err(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+                _ => None,
+            }
+        }
+        "responseElements" => ev.console_login = map.next_value_seed(ObjectSeed(ResponseFields))?,
+        "additionalEventData" => ev.mfa_used = map.next_value_seed(ObjectSeed(AdditionalFields))?,
         // Event fields ctq does not read yet: known, skipped without building anything.
-        "eventType"
-        | "eventCategory"
-        | "apiVersion"
-        | "readOnly"
+        "apiVersion"
         | "managementEvent"
         | "requestID"
-        | "responseElements"
-        | "additionalEventData"
         | "serviceEventDetails"
         | "sharedEventID"
-        | "vpcEndpointId"
         | "vpcEndpointAccountId"
         | "sessionCredentialFromConsole"
         | "edgeDeviceDetails"
@@ -541,11 +609,138 @@ impl<'de> Fields<'de> for UserIdentityFields {
             "invokedBy" => u.invoked_by = lenient(map)?,
             "principalId" => u.principal_id = lenient(map)?,
             "accountId" => u.account_id = lenient(map)?,
+            "userName" => u.user_name = lenient(map)?,
+            "accessKeyId" => u.access_key_id = lenient(map)?,
+            "sessionContext" => {
+                u.issuer_user_name = map.next_value_seed(ObjectSeed(SessionContextFields))?
+            }
             _ => {
                 map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(())
+    }
+}
+
+/// `sessionContext.sessionIssuer.userName`
+struct SessionContextFields;
+impl<'de> Fields<'de> for SessionContextFields {
+    type Out = Option<Str<'de>>;
+    fn field<A: MapAccess<'de>>(
+        &self,
+        out: &mut Option<Str<'de>>,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            "sessionIssuer" => *out = map.next_value_seed(ObjectSeed(OneField("userName")))?,
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One string field of a nested object.
+struct OneField(&'static str);
+impl<'de> Fields<'de> for OneField {
+    type Out = Option<Str<'de>>;
+    fn field<A: MapAccess<'de>>(
+        &self,
+        out: &mut Option<Str<'de>>,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        if key == self.0 {
+            *out = lenient(map)?;
+        } else {
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+/// `responseElements.ConsoleLogin`
+struct ResponseFields;
+impl<'de> Fields<'de> for ResponseFields {
+    type Out = Option<Str<'de>>;
+    fn field<A: MapAccess<'de>>(
+        &self,
+        out: &mut Option<Str<'de>>,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        OneField("ConsoleLogin").field(out, key, map)
+    }
+}
+
+/// `additionalEventData.MFAUsed`: real logs write "Yes", "YES", "No" and JSON booleans.
+struct AdditionalFields;
+impl<'de> Fields<'de> for AdditionalFields {
+    type Out = Option<bool>;
+    fn field<A: MapAccess<'de>>(
+        &self,
+        out: &mut Option<bool>,
+        key: &str,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        if key == "MFAUsed" {
+            *out = match map.next_value::<BoolOrStr<'de>>()?.0 {
+                Some(Ok(b)) => Some(b),
+                Some(Err(s)) if s.eq_ignore_ascii_case("yes") => Some(true),
+                Some(Err(s)) if s.eq_ignore_ascii_case("no") => Some(false),
+                _ => None,
+            };
+        } else {
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+/// A JSON bool (`Ok`), a string (`Err`, for the caller to read), or anything else (None).
+struct BoolOrStr<'a>(Option<Result<bool, Str<'a>>>);
+
+impl<'de> de::Deserialize<'de> for BoolOrStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BoolOrStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(BoolOrStr(Some(Ok(v))))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BoolOrStr(Some(Err(Cow::Borrowed(v)))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BoolOrStr(Some(Err(Cow::Owned(v.to_owned())))))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(BoolOrStr(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(BoolOrStr(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(BoolOrStr(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(BoolOrStr(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(BoolOrStr(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(BoolOrStr(None))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -716,6 +911,7 @@ impl<'de> Visitor<'de> for EventSeed {
 struct EventsSeed<'o, 'a> {
     out: &'o mut Vec<Event<'a>>,
     strict: bool,
+    keep_raw: bool,
 }
 
 impl<'de, 'o> DeserializeSeed<'de> for EventsSeed<'o, 'de> {
@@ -733,7 +929,26 @@ impl<'de, 'o> Visitor<'de> for EventsSeed<'o, 'de> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut index = 0usize;
         let mut problem = None;
-        while let Some(element) = seq.next_element_seed(EventSeed)? {
+        loop {
+            let element = if self.keep_raw {
+                // Take the element's text first, then read the event from it.
+                let Some(raw) = seq.next_element::<&'de serde_json::value::RawValue>()? else {
+                    break;
+                };
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                EventSeed
+                    .deserialize(&mut de)
+                    .map_err(de::Error::custom)?
+                    .map(|mut e| {
+                        e.event.raw = Some(Cow::Borrowed(raw.get()));
+                        e
+                    })
+            } else {
+                match seq.next_element_seed(EventSeed)? {
+                    Some(element) => element,
+                    None => break,
+                }
+            };
             match element {
                 Ok(Element {
                     event,
@@ -798,6 +1013,7 @@ impl<'de, 'o> Visitor<'de> for EventsSeed<'o, 'de> {
 /// JSON string in `CloudTrailEvent`.
 struct LookupSeed<'o, 'a> {
     out: &'o mut Vec<Event<'a>>,
+    keep_raw: bool,
 }
 
 impl<'de, 'o> DeserializeSeed<'de> for LookupSeed<'o, 'de> {
@@ -832,7 +1048,13 @@ impl<'de, 'o> Visitor<'de> for LookupSeed<'o, 'de> {
                             Ok(Ok(Element {
                                 event,
                                 not_an_event: None,
-                            })) => self.out.push(event.into_owned()),
+                            })) => {
+                                let mut event = event.into_owned();
+                                if self.keep_raw {
+                                    event.raw = Some(Cow::Owned(text.trim().to_string()));
+                                }
+                                self.out.push(event)
+                            }
                             Ok(Ok(Element {
                                 not_an_event: Some(why),
                                 ..
@@ -896,7 +1118,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<(Shape, Vec<Event<'_>>), String> {
         let mut out = Vec::new();
-        let shape = parse_events(text.as_bytes(), &mut out)?;
+        let shape = parse_events(text.as_bytes(), &mut out, false)?;
         Ok((shape, out))
     }
 
@@ -953,6 +1175,70 @@ mod tests {
         let (shape, evs) =
             parse("{\n  \"eventName\": \"A\"\n}\n{\n  \"eventName\": \"B\"\n}\n").unwrap();
         assert_eq!((shape, evs.len()), (Shape::Lines, 2));
+    }
+
+    #[test]
+    fn raw_text_kept_for_every_shape() {
+        let raw = |text: &str| -> Vec<String> {
+            let mut out = Vec::new();
+            parse_events(text.as_bytes(), &mut out, true).unwrap();
+            out.iter()
+                .map(|e| e.raw.as_deref().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            raw(r#"{"Records":[{"eventName":"A"}, {"eventName":"B","x":[1, 2]}]}"#),
+            [r#"{"eventName":"A"}"#, r#"{"eventName":"B","x":[1, 2]}"#]
+        );
+        assert_eq!(
+            raw("[\n  {\"eventName\": \"A\"}\n]"),
+            ["{\"eventName\": \"A\"}"]
+        );
+        assert_eq!(raw(" {\"eventName\":\"A\"}\n"), ["{\"eventName\":\"A\"}"]);
+        assert_eq!(
+            raw("{\"eventName\":\"A\"}\n{\"eventName\":\"B\"}\n"),
+            ["{\"eventName\":\"A\"}", "{\"eventName\":\"B\"}"]
+        );
+        assert_eq!(
+            raw(r#"{"Events":[{"CloudTrailEvent":"{\"eventName\":\"A\"}"}]}"#),
+            [r#"{"eventName":"A"}"#]
+        );
+        // Without keep_raw nothing is kept.
+        let mut out = Vec::new();
+        parse_events(br#"[{"eventName":"A"}]"#, &mut out, false).unwrap();
+        assert!(out[0].raw.is_none());
+    }
+
+    #[test]
+    fn investigation_fields() {
+        let (_, evs) = parse(
+            r#"[{"eventName":"ConsoleLogin","readOnly":"TRUE","vpcEndpointId":"vpce-1","eventCategory":"Management",
+                 "userIdentity":{"type":"AssumedRole","userName":"u","accessKeyId":"AKIA1","arn":"arn:aws:sts::1:assumed-role/Admin/alice",
+                   "sessionContext":{"sessionIssuer":{"userName":"Admin"}}},
+                 "responseElements":{"ConsoleLogin":"Success"},"additionalEventData":{"MFAUsed":"YES"}},
+                {"eventName":"B","readOnly":false,"additionalEventData":{"MFAUsed":false},"responseElements":"x"},
+                {"eventName":"C","readOnly":"maybe","additionalEventData":{"MFAUsed":"No"}},
+                {"eventName":"D","readOnly":1,"additionalEventData":{"MFAUsed":"true"}}]"#,
+        )
+        .unwrap();
+        let e = &evs[0];
+        assert_eq!(
+            (e.read_only, e.mfa_used, e.console_login.as_deref()),
+            (Some(true), Some(true), Some("Success"))
+        );
+        assert_eq!(e.user_identity.issuer_user_name.as_deref(), Some("Admin"));
+        assert_eq!(e.user_identity.access_key_id.as_deref(), Some("AKIA1"));
+        assert_eq!(e.arn_last_segment(), Some("alice"));
+        assert_eq!(
+            (
+                evs[1].read_only,
+                evs[1].mfa_used,
+                evs[1].console_login.as_deref()
+            ),
+            (Some(false), Some(false), None)
+        );
+        assert_eq!((evs[2].read_only, evs[2].mfa_used), (None, Some(false)));
+        assert_eq!((evs[3].read_only, evs[3].mfa_used), (None, None));
     }
 
     #[test]

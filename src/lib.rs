@@ -8,6 +8,7 @@ pub mod config;
 pub mod decode;
 pub mod event;
 pub mod exit;
+pub mod net;
 pub mod progress;
 pub mod render;
 pub mod reports;
@@ -25,9 +26,10 @@ use crate::cli::Cli;
 use crate::config::{Config, ReportSpec};
 use crate::exit::{Outcome, warn};
 use crate::progress::{Progress, Ticker, human_bytes};
-use crate::render::Output;
+use crate::render::Document;
 use crate::reports::{
-    Report, bucket::WhoTouchedBucket, errors::Errors, root::RootActivity, sts::StsEndpoints,
+    Report, bucket::WhoTouchedBucket, console::ConsoleLogins, errors::Errors, events::Events,
+    network::NetworkActivity, root::RootActivity, sts::StsEndpoints, summary::Summary,
 };
 use crate::scan::{Fetched, ScanStats, Work};
 use crate::source::s3::{Listing, S3Session};
@@ -115,6 +117,32 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 WhoTouchedBucket::new(bucket, *details),
                 &progress,
             ),
+            ReportSpec::Events {
+                filters,
+                columns,
+                oldest_first,
+                limit,
+            } => run_report(
+                work(),
+                &config,
+                Events::new(filters.clone(), columns.clone(), *oldest_first, *limit),
+                &progress,
+            ),
+            ReportSpec::ConsoleLogins { failures, no_mfa } => run_report(
+                work(),
+                &config,
+                ConsoleLogins::new(*failures, *no_mfa),
+                &progress,
+            ),
+            ReportSpec::NetworkActivity { vpces, denied } => run_report(
+                work(),
+                &config,
+                NetworkActivity::new(vpces.clone(), *denied),
+                &progress,
+            ),
+            ReportSpec::Summary { top } => {
+                run_report(work(), &config, Summary::new(*top), &progress)
+            }
         }
     });
     drop(ticker);
@@ -161,9 +189,9 @@ fn run_report<'a, R: Report>(
     config: &Config,
     report: R,
     progress: &Progress,
-) -> (Output, ScanStats) {
+) -> (Document, ScanStats) {
     let (report, stats) = scan::scan(work, &config.filter, &report, progress);
-    (report.finish(), stats)
+    (report.finish().into(), stats)
 }
 
 fn find_local(config: &Config) -> anyhow::Result<Found> {

@@ -161,7 +161,7 @@ fn scan_one<R: Report>(
     stats.input_bytes += raw.len() as u64;
     let text = decode::decode(raw, &mut bufs.text)?;
     let mut events: Vec<Event<'_>> = Vec::new();
-    event::parse_events(text, &mut events)?;
+    event::parse_events(text, &mut events, acc.wants_raw())?;
     stats.json_bytes += text.len() as u64;
     stats.events += events.len() as u64;
     for ev in &events {

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::Output;
 
-fn field(w: &mut impl Write, s: &str) -> io::Result<()> {
+pub(super) fn field(w: &mut impl Write, s: &str) -> io::Result<()> {
     if s.contains([',', '"', '\r', '\n']) {
         write!(w, "\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -19,6 +19,11 @@ impl Serialize for Value {
             Value::Count(n) => s.serialize_u64(*n),
             Value::Time(t) => s.serialize_str(&format_time(*t)),
             Value::Str(v) => s.serialize_str(v),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Json(j) => match serde_json::value::RawValue::from_string(j.clone()) {
+                Ok(raw) => raw.serialize(s),
+                Err(_) => s.serialize_str(j),
+            },
             Value::List(l) => {
                 let mut seq = s.serialize_seq(Some(l.len()))?;
                 for v in l {

@@ -8,6 +8,7 @@
 
 mod csv;
 mod json;
+mod summary;
 mod table;
 
 use std::io::{self, Write};
@@ -39,6 +40,9 @@ pub enum Value {
     Time(Micros),
     Str(String),
     List(Vec<String>),
+    Bool(bool),
+    /// A JSON value's own text (minified): written as is in JSON; as text in tables and CSV.
+    Json(String),
 }
 
 impl Value {
@@ -56,6 +60,9 @@ impl Value {
             Value::Time(t) => Some(format_time(*t)),
             Value::Str(s) => Some(s.clone()),
             Value::List(l) => Some(l.join(sep)),
+            Value::Bool(b) => Some(b.to_string()),
+            // A JSON string shows as its text; numbers, booleans, objects and arrays as JSON.
+            Value::Json(j) => Some(serde_json::from_str::<String>(j).unwrap_or_else(|_| j.clone())),
         }
     }
 }
@@ -69,11 +76,42 @@ pub struct Output {
     pub footer: Vec<String>,
 }
 
-pub fn write(out: &Output, format: Format, w: &mut impl Write) -> io::Result<()> {
-    match format {
-        Format::Table => table::write(out, w),
-        Format::Json => json::write(out, w),
-        Format::Ndjson => json::write_lines(out, w),
-        Format::Csv => csv::write(out, w),
+/// What a report produces: rows, raw event lines (`events --raw`), or the summary document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Document {
+    Rows(Output),
+    /// One line each, written as they are whatever the format.
+    Lines(Vec<String>),
+    Summary(Summary),
+}
+
+impl From<Output> for Document {
+    fn from(o: Output) -> Document {
+        Document::Rows(o)
+    }
+}
+
+impl From<Summary> for Document {
+    fn from(s: Summary) -> Document {
+        Document::Summary(s)
+    }
+}
+
+pub use summary::{Section, Summary};
+
+pub fn write(doc: &Document, format: Format, w: &mut impl Write) -> io::Result<()> {
+    match (doc, format) {
+        (Document::Lines(lines), _) => {
+            for line in lines {
+                w.write_all(line.as_bytes())?;
+                w.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+        (Document::Summary(s), format) => summary::write(s, format, w),
+        (Document::Rows(out), Format::Table) => table::write(out, w),
+        (Document::Rows(out), Format::Json) => json::write(out, w),
+        (Document::Rows(out), Format::Ndjson) => json::write_lines(out, w),
+        (Document::Rows(out), Format::Csv) => csv::write(out, w),
     }
 }

@@ -8,8 +8,6 @@ use crate::time::Micros;
 #[derive(Debug, Clone, Default)]
 pub struct WhoTouchedBucket {
     bucket: String,
-    /// `arn:aws:s3:::BUCKET`
-    arn: String,
     rows: GroupsOrDetails,
 }
 
@@ -17,23 +15,29 @@ impl WhoTouchedBucket {
     pub fn new(bucket: &str, details: bool) -> Self {
         WhoTouchedBucket {
             bucket: bucket.to_string(),
-            arn: format!("arn:aws:s3:::{bucket}"),
             rows: GroupsOrDetails::new(details),
         }
     }
 
-    /// `requestParameters.bucketName` is the bucket, or a resource ARN is the bucket or an
-    /// object in it (`arn:aws:s3:::BUCKET/…`; `arn:aws:s3:::BUCKET-archive` is another bucket).
     pub fn matches(&self, ev: &Event<'_>) -> bool {
-        ev.bucket_name.as_deref() == Some(self.bucket.as_str())
-            || ev.resource_arns.iter().any(|arn| {
-                arn.strip_prefix(self.arn.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            })
+        touches_bucket(ev, &self.bucket)
     }
 }
 
+/// `requestParameters.bucketName` is the bucket, or a resource ARN is the bucket or an object in
+/// it (`arn:aws:s3:::BUCKET/…`; `arn:aws:s3:::BUCKET-archive` is another bucket).
+pub fn touches_bucket(ev: &Event<'_>, bucket: &str) -> bool {
+    ev.bucket_name.as_deref() == Some(bucket)
+        || ev.resource_arns.iter().any(|arn| {
+            arn.strip_prefix("arn:aws:s3:::")
+                .and_then(|rest| rest.strip_prefix(bucket))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+}
+
 impl Report for WhoTouchedBucket {
+    type Out = Output;
+
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         if !self.matches(ev) {
             return;

@@ -22,6 +22,8 @@ impl Errors {
 }
 
 impl Report for Errors {
+    type Out = Output;
+
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         let Some(code) = ev.error_code.as_deref() else {
             return;

@@ -3,15 +3,19 @@
 //! same bytes as a parallel run.
 
 pub mod bucket;
+pub mod console;
 pub mod errors;
+pub mod events;
+pub mod network;
 pub mod root;
 pub mod sts;
+pub mod summary;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::event::Event;
-use crate::render::{Output, Value};
+use crate::render::{Document, Value};
 use crate::time::Micros;
 
 pub trait Report: Clone + Send + Sync {
@@ -19,8 +23,14 @@ pub trait Report: Clone + Send + Sync {
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>);
     /// Fold another thread's accumulator into this one.
     fn merge(&mut self, other: Self);
+    /// What `finish` produces: rows, raw lines or a summary document.
+    type Out: Into<Document>;
     /// The rows, in their final order.
-    fn finish(self) -> Output;
+    fn finish(self) -> Self::Out;
+    /// Whether events must carry their own JSON text (`Event::raw`).
+    fn wants_raw(&self) -> bool {
+        false
+    }
 }
 
 /// What is kept per group: how many, the earliest and latest event time, distinct source IPs.
@@ -170,31 +180,68 @@ impl GroupsOrDetails {
     }
 }
 
-/// Every matching event as a row, for `--details`.
+/// Event rows (`--details`, `events`, `console-logins`): newest first by the time as printed
+/// (whole seconds), then event id descending; or oldest first, then event id ascending. Either
+/// way events without a readable time and ids that are null come last, and rows that still tie
+/// are ordered by their cells, so the output never depends on thread timing. With a limit only
+/// that many rows are ever held (beyond a small slack), however many events match.
 #[derive(Debug, Clone, Default)]
 pub struct Details {
     rows: Vec<(Option<Micros>, Option<String>, Vec<Value>)>,
+    oldest_first: bool,
+    limit: Option<usize>,
 }
 
 impl Details {
+    pub fn new(oldest_first: bool, limit: Option<usize>) -> Self {
+        Details {
+            rows: Vec::new(),
+            oldest_first,
+            limit,
+        }
+    }
+
     pub fn push(&mut self, time: Option<Micros>, event_id: Option<&str>, cells: Vec<Value>) {
         self.rows.push((time, event_id.map(str::to_string), cells));
+        self.keep_within_limit();
     }
 
     pub fn merge(&mut self, other: Details) {
         self.rows.extend(other.rows);
+        self.keep_within_limit();
     }
 
-    /// Newest first by the time as printed (whole seconds), then event id descending; events
-    /// without a readable time last. Rows that still tie are ordered by their cells so that the
-    /// output never depends on thread timing.
-    pub fn into_sorted(mut self) -> Vec<Vec<Value>> {
+    fn keep_within_limit(&mut self) {
+        if let Some(limit) = self.limit
+            && self.rows.len() >= 2 * limit.max(512)
+        {
+            self.sort();
+            self.rows.truncate(limit);
+        }
+    }
+
+    fn sort(&mut self) {
+        let oldest_first = self.oldest_first;
         let second = |t: &Option<Micros>| t.map(|t| t.div_euclid(crate::time::SECOND));
         self.rows.sort_by(|a, b| {
-            desc_none_last(&second(&a.0), &second(&b.0))
-                .then_with(|| desc_none_last(&a.1, &b.1))
-                .then_with(|| a.2.cmp(&b.2))
+            let (ta, tb) = (second(&a.0), second(&b.0));
+            let by_time = match (ta, tb) {
+                (Some(x), Some(y)) if oldest_first => x.cmp(&y),
+                _ => desc_none_last(&ta, &tb),
+            };
+            let by_id = match (&a.1, &b.1) {
+                (Some(x), Some(y)) if oldest_first => x.cmp(y),
+                _ => desc_none_last(&a.1, &b.1),
+            };
+            by_time.then(by_id).then_with(|| a.2.cmp(&b.2))
         });
+    }
+
+    pub fn into_sorted(mut self) -> Vec<Vec<Value>> {
+        self.sort();
+        if let Some(limit) = self.limit {
+            self.rows.truncate(limit);
+        }
         self.rows.into_iter().map(|r| r.2).collect()
     }
 }
@@ -259,6 +306,37 @@ mod tests {
         assert_eq!(
             agg.ips(),
             Value::List(vec!["10.0.0.1".into(), "10.0.0.2".into()])
+        );
+    }
+
+    #[test]
+    fn details_oldest_first_and_limit() {
+        let mut d = Details::new(true, Some(2));
+        for (t, id) in [
+            (Some(3_000_000), "c"),
+            (None, "n"),
+            (Some(1_000_000), "b"),
+            (Some(1_000_000), "a"),
+            (Some(2_000_000), "z"),
+        ] {
+            d.push(t, Some(id), vec![Value::Str(id.into())]);
+        }
+        let order: Vec<_> = d.into_sorted().into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(order, [Value::Str("a".into()), Value::Str("b".into())]);
+        // The limit holds memory down while many rows arrive, and keeps the right ones.
+        let mut d = Details::new(false, Some(3));
+        for i in 0..10_000i64 {
+            d.push(
+                Some(i * 1_000_000),
+                Some(&i.to_string()),
+                vec![Value::Count(i as u64)],
+            );
+            assert!(d.rows.len() < 2 * 512);
+        }
+        let order: Vec<_> = d.into_sorted().into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(
+            order,
+            [Value::Count(9999), Value::Count(9998), Value::Count(9997)]
         );
     }
 

@@ -19,6 +19,8 @@ impl RootActivity {
 }
 
 impl Report for RootActivity {
+    type Out = Output;
+
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         if ev.user_identity.kind.as_deref() != Some("Root") {
             return;

@@ -52,6 +52,8 @@ impl StsEndpoints {
 }
 
 impl Report for StsEndpoints {
+    type Out = Output;
+
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         if ev.event_source.as_deref() != Some("sts.amazonaws.com") {
             return;

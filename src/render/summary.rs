@@ -1,0 +1,212 @@
+//! `summary`: one document with totals, counts by category, account and region, the top
+//! sources, names, principals and IPs, and events per hour.
+//!
+//! JSON shape (`-o json`; `-o ndjson` is the same object on one line):
+//! `{"events": n, "errors": n, "first_event": time|null, "last_event": time|null,
+//!   "by_category": [{"category": …, "count": n}], "by_account": […], "by_region": […],
+//!   "top_event_sources": […], "top_event_names": […], "top_principals": […],
+//!   "top_source_ips": […], "events_per_hour": [{"hour": "2024-09-05T10:00:00Z", "count": n}]}`.
+//! `-o csv`: `section,key,count` lines. The table view draws the hourly counts as a bar chart.
+
+use std::io::{self, Write};
+
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+use super::{Format, escape_control};
+use crate::time::{Micros, format_time};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub events: u64,
+    pub errors: u64,
+    pub first: Option<Micros>,
+    pub last: Option<Micros>,
+    pub sections: Vec<Section>,
+    /// Every hour from the first event's to the last's, zeros included.
+    pub hours: Vec<(Micros, u64)>,
+}
+
+/// A list of (key, count), already ordered and cut to `--top`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// JSON name of the list, e.g. `top_principals`.
+    pub name: &'static str,
+    /// JSON name of the key in each entry, e.g. `principal`.
+    pub key: &'static str,
+    pub rows: Vec<(Option<String>, u64)>,
+}
+
+struct Entries<'a>(&'a Section);
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.rows.len()))?;
+        for (k, n) in &self.0.rows {
+            seq.serialize_element(&Entry(self.0.key, k.as_deref(), *n))?;
+        }
+        seq.end()
+    }
+}
+
+struct Entry<'a>(&'a str, Option<&'a str>, u64);
+
+impl Serialize for Entry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry(self.0, &self.1)?;
+        m.serialize_entry("count", &self.2)?;
+        m.end()
+    }
+}
+
+struct Hours<'a>(&'a [(Micros, u64)]);
+
+impl Serialize for Hours<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (h, n) in self.0 {
+            seq.serialize_element(&Entry("hour", Some(&format_time(*h)), *n))?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Summary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("events", &self.events)?;
+        m.serialize_entry("errors", &self.errors)?;
+        m.serialize_entry("first_event", &self.first.map(format_time))?;
+        m.serialize_entry("last_event", &self.last.map(format_time))?;
+        for section in &self.sections {
+            m.serialize_entry(section.name, &Entries(section))?;
+        }
+        m.serialize_entry("events_per_hour", &Hours(&self.hours))?;
+        m.end()
+    }
+}
+
+pub fn write(s: &Summary, format: Format, w: &mut impl Write) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, s)?;
+            w.write_all(b"\n")
+        }
+        Format::Ndjson => {
+            serde_json::to_writer(&mut *w, s)?;
+            w.write_all(b"\n")
+        }
+        Format::Csv => write_csv(s, w),
+        Format::Table => write_table(s, w),
+    }
+}
+
+fn write_csv(s: &Summary, w: &mut impl Write) -> io::Result<()> {
+    let line = |w: &mut dyn Write,
+                section: &str,
+                key: Option<&str>,
+                count: Option<u64>|
+     -> io::Result<()> {
+        let mut buf = Vec::new();
+        super::csv::field(&mut buf, section)?;
+        buf.push(b',');
+        if let Some(k) = key {
+            super::csv::field(&mut buf, k)?;
+        }
+        buf.push(b',');
+        if let Some(n) = count {
+            write!(buf, "{n}")?;
+        }
+        buf.push(b'\n');
+        w.write_all(&buf)
+    };
+    writeln!(w, "section,key,count")?;
+    line(w, "events", None, Some(s.events))?;
+    line(w, "errors", None, Some(s.errors))?;
+    if let Some(t) = s.first {
+        line(w, "first_event", Some(&format_time(t)), None)?;
+    }
+    if let Some(t) = s.last {
+        line(w, "last_event", Some(&format_time(t)), None)?;
+    }
+    for section in &s.sections {
+        for (k, n) in &section.rows {
+            line(w, section.name, k.as_deref(), Some(*n))?;
+        }
+    }
+    for (h, n) in &s.hours {
+        line(w, "events_per_hour", Some(&format_time(*h)), Some(*n))?;
+    }
+    Ok(())
+}
+
+fn write_table(s: &Summary, w: &mut impl Write) -> io::Result<()> {
+    let time = |t: Option<Micros>| t.map_or_else(|| "-".to_string(), format_time);
+    writeln!(
+        w,
+        "events: {} · errors: {} · first: {} · last: {}",
+        s.events,
+        s.errors,
+        time(s.first),
+        time(s.last)
+    )?;
+    for section in &s.sections {
+        let mut table = Table::new();
+        table.load_style(presets::UTF8_FULL_CONDENSED);
+        table.set_content_arrangement(ContentArrangement::Disabled);
+        table.set_header(vec![section.name, "count"]);
+        for (k, n) in &section.rows {
+            table.add_row(vec![
+                k.as_deref()
+                    .map(|k| escape_control(k).into_owned())
+                    .unwrap_or_default(),
+                n.to_string(),
+            ]);
+        }
+        if let Some(c) = table.column_mut(1) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+        writeln!(w)?;
+        writeln!(w, "{table}")?;
+    }
+    writeln!(w)?;
+    writeln!(w, "events per hour (UTC)")?;
+    let max = s.hours.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let width = max.to_string().len();
+    for (h, n) in &s.hours {
+        let label = &format_time(*h)[..13];
+        writeln!(w, "{label}:00Z {n:>width$} {}", bar(*n, max, 50))?;
+    }
+    if s.hours.is_empty() {
+        writeln!(w, "(no events with a readable time)")?;
+    }
+    Ok(())
+}
+
+/// A bar of up to `width` cells, in eighths of a cell, so that small differences show.
+fn bar(n: u64, max: u64, width: u64) -> String {
+    const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    if max == 0 || n == 0 {
+        return String::new();
+    }
+    let eighths = ((n as u128 * width as u128 * 8).div_ceil(max as u128)) as u64;
+    let mut s = "█".repeat((eighths / 8) as usize);
+    if eighths % 8 > 0 {
+        s.push(PARTS[(eighths % 8) as usize]);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_largest_hour() {
+        assert_eq!(bar(0, 10, 50), "");
+        assert_eq!(bar(10, 10, 50).chars().count(), 50);
+        assert_eq!(bar(5, 10, 50), "█".repeat(25));
+        assert_eq!(bar(1, 1000, 50), "▏", "a non-zero hour is never invisible");
+    }
+}

@@ -1,0 +1,114 @@
+//! `summary`: what is in this window at all.
+
+use std::collections::HashMap;
+
+use super::{Groups, Report};
+use crate::event::Event;
+use crate::render::{Section, Summary as Doc};
+use crate::time::{HOUR, Micros};
+
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    top: Option<usize>,
+    events: u64,
+    errors: u64,
+    first: Option<Micros>,
+    last: Option<Micros>,
+    /// by_category, by_account, by_region, sources, names, principals, source IPs.
+    counts: [Groups; 7],
+    hours: HashMap<i64, u64>,
+}
+
+const SECTIONS: [(&str, &str, bool); 7] = [
+    ("by_category", "category", false),
+    ("by_account", "account", false),
+    ("by_region", "region", false),
+    ("top_event_sources", "event_source", true),
+    ("top_event_names", "event_name", true),
+    ("top_principals", "principal", true),
+    ("top_source_ips", "source_ip", true),
+];
+
+impl Summary {
+    pub fn new(top: Option<usize>) -> Self {
+        Summary {
+            top,
+            ..Default::default()
+        }
+    }
+}
+
+impl Report for Summary {
+    type Out = Doc;
+
+    fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
+        self.events += 1;
+        self.errors += u64::from(ev.error_code.is_some());
+        let keys = [
+            ev.event_category.as_deref(),
+            ev.recipient_account_id.as_deref(),
+            ev.aws_region.as_deref(),
+            ev.event_source.as_deref(),
+            ev.event_name.as_deref(),
+            Some(ev.principal()),
+            ev.source_ip.as_deref(),
+        ];
+        for (groups, key) in self.counts.iter_mut().zip(keys) {
+            groups.entry(&[key]).add(None);
+        }
+        if let Some(t) = time {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+            *self.hours.entry(t.div_euclid(HOUR)).or_default() += 1;
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.events += other.events;
+        self.errors += other.errors;
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = self.last.max(other.last);
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            a.merge(b);
+        }
+        for (h, n) in other.hours {
+            *self.hours.entry(h).or_default() += n;
+        }
+    }
+
+    fn finish(self) -> Doc {
+        let top = self.top.unwrap_or(usize::MAX);
+        let sections = self
+            .counts
+            .into_iter()
+            .zip(SECTIONS)
+            .map(|(groups, (name, key, limited))| Section {
+                name,
+                key,
+                rows: groups
+                    .into_sorted()
+                    .into_iter()
+                    .take(if limited { top } else { usize::MAX })
+                    .map(|(mut k, a)| (k.pop().flatten(), a.count))
+                    .collect(),
+            })
+            .collect();
+        let hours = match (self.first, self.last) {
+            (Some(f), Some(l)) => (f.div_euclid(HOUR)..=l.div_euclid(HOUR))
+                .map(|h| (h * HOUR, self.hours.get(&h).copied().unwrap_or(0)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Doc {
+            events: self.events,
+            errors: self.errors,
+            first: self.first,
+            last: self.last,
+            sections,
+            hours,
+        }
+    }
+}
