@@ -178,7 +178,7 @@ pub enum Command {
     /// Every event that passes the filters, newest first. Repeats of one filter are OR, different
     /// filters are AND. For example: --user alice --since 1d; --access-key AKIA…; --source-ip
     /// 203.0.113.0/24 --errors; --bucket prod-data --write.
-    Events(EventsArgs),
+    Events(Box<EventsArgs>),
     /// Who signed in to the console, from where, with or without MFA, and which attempts failed?
     ///
     /// Every ConsoleLogin event. The table ends with totals: successes, failures, logins

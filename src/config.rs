@@ -28,7 +28,7 @@ pub enum ReportSpec {
         details: bool,
     },
     Events {
-        filters: EventFilters,
+        filters: Box<EventFilters>,
         columns: Columns,
         oldest_first: bool,
         limit: Option<usize>,
@@ -157,6 +157,7 @@ impl Config {
                 ReportSpec::WhoTouchedBucket { bucket, details }
             }
             Command::Events(a) => {
+                let a = *a;
                 for f in &a.fields {
                     if f.is_empty() || f.split('.').any(str::is_empty) {
                         return Err(UsageError(format!(
@@ -171,7 +172,7 @@ impl Config {
                 } else {
                     Columns::Fields(a.fields)
                 };
-                let filters = EventFilters {
+                let filters = Box::new(EventFilters {
                     users: a.users,
                     principals: a.principals,
                     access_keys: a.access_keys,
@@ -190,7 +191,7 @@ impl Config {
                         None
                     },
                     categories: a.categories.iter().map(|c| c.name().to_string()).collect(),
-                };
+                });
                 ReportSpec::Events {
                     filters,
                     columns,

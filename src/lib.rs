@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             } => run_report(
                 work(),
                 &config,
-                Events::new(filters.clone(), columns.clone(), *oldest_first, *limit),
+                Events::new((**filters).clone(), columns.clone(), *oldest_first, *limit),
                 &progress,
             ),
             ReportSpec::ConsoleLogins { failures, no_mfa } => run_report(

@@ -192,7 +192,7 @@ fn bar(n: u64, max: u64, width: u64) -> String {
     }
     let eighths = ((n as u128 * width as u128 * 8).div_ceil(max as u128)) as u64;
     let mut s = "█".repeat((eighths / 8) as usize);
-    if eighths % 8 > 0 {
+    if !eighths.is_multiple_of(8) {
         s.push(PARTS[(eighths % 8) as usize]);
     }
     s

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference implementation of ctq's four reports (issue 2).
+"""Independent reference implementation of ctq's reports (issues 2 and 4).
 
 Written from the issue's text, not from the Rust code, and kept deliberately
 plain: it reads every input file (no day-folder pruning, so comparing with ctq
@@ -10,7 +10,15 @@ print.
     ctq_reference.py [--source PATH]... [--date D | --since T --until T]
                      [--account ID]... [--region R]... [-o json]
                      <sts-endpoints [--details] | root-activity [--details] |
-                      errors [--top N] | who-touched-bucket BUCKET [--details]>
+                      errors [--top N] | who-touched-bucket BUCKET [--details] |
+                      events [FILTERS] [--fields PATHS]... [--raw] [--limit N] [--oldest-first] |
+                      console-logins [--failures] [--no-mfa] |
+                      network-activity [--vpce ID]... [--denied] |
+                      summary [--top N] [-o csv]>
+
+The last four (issue 4) follow tests/reference/CONTRACT-issue4.md. `events --raw` prints
+each matching event's own text from its file, one per line (-o is ignored); `summary -o csv`
+prints the section,key,count lines. Everything else prints what `ctq ... -o json` prints.
 
 Options may come before or after the command. T is YYYY-MM-DD or RFC 3339
 (absolute times only). `--top 0` means all rows. Skipped inputs are named on
@@ -19,6 +27,7 @@ exit 1; a usage error exit 2.
 """
 
 import gzip
+import ipaddress
 import json
 import os
 import re
@@ -187,8 +196,82 @@ def is_event(v):
     return isinstance(v, dict) and any(k in v for k in EVENT_KEYS)
 
 
+WS = " \t\r\n"
+
+
+def skip_ws(text, i):
+    while i < len(text) and text[i] in WS:
+        i += 1
+    return i
+
+
+def element_spans(text, i):
+    """(start, end) of each element of the JSON array that starts at text[i] ('[')."""
+    dec = json.JSONDecoder()
+    spans = []
+    i = skip_ws(text, i + 1)
+    if text[i] == "]":
+        return spans
+    while True:
+        i = skip_ws(text, i)
+        _, end = dec.raw_decode(text, i)
+        spans.append((i, end))
+        i = skip_ws(text, end)
+        if text[i] == "]":
+            return spans
+        i += 1  # the comma
+
+
+def member_span(text, i, key):
+    """(start, end) of the value of the last member named `key` of the JSON object at text[i] ('{')."""
+    dec = json.JSONDecoder()
+    found = None
+    i = skip_ws(text, i + 1)
+    if text[i] == "}":
+        return found
+    while True:
+        i = skip_ws(text, i)
+        name, i = dec.raw_decode(text, i)  # the member's name
+        i = skip_ws(text, i) + 1  # the colon
+        i = skip_ws(text, i)
+        _, end = dec.raw_decode(text, i)
+        if name == key:
+            found = (i, end)
+        i = skip_ws(text, end)
+        if text[i] == "}":
+            return found
+        i += 1  # the comma
+
+
+def minified(raw):
+    """An event's text as --raw prints it: as it is when on one line, else without the
+    whitespace outside strings."""
+    if "\n" not in raw and "\r" not in raw:
+        return raw
+    out = []
+    in_string = escaped = False
+    for c in raw:
+        if in_string:
+            out.append(c)
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c in WS:
+            continue
+        else:
+            out.append(c)
+            if c == '"':
+                in_string = True
+    return "".join(out)
+
+
 def events_of(path):
-    """All events of one file, or Skip. A file is read whole or skipped whole."""
+    """All events of one file as (event, raw text) pairs, or Skip. A file is read whole or
+    skipped whole. The raw text is the event's own JSON text in the file (for lookup-events
+    output, the CloudTrailEvent string's content)."""
     text = read_bytes(path)
     dec = json.JSONDecoder()
     values = []
@@ -199,24 +282,26 @@ def events_of(path):
         if i >= n:
             break
         try:
+            start = i
             v, i = dec.raw_decode(text, i)
         except json.JSONDecodeError as err:
             raise Skip(f"invalid JSON: {err}")
-        values.append(v)
+        values.append((v, start, i))
     if not values:
         raise Skip("empty file")
     if len(values) > 1:
         # newline-delimited (or concatenated) events
-        for v in values:
+        for v, _, _ in values:
             if not is_event(v):
                 raise Skip("a value in a multi-value file is not an event")
-        return values
-    v = values[0]
+        return [(v, text[a:b]) for v, a, b in values]
+    v, start, _ = values[0]
     if isinstance(v, dict) and isinstance(v.get("Records"), list):
         recs = v["Records"]
         if not all(isinstance(r, dict) for r in recs):
             raise Skip("Records holds a non-object")
-        return recs
+        a, _ = member_span(text, start, "Records")
+        return [(r, text[x:y]) for r, (x, y) in zip(recs, element_spans(text, a), strict=True)]
     if isinstance(v, dict) and isinstance(v.get("Events"), list):
         out = []
         for item in v["Events"]:
@@ -229,15 +314,15 @@ def events_of(path):
                 raise Skip(f"invalid CloudTrailEvent JSON: {err}")
             if not isinstance(ev, dict):
                 raise Skip("CloudTrailEvent is not an object")
-            out.append(ev)
+            out.append((ev, raw))
         return out
     if isinstance(v, list):
         # an array of events; an array of anything else is "other JSON"
         if not all(is_event(r) for r in v):
             raise Skip("array holds something that is not an event object")
-        return v
+        return [(r, text[x:y]) for r, (x, y) in zip(v, element_spans(text, start), strict=True)]
     if is_event(v):
-        return [v]
+        return [(v, text[start:values[0][2]])]
     if isinstance(v, dict):
         raise Skip(f"not CloudTrail events: an object with keys {sorted(v)[:5]}")
     raise Skip(f"not CloudTrail events: a JSON {type(v).__name__}")
@@ -399,20 +484,338 @@ def report_bucket(events, bucket, details):
     return sort_grouped(rows, ["principal", "event_name"])
 
 
+# ------------------------------------------------- issue 4: investigations
+# Written from tests/reference/CONTRACT-issue4.md.
+
+CATEGORIES = ("Management", "Data", "NetworkActivity", "Insight")
+DEFAULT_COLUMNS = ("event_time", "account", "region", "event_source", "event_name", "principal", "source_ip", "error_code")
+CONSOLE_COLUMNS = ("event_time", "account", "region", "principal", "user_name", "identity_type", "source_ip", "result",
+                   "mfa_used", "error_message", "user_agent")
+
+
+def ascii_lower(text):
+    return "".join(c.lower() if c.isascii() else c for c in text)
+
+
+def arn_tail(e):
+    """The part of userIdentity.arn after its last '/', when the arn has a '/'."""
+    arn = field(e, "userIdentity", "arn")
+    if arn is None or "/" not in arn:
+        return None
+    return s(arn.rsplit("/", 1)[1])
+
+
+def read_only_value(e):
+    """readOnly as True/False, or None when absent or of another type/value."""
+    v = e.get("readOnly")
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        low = ascii_lower(v)
+        if low == "true":
+            return True
+        if low == "false":
+            return False
+    return None
+
+
+def parse_ip(text):
+    """An IPv4/IPv6 address (no zone index), or None."""
+    if not isinstance(text, str) or "%" in text:
+        return None
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def ip_matches(e, wanted):
+    addr = parse_ip(e.get("sourceIPAddress"))
+    if addr is None:
+        return False
+    for w in wanted:
+        if isinstance(w, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            if addr.version == w.version and addr in w:
+                return True
+        elif addr.version == w.version and addr == w:
+            return True
+    return False
+
+
+def user_matches(e, names):
+    candidates = {field(e, "userIdentity", "userName"),
+                  field(e, "userIdentity", "sessionContext", "sessionIssuer", "userName"),
+                  arn_tail(e)}
+    candidates.discard(None)
+    return any(n in candidates for n in names)
+
+
+def event_filter(a):
+    """The `events` filters as one predicate: repeats of one filter OR, different filters AND."""
+    f = a["filters"]
+    tests = []
+    if f["user"]:
+        tests.append(lambda e: user_matches(e, f["user"]))
+    if f["principal"]:
+        tests.append(lambda e: any(p in principal(e) for p in f["principal"]))
+    if f["access_key"]:
+        tests.append(lambda e: field(e, "userIdentity", "accessKeyId") in f["access_key"])
+    if f["event_name"]:
+        tests.append(lambda e: s(e.get("eventName")) in f["event_name"])
+    if f["event_source"]:
+        tests.append(lambda e: s(e.get("eventSource")) in f["event_source"])
+    if f["source_ip"]:
+        tests.append(lambda e: ip_matches(e, f["source_ip"]))
+    if f["bucket"]:
+        tests.append(lambda e: any(touches_bucket(e, b) for b in f["bucket"]))
+    if f["vpce"]:
+        tests.append(lambda e: s(e.get("vpcEndpointId")) in f["vpce"])
+    if f["error_code"]:
+        tests.append(lambda e: s(e.get("errorCode")) in f["error_code"])
+    if a["errors"]:
+        tests.append(lambda e: s(e.get("errorCode")) is not None)
+    if a["read_only"]:
+        tests.append(lambda e: read_only_value(e) is True)
+    if a["write"]:
+        tests.append(lambda e: read_only_value(e) is False)
+    if f["category"]:
+        tests.append(lambda e: s(e.get("eventCategory")) in f["category"])
+    return lambda e: all(t(e) for t in tests)
+
+
+def path_value(e, path):
+    """The JSON value at a dotted field path (objects only), None when absent; "" is None."""
+    cur = e
+    for seg in path.split("."):
+        if not isinstance(cur, dict) or seg not in cur:
+            return None
+        cur = cur[seg]
+    if cur == "" and isinstance(cur, str):
+        return None
+    return cur
+
+
+def cell_text(v):
+    """A cell as compared for the final tie-break (and as csv/table show it)."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+
+def sort_event_list(items, oldest_first=False):
+    """items: (time or None, eventID or None, cells tuple, payload). The event-list order."""
+    cells_key = lambda it: tuple(null_first(cell_text(c)) for c in it[2])
+    items.sort(key=cells_key)  # last tie-break: cells ascending, null first
+    if oldest_first:
+        items.sort(key=lambda it: (it[1] is None, it[1] or ""))  # event id ascending, null last
+        items.sort(key=lambda it: (it[0] is None, fmt_time(it[0]) or ""))  # time ascending, none last
+    else:
+        items.sort(key=lambda it: null_first(it[1]), reverse=True)  # event id descending, null last
+        items.sort(key=lambda it: null_first(fmt_time(it[0])), reverse=True)  # time descending, none last
+    return items
+
+
+def default_row(e, t):
+    return {
+        "event_time": fmt_time(t),
+        "account": s(e.get("recipientAccountId")),
+        "region": s(e.get("awsRegion")),
+        "event_source": s(e.get("eventSource")),
+        "event_name": s(e.get("eventName")),
+        "principal": principal(e),
+        "source_ip": s(e.get("sourceIPAddress")),
+        "error_code": s(e.get("errorCode")),
+    }
+
+
+def report_events(events, a):
+    keep = event_filter(a)
+    items = []
+    for e, t, raw in events:
+        if not keep(e):
+            continue
+        if a["fields"]:
+            row = {p: path_value(e, p) for p in a["fields"]}
+        else:
+            row = default_row(e, t)
+        items.append((t, s(e.get("eventID")), tuple(row.values()), (row, raw)))
+    sort_event_list(items, a["oldest_first"])
+    if a["limit"] is not None:
+        items = items[:a["limit"]]
+    if a["raw"]:
+        return [minified(it[3][1]) for it in items]
+    return [it[3][0] for it in items]
+
+
+def mfa_used(e):
+    v = obj(e.get("additionalEventData")).get("MFAUsed")
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        low = ascii_lower(v)
+        if low == "yes":
+            return True
+        if low == "no":
+            return False
+    return None
+
+
+def report_console(events, a):
+    items = []
+    for e, t, _ in events:
+        if s(e.get("eventName")) != "ConsoleLogin":
+            continue
+        user_name = field(e, "userIdentity", "userName")
+        if user_name is None:
+            user_name = arn_tail(e)
+        row = {
+            "event_time": fmt_time(t),
+            "account": s(e.get("recipientAccountId")),
+            "region": s(e.get("awsRegion")),
+            "principal": principal(e),
+            "user_name": user_name,
+            "identity_type": field(e, "userIdentity", "type"),
+            "source_ip": s(e.get("sourceIPAddress")),
+            "result": field(e, "responseElements", "ConsoleLogin"),
+            "mfa_used": mfa_used(e),
+            "error_message": s(e.get("errorMessage")),
+            "user_agent": s(e.get("userAgent")),
+        }
+        if a["failures"] and row["result"] != "Failure":
+            continue
+        if a["no_mfa"] and row["mfa_used"] is not False:
+            continue
+        items.append((t, s(e.get("eventID")), tuple(row.values()), row))
+    sort_event_list(items)
+    return [it[3] for it in items]
+
+
+def is_network_activity(e):
+    return s(e.get("eventCategory")) == "NetworkActivity" or s(e.get("eventType")) in ("AwsVpceEvent", "AwsVpceEvents")
+
+
+def report_network(events, a):
+    hits = []
+    for e, t, _ in events:
+        if not is_network_activity(e):
+            continue
+        if a["filters"]["vpce"] and s(e.get("vpcEndpointId")) not in a["filters"]["vpce"]:
+            continue
+        if a["denied"] and s(e.get("errorCode")) != "VpceAccessDenied":
+            continue
+        hits.append((e, t))
+    keys = ["vpc_endpoint_id", "event_source", "event_name", "principal", "error_code"]
+    key = lambda e: (s(e.get("vpcEndpointId")), s(e.get("eventSource")), s(e.get("eventName")), principal(e), s(e.get("errorCode")))
+    rows = []
+    for k, g in group(hits, key).items():
+        row = dict(zip(keys, k))
+        row.update({"count": g["count"], "first_seen": fmt_time(g["first"]), "last_seen": fmt_time(g["last"])})
+        rows.append(row)
+    return sort_grouped(rows, keys)
+
+
+def counted(values, name, top=0):
+    """[{name: value, "count": n}] by count descending, then value ascending (null first)."""
+    counts = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], null_first(kv[0])))
+    if top:
+        rows = rows[:top]
+    return [{name: k, "count": n} for k, n in rows]
+
+
+def report_summary(events, top):
+    times = [t for _, t, _ in events if t is not None]
+    first = min(times) if times else None
+    last = max(times) if times else None
+    hours = []
+    if times:
+        per_hour = {}
+        for t in times:
+            h = t.replace(minute=0, second=0)
+            per_hour[h] = per_hour.get(h, 0) + 1
+        h = first.replace(minute=0, second=0)
+        while h <= last:
+            hours.append({"hour": fmt_time(h), "count": per_hour.get(h, 0)})
+            h += timedelta(hours=1)
+    evs = [e for e, _, _ in events]
+    return {
+        "events": len(evs),
+        "errors": sum(1 for e in evs if s(e.get("errorCode")) is not None),
+        "first_event": fmt_time(first),
+        "last_event": fmt_time(last),
+        "by_category": counted([s(e.get("eventCategory")) for e in evs], "category"),
+        "by_account": counted([s(e.get("recipientAccountId")) for e in evs], "account"),
+        "by_region": counted([s(e.get("awsRegion")) for e in evs], "region"),
+        "top_event_sources": counted([s(e.get("eventSource")) for e in evs], "event_source", top),
+        "top_event_names": counted([s(e.get("eventName")) for e in evs], "event_name", top),
+        "top_principals": counted([principal(e) for e in evs], "principal", top),
+        "top_source_ips": counted([s(e.get("sourceIPAddress")) for e in evs], "source_ip", top),
+        "events_per_hour": hours,
+    }
+
+
+def csv_cell(text):
+    if text is None:
+        return ""
+    text = str(text)
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def summary_csv(summary):
+    lines = ["section,key,count"]
+    lines.append(f"events,,{summary['events']}")
+    lines.append(f"errors,,{summary['errors']}")
+    for name in ("first_event", "last_event"):
+        if summary[name] is not None:
+            lines.append(f"{name},{csv_cell(summary[name])},")
+    for section in ("by_category", "by_account", "by_region", "top_event_sources", "top_event_names",
+                    "top_principals", "top_source_ips", "events_per_hour"):
+        for entry in summary[section]:
+            key = [v for k, v in entry.items() if k != "count"][0]
+            lines.append(f"{section},{csv_cell(key)},{entry['count']}")
+    return "".join(line + "\n" for line in lines)
+
+
 # -------------------------------------------------------------------- main
+
+FILTERS = {"--user": "user", "--principal": "principal", "--access-key": "access_key", "--event-name": "event_name",
+           "--event-source": "event_source", "--source-ip": "source_ip", "--bucket": "bucket", "--vpce": "vpce",
+           "--error-code": "error_code", "--category": "category"}
+FLAGS = {"--details": "details", "--raw": "raw", "--oldest-first": "oldest_first", "--errors": "errors",
+         "--read-only": "read_only", "--write": "write", "--failures": "failures", "--no-mfa": "no_mfa", "--denied": "denied"}
+# which command takes which option (besides the common ones)
+ALLOWED = {
+    "sts-endpoints": {"--details"}, "root-activity": {"--details"}, "errors": {"--top"},
+    "who-touched-bucket": {"--details"},
+    "events": set(FILTERS) | {"--fields", "--raw", "--limit", "--oldest-first", "--errors", "--read-only", "--write"},
+    "console-logins": {"--failures", "--no-mfa"},
+    "network-activity": {"--vpce", "--denied"},
+    "summary": {"--top"},
+}
+
 
 def parse_args(argv):
     a = {"sources": [], "date": None, "since": None, "until": None, "accounts": [], "regions": [],
-         "output": "json", "details": False, "top": 10, "command": None, "bucket": None}
+         "output": "json", "top": 10, "command": None, "bucket": None, "fields": [], "limit": None,
+         "filters": {v: [] for v in FILTERS.values()}, "given": set()}
+    a.update({v: False for v in FLAGS.values()})
     with_value = {"-s": "sources", "--source": "sources", "--date": "date", "--since": "since",
                   "--until": "until", "--account": "accounts", "--region": "regions",
-                  "-o": "output", "--output": "output", "--threads": None, "--top": "top"}
+                  "-o": "output", "--output": "output", "--threads": None, "--top": "top",
+                  "--fields": "fields", "--limit": "limit", **FILTERS}
     i = 0
     while i < len(argv):
         arg = argv[i]
         name, eq, val = arg.partition("=")
         if arg.startswith("-") and arg != "-" and (name if eq else arg) in with_value:
             opt = name if eq else arg
+            a["given"].add(opt)
             if not eq:
                 i += 1
                 if i >= len(argv):
@@ -421,14 +824,26 @@ def parse_args(argv):
             dest = with_value[opt]
             if dest in ("sources", "accounts", "regions"):
                 a[dest].append(val)
-            elif dest == "top":
+            elif dest in ("top", "limit"):
                 if not val.isdigit():
-                    usage("--top needs a number")
-                a["top"] = int(val)
+                    usage(f"{opt} needs a number")
+                a[dest] = int(val)
+            elif dest == "fields":
+                a["fields"].extend(val.split(","))
+            elif opt in FILTERS:
+                if opt == "--source-ip":
+                    try:
+                        val = ipaddress.ip_network(val, strict=False) if "/" in val else ipaddress.ip_address(val)
+                    except ValueError:
+                        usage(f"--source-ip: not an IP address or CIDR block: {val!r}")
+                if opt == "--category" and val not in CATEGORIES:
+                    usage(f"--category: one of {', '.join(CATEGORIES)}")
+                a["filters"][dest].append(val)
             elif dest is not None:
                 a[dest] = val
-        elif arg == "--details":
-            a["details"] = True
+        elif arg in FLAGS:
+            a["given"].add(arg)
+            a[FLAGS[arg]] = True
         elif arg.startswith("-") and arg != "-":
             usage(f"unknown option {arg}")
         elif a["command"] is None:
@@ -438,12 +853,20 @@ def parse_args(argv):
         else:
             usage(f"unexpected argument {arg}")
         i += 1
-    if a["command"] not in ("sts-endpoints", "root-activity", "errors", "who-touched-bucket"):
+    if a["command"] not in ALLOWED:
         usage(f"unknown command {a['command']}")
+    common = {"-s", "--source", "--date", "--since", "--until", "--account", "--region", "-o", "--output", "--threads"}
+    for opt in a["given"] - common:
+        if opt not in ALLOWED[a["command"]]:
+            usage(f"{a['command']} does not take {opt}")
     if a["command"] == "who-touched-bucket" and a["bucket"] is None:
         usage("who-touched-bucket needs BUCKET")
-    if a["output"] != "json":
-        usage("the reference prints -o json only")
+    if a["read_only"] and a["write"]:
+        usage("--read-only conflicts with --write")
+    if a["output"] == "csv" and a["command"] == "summary":
+        pass
+    elif a["output"] != "json" and not a["raw"]:
+        usage("the reference prints -o json only (and -o csv for summary)")
     if a["date"] and (a["since"] or a["until"]):
         usage("--date conflicts with --since/--until")
     if not a["sources"]:
@@ -473,7 +896,7 @@ def main(argv):
         files.extend(list_files(src))
 
     skipped = 0
-    events = []  # (event, whole-second UTC time or None)
+    events = []  # (event, whole-second UTC time or None, raw text)
     for path in files:
         try:
             evs = events_of(path)
@@ -481,7 +904,7 @@ def main(argv):
             print(f"ref: {path}: {why}", file=sys.stderr)
             skipped += 1
             continue
-        for e in evs:
+        for e, raw in evs:
             if a["accounts"] and s(e.get("recipientAccountId")) not in a["accounts"]:
                 continue
             if a["regions"] and s(e.get("awsRegion")) not in a["regions"]:
@@ -495,19 +918,33 @@ def main(argv):
                     continue
                 if until is not None and exact >= until:
                     continue
-            events.append((e, t))
+            events.append((e, t, raw))
 
     cmd = a["command"]
+    pairs = [(e, t) for e, t, _ in events]  # what the first four reports take
     if cmd == "sts-endpoints":
-        rows = report_sts(events, a["details"])
+        rows = report_sts(pairs, a["details"])
     elif cmd == "root-activity":
-        rows = report_root(events, a["details"])
+        rows = report_root(pairs, a["details"])
     elif cmd == "errors":
-        rows = report_errors(events, a["top"])
+        rows = report_errors(pairs, a["top"])
+    elif cmd == "who-touched-bucket":
+        rows = report_bucket(pairs, a["bucket"], a["details"])
+    elif cmd == "events":
+        rows = report_events(events, a)
+    elif cmd == "console-logins":
+        rows = report_console(events, a)
+    elif cmd == "network-activity":
+        rows = report_network(events, a)
     else:
-        rows = report_bucket(events, a["bucket"], a["details"])
+        rows = report_summary(events, a["top"])
 
-    sys.stdout.write(json.dumps(rows, indent=1, ensure_ascii=True) + "\n")
+    if cmd == "events" and a["raw"]:
+        sys.stdout.buffer.write("".join(line + "\n" for line in rows).encode("utf-8"))
+    elif cmd == "summary" and a["output"] == "csv":
+        sys.stdout.buffer.write(summary_csv(rows).encode("utf-8"))
+    else:
+        sys.stdout.write(json.dumps(rows, indent=1, ensure_ascii=True) + "\n")
     return 3 if skipped else 0
 
 

@@ -40,7 +40,17 @@ HOSTS = ["sts.amazonaws.com", "STS.AMAZONAWS.COM", "Sts.AmazonAws.Com", "sts-glo
          "sts.eu-west-1.api.aws", "sts.amazonaws.com.evil.example", "xsts.amazonaws.com", "sts-globalx.amazonaws.com",
          "sts.amazonaws.co", ""]
 IPS = ["198.51.100.7", "198.51.100.23", "203.0.113.10", "10.0.0.1", "2001:db8::1", "s3.amazonaws.com",
-       "AWS Internal", "9.9.9.9", ""]
+       "AWS Internal", "9.9.9.9", "",
+       # IPv6 in and out of 2001:db8::/32, upper case, compressed differently; edges of 198.51.100.0/24;
+       # an IPv4-mapped IPv6 address; things that are not addresses
+       "2001:db8:abcd::5", "2001:DB8::1", "2001:0db8:0000::0001", "2600:1f18::7", "2001:db9::1", "::ffff:198.51.100.7",
+       "198.51.100.0", "198.51.100.255", "198.51.101.1", "198.51.99.255", "10.0.0.256", "198.51.100.7 ", "::1"]
+USERS = ["alice", "bob", "carol"]
+KEYS = ["AKIAALICEEXAMPLE0001", "AKIABOBEXAMPLE000001", "ASIASESSIONEXAMPLE01", "ASIASESSIONEXAMPLE02"]
+VPCES = ["vpce-0a1b2c3d4e5f60718", "vpce-0f9e8d7c6b5a40312", "vpce-0a1b2c3d4e5f60718", "", 5, None]
+CATEGORIES = ["Management"] * 6 + ["Data"] * 3 + ["NetworkActivity"] * 2 + ["Insight", "management", "", None, 3, "ABSENT"]
+READ_ONLY = [True, True, False, False, "true", "false", "TRUE", "False", "yes", 1, 0, None, "", "ABSENT", "ABSENT"]
+MFA = ["Yes", "Yes", "No", "No", "YES", "no", True, False, "maybe", "", None, 1, "ABSENT"]
 ERRORS = [("AccessDenied", "Access Denied"), ("AccessDenied", None), ("AccessDenied", ""),
           ("ThrottlingException", "Rate exceeded"), ("NoSuchBucket", "The specified bucket does not exist"),
           ("VpceAccessDenied", "The request was denied due to a VPC endpoint policy"),
@@ -98,8 +108,20 @@ class Gen:
         acct = self.pick(ACCOUNTS)
         roll = self.r.random()
         if roll < 0.30:
-            return {"type": "IAMUser", "principalId": "AIDAEXAMPLE" + self.pick("ABC"), "arn": f"arn:aws:iam::{acct}:user/{self.pick(['alice', 'bob', 'carol'])}",
-                    "accountId": acct, "userName": "x"}
+            name = self.pick(USERS)
+            ident = {"type": "IAMUser", "principalId": "AIDAEXAMPLE" + self.pick("ABC"),
+                     "arn": f"arn:aws:iam::{acct}:user/{self.pick(['', '', 'ops/'])}{name}", "accountId": acct,
+                     "accessKeyId": self.pick(KEYS[:2] + ["", 7]), "userName": name}
+            roll = self.r.random()
+            if roll < 0.15:
+                del ident["userName"]  # --user still finds it through the arn
+            elif roll < 0.25:
+                ident["userName"] = self.pick(["", 12, None, "dave"])
+            elif roll < 0.30:
+                del ident["arn"]
+            if self.chance(0.2):
+                del ident["accessKeyId"]
+            return ident
         if roll < 0.45:
             ident = {"type": "Root", "principalId": acct, "arn": f"arn:aws:iam::{acct}:root", "accountId": acct}
             if self.chance(0.3):
@@ -123,8 +145,17 @@ class Gen:
             return self.pick([None, "root", ["Root"], 3])
         if roll < 0.84:
             return "ABSENT"
-        return {"type": "AssumedRole", "principalId": "AROAEXAMPLE:sess", "arn": f"arn:aws:sts::{acct}:assumed-role/{self.pick(['app', 'etl', 'ci'])}/sess",
-                "accountId": acct, "sessionContext": {"sessionIssuer": {"type": "Role", "arn": f"arn:aws:iam::{acct}:role/app"}}}
+        role = self.pick(["app", "etl", "ci"])
+        session = self.pick(["sess", "alice", "i-0abc", "bob@example.com"])
+        issuer = {"type": "Role", "arn": f"arn:aws:iam::{acct}:role/{role}"}
+        if self.chance(0.8):
+            issuer["userName"] = self.pick([role, role, "", 4])
+        ident = {"type": "AssumedRole", "principalId": f"AROAEXAMPLE:{session}", "arn": f"arn:aws:sts::{acct}:assumed-role/{role}/{session}",
+                 "accountId": acct, "accessKeyId": self.pick(KEYS[2:] + [""]),
+                 "sessionContext": self.pick([{"sessionIssuer": issuer}, {"sessionIssuer": issuer}, {"sessionIssuer": "app"}, "x", {}])}
+        if self.chance(0.1):
+            ident["arn"] = f"arn:aws:sts::{acct}:assumed-role/{role}/"  # ends with '/'
+        return ident
 
     def request_and_resources(self, source):
         req, res = None, "ABSENT"
@@ -183,12 +214,43 @@ class Gen:
         req, res = self.request_and_resources(source)
         e["requestParameters"] = req
         e["responseElements"] = self.pick([None, {"ok": True}, "x"])
+        if name == "ConsoleLogin" or self.chance(0.02):
+            # console sign-ins: the result and MFAUsed as real logs (and odd ones) write them
+            result = self.pick(["Success", "Success", "Failure", "failure", "", 1, None, "ABSENT"])
+            if result == "ABSENT":
+                e["responseElements"] = self.pick([None, "Success", {}])
+            else:
+                e["responseElements"] = {"ConsoleLogin": result}
+            if result == "Failure" and "errorMessage" not in e:
+                e["errorMessage"] = self.pick(["Failed authentication", "No username found in supplied account"])
+            mfa = self.pick(MFA)
+            extra = {"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No"}
+            if mfa != "ABSENT":
+                extra["MFAUsed"] = mfa
+            e["additionalEventData"] = self.pick([extra, extra, extra, "MFAUsed=Yes", None])
         e["requestID"] = self.uid()
         if self.chance(0.93):
             e["eventID"] = self.uid() if self.chance(0.97) else self.pick(["", 5, None, "SAME-ID"])
+        ro = self.pick(READ_ONLY)
+        if ro != "ABSENT":
+            e["readOnly"] = ro
         if res != "ABSENT":
             e["resources"] = res
-        e["eventType"] = "AwsApiCall"
+        e["eventType"] = self.pick(["AwsApiCall"] * 8 + ["AwsConsoleSignIn", "AwsServiceEvent"])
+        cat = self.pick(CATEGORIES)
+        if cat != "ABSENT":
+            e["eventCategory"] = cat
+        if cat == "NetworkActivity" or self.chance(0.08):
+            # network activity: sometimes only the eventType says so
+            if self.chance(0.3):
+                e["eventType"] = self.pick(["AwsVpceEvent", "AwsVpceEvents"])
+            e["vpcEndpointId"] = self.pick(VPCES)
+            if self.chance(0.4):
+                e["errorCode"] = "VpceAccessDenied"
+                e["errorMessage"] = "The request was denied due to a VPC endpoint policy"
+        elif cat != "NetworkActivity" and self.chance(0.03):
+            e["eventType"] = self.pick(["AwsVpceEvent", "AwsVpceEvents", "awsvpceevent"])
+            e["vpcEndpointId"] = self.pick(VPCES)
         e["recipientAccountId"] = account or self.pick(ACCOUNTS)
         if self.chance(0.03):
             e["recipientAccountId"] = self.pick([None, 111111111111, ""])
@@ -277,11 +339,18 @@ class Gen:
         start, end = DAY0 - timedelta(hours=6), DAY0 + timedelta(days=DAYS, hours=6)
         for i in range(self.r.randrange(8, 14)):
             evs = self.events(self.r.randrange(1, 15), start, end, False)
-            shape = self.pick(["records", "array", "single", "ndjson", "concat", "lookup"])
+            shape = self.pick(["records", "array", "single", "ndjson", "concat", "lookup", "pretty-array", "pretty-records", "pretty-stream"])
             if shape == "records":
                 text, ext = self.dumps({"Records": evs}), ".json"
             elif shape == "array":
                 text, ext = self.dumps(evs), ".json"
+            elif shape == "pretty-array":
+                text, ext = json.dumps(evs, indent=self.pick([1, 2, 4, "\t"]), ensure_ascii=self.chance(0.5)), ".json"
+            elif shape == "pretty-records":
+                text, ext = json.dumps({"Records": evs}, indent=2, ensure_ascii=self.chance(0.5)).replace("\n", self.pick(["\n", "\r\n"])), ".json"
+            elif shape == "pretty-stream":
+                # what `jq '.Records[]'` writes: pretty-printed events one after another
+                text, ext = "\n".join(json.dumps(e, indent=2, ensure_ascii=False) for e in evs) + "\n", self.pick([".json", ".jsonl"])
             elif shape == "single":
                 text, ext = self.dumps(evs[0]), ".json"
             elif shape == "ndjson":
@@ -291,7 +360,8 @@ class Gen:
                 text, ext = "".join(json.dumps(e) for e in evs), ".json"
             else:
                 text = self.dumps({"Events": [{"EventId": self.uid(), "EventName": "x", "ReadOnly": "true", "EventTime": "2024-09-05T10:00:00-07:00",
-                                               "EventSource": "sts.amazonaws.com", "Resources": [], "CloudTrailEvent": json.dumps(e)} for e in evs]})
+                                               "EventSource": "sts.amazonaws.com", "Resources": [],
+                                               "CloudTrailEvent": json.dumps(e) if self.chance(0.85) else json.dumps(e, indent=2)} for e in evs]})
                 ext = ".json"
             gz = self.chance(0.4)
             # folders that look like dates but are not the trail layout: nothing may be pruned here
