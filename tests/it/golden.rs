@@ -138,6 +138,11 @@ fn fixture_reports_in_every_format() {
         let (name, args) = line.split_once('|').unwrap();
         let (name, args): (&str, Vec<&str>) = (name.trim(), args.split_whitespace().collect());
         let text = std::fs::read_to_string(golden.join(format!("{name}.json"))).unwrap();
+        // `summary` prints one object, not rows: its other formats are checked in
+        // investigations.rs (against the reference and against its own JSON).
+        if !serde_json::from_str::<Value>(&text).unwrap().is_array() {
+            continue;
+        }
         let expected: Vec<Value> = serde_json::from_str(&text).unwrap();
         let ordered: Vec<Ordered> = serde_json::from_str(&text).unwrap();
         let run = |format: &str| -> String {
@@ -224,6 +229,7 @@ fn csv_row(row: &Ordered) -> String {
                 Value::Null => String::new(),
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
                 Value::Array(a) => a
                     .iter()
                     .map(|x| x.as_str().unwrap().to_string())

@@ -4,6 +4,7 @@
 mod cli;
 mod golden;
 mod inputs;
+mod investigations;
 mod output;
 mod reference;
 mod s3;

@@ -233,6 +233,38 @@ fn reports_from_s3_equal_reports_from_the_same_files_on_disk() {
             }
         }
     }
+    // The investigation commands, from S3 as from disk.
+    let window = ["--since", "2024-09-01", "--until", "2024-09-10"];
+    let investigations: [&[&str]; 9] = [
+        &["events"],
+        &["events", "--raw"],
+        &[
+            "events",
+            "--fields",
+            "eventTime,userIdentity.arn,requestParameters",
+            "--limit",
+            "7",
+        ],
+        &["events", "--source-ip", "2001:db8::/32", "--source-ip", "198.51.100.0/24"],
+        &["console-logins"],
+        &["console-logins", "--no-mfa"],
+        &["network-activity"],
+        &["network-activity", "--denied"],
+        &["summary", "--top", "3"],
+    ];
+    for cmd in investigations {
+        for format in ["json", "table"] {
+            let args = [cmd, &window[..], &["-o", format]].concat();
+            let from_disk = run(&[args.as_slice(), &["-s", local]].concat());
+            let from_s3 = server.run(&[args.as_slice(), &["-s", "s3://trail"]].concat());
+            assert_eq!(from_s3.code, from_disk.code, "{args:?}: {}", from_s3.stderr);
+            assert_eq!(from_s3.stdout, from_disk.stdout, "{args:?}");
+            assert!(
+                from_disk.stdout.lines().count() > 1,
+                "{args:?}: empty report proves nothing"
+            );
+        }
+    }
     // Filters narrow the walk and give the same rows as filtering local files.
     for filters in [
         &["--account", "222222222222"][..],
