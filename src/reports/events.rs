@@ -129,7 +129,16 @@ impl Report for Events {
                 let raw = ev.raw.as_deref().unwrap_or("{}");
                 paths.iter().map(|p| field_value(raw, p)).collect()
             }
-            Columns::Raw => vec![Value::Str(minify(ev.raw.as_deref().unwrap_or("{}")))],
+            Columns::Raw => {
+                // Exactly as logged; only an event spread over several lines is put on one.
+                let raw = ev.raw.as_deref().unwrap_or("{}");
+                let line = if raw.contains(['\n', '\r']) {
+                    minify(raw)
+                } else {
+                    raw.to_string()
+                };
+                vec![Value::Str(line)]
+            }
         };
         self.rows.push(time, ev.event_id.as_deref(), cells);
     }
