@@ -60,6 +60,7 @@ impl ScanStats {
 struct Buffers {
     raw: Vec<u8>,
     text: Vec<u8>,
+    inflater: decode::Inflater,
 }
 
 /// One unit of work: a local input to read, or an object body already fetched (S3).
@@ -159,7 +160,7 @@ fn scan_one<R: Report>(
         }
     };
     stats.input_bytes += raw.len() as u64;
-    let text = decode::decode(raw, &mut bufs.text)?;
+    let text = decode::decode(raw, &mut bufs.text, &mut bufs.inflater)?;
     let mut events: Vec<Event<'_>> = Vec::new();
     event::parse_events(text, &mut events, acc.wants_raw())?;
     stats.json_bytes += text.len() as u64;
