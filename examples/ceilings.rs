@@ -1,0 +1,124 @@
+//! Throughput ceilings on the same files, one thread: gunzip alone, parsing alone, and the two
+//! together, against which ctq's end-to-end figure is read (BENCHMARKS.md).
+//!
+//! `cargo run --release --example ceilings -- CORPUS_DIR [MAX_MB]`
+//!
+//! Loads the corpus's `.json.gz` files into memory first (up to MAX_MB of JSON, default 400), so
+//! no figure includes disk or page-cache time, then measures each stage three times and prints
+//! the best, in MB/s of uncompressed JSON.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use ctq::decode::{Inflater, decode};
+use ctq::event::parse_events;
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.to_string_lossy().ends_with(".json.gz") {
+            out.push(p);
+        }
+    }
+}
+
+fn best(label: &str, json_bytes: usize, mut f: impl FnMut() -> usize) {
+    let mut secs = f64::MAX;
+    let mut check = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        check = f();
+        secs = secs.min(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "{label:<44} {:>7.0} MB/s  ({check})",
+        json_bytes as f64 / 1e6 / secs
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = Path::new(args.get(1).expect("usage: ceilings CORPUS_DIR [MAX_MB]"));
+    let max_mb: usize = args.get(2).map_or(400, |s| s.parse().unwrap());
+    let mut paths = Vec::new();
+    files(dir, &mut paths);
+    paths.sort();
+    let (mut gz, mut json) = (Vec::new(), Vec::new());
+    let mut inflater = Inflater::default();
+    let mut total = 0;
+    for p in paths {
+        let raw = std::fs::read(&p).unwrap();
+        let mut text = Vec::new();
+        decode(&raw, &mut text, &mut inflater).unwrap();
+        total += text.len();
+        gz.push(raw);
+        json.push(text);
+        if total > max_mb * 1_000_000 {
+            break;
+        }
+    }
+    println!(
+        "{} files, {:.0} MB of JSON in memory, one thread\n",
+        gz.len(),
+        total as f64 / 1e6
+    );
+
+    best("gunzip only (libdeflate, whole buffer)", total, || {
+        let mut out = Vec::new();
+        gz.iter()
+            .map(|g| decode(g, &mut out, &mut inflater).unwrap().len())
+            .sum()
+    });
+    best("gunzip only (flate2 zlib-rs, streaming)", total, || {
+        use std::io::Read;
+        let mut out = Vec::new();
+        gz.iter()
+            .map(|g| {
+                out.clear();
+                flate2::read::MultiGzDecoder::new(&g[..])
+                    .read_to_end(&mut out)
+                    .unwrap()
+            })
+            .sum()
+    });
+    best("parse only: sonic-rs skipping every value", total, || {
+        json.iter()
+            .map(|t| {
+                let v: serde::de::IgnoredAny = sonic_rs::from_slice(t).unwrap();
+                let _ = v;
+                1
+            })
+            .sum()
+    });
+    best("parse only: ctq's event parser (sonic-rs)", total, || {
+        json.iter()
+            .map(|t| {
+                let mut evs = Vec::new();
+                parse_events(t, &mut evs, false).unwrap();
+                evs.len()
+            })
+            .sum()
+    });
+    best("parse only: serde_json skipping every value", total, || {
+        json.iter()
+            .map(|t| {
+                let v: serde::de::IgnoredAny = serde_json::from_slice(t).unwrap();
+                let _ = v;
+                1
+            })
+            .sum()
+    });
+    best("gunzip + parse (what ctq does per file)", total, || {
+        let mut out = Vec::new();
+        gz.iter()
+            .map(|g| {
+                let text = decode(g, &mut out, &mut inflater).unwrap();
+                let mut evs = Vec::new();
+                parse_events(text, &mut evs, false).unwrap();
+                evs.len()
+            })
+            .sum()
+    });
+}
