@@ -288,6 +288,25 @@ fn json_error(e: &serde_json::Error) -> String {
     format!("{what}: {e}")
 }
 
+/// One element of a `Records` array, for the streaming reader: an object is an event (with
+/// `raw` kept on request); anything else is an error.
+pub fn parse_record(bytes: &[u8], keep_raw: bool) -> Result<Event<'_>, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match EventSeed
+        .deserialize(&mut de)
+        .and_then(|r| de.end().map(|()| r))
+    {
+        Ok(Ok(Element { mut event, .. })) => {
+            if keep_raw {
+                event.raw = std::str::from_utf8(bytes).ok().map(Cow::Borrowed);
+            }
+            Ok(event)
+        }
+        Ok(Err(why)) => Err(why),
+        Err(e) => Err(json_error(&e)),
+    }
+}
+
 /// What a top-level JSON value was.
 enum Top {
     Records,

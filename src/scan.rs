@@ -18,6 +18,7 @@ use crate::progress::Progress;
 use crate::reports::Report;
 use crate::source::Input;
 use crate::source::local::io_reason;
+use crate::stream;
 use crate::time::parse_event_time;
 
 /// What the scan read, for messages and exit codes.
@@ -100,7 +101,7 @@ pub fn scan<'a, R: Report>(
             };
             let (before, bytes_before) = (stats.events, stats.input_bytes);
             let local = matches!(work, Work::Local(_));
-            match scan_one(work, filter, &mut acc, &mut stats, &mut bufs) {
+            match scan_one(work, filter, report, &mut acc, &mut stats, &mut bufs) {
                 Ok(()) => {
                     stats.inputs_read += 1;
                     // Downloads are counted as they arrive; local files as they are read.
@@ -137,10 +138,32 @@ pub fn scan<'a, R: Report>(
 fn scan_one<R: Report>(
     work: Work<'_>,
     filter: &Filter,
+    proto: &R,
     acc: &mut R,
     stats: &mut ScanStats,
     bufs: &mut Buffers,
 ) -> Result<(), String> {
+    // A very large trail file is streamed, its events kept in an accumulator of its own that
+    // joins the report only once the whole file has been read.
+    if let Work::Local(Input::File(path)) = &work
+        && let Some(reader) = stream::open_large(path, stream::LARGE)
+            .map_err(|e| format!("cannot read: {}", io_reason(&e)))?
+    {
+        let mut file_acc = proto.clone();
+        let mut file_stats = ScanStats::default();
+        let done = stream::records(reader, acc.wants_raw(), stream::CHUNK, |ev| {
+            file_stats.events += 1;
+            observe(ev, filter, &mut file_acc, &mut file_stats);
+        })?;
+        if let Some(json_bytes) = done {
+            acc.merge(file_acc);
+            file_stats.json_bytes = json_bytes;
+            file_stats.input_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            stats.merge(file_stats);
+            return Ok(());
+        }
+        // Not a `{"Records":[…]}` document: read it whole like any other file.
+    }
     let fetched;
     let raw: &[u8] = match work {
         Work::Local(input) => {
@@ -166,22 +189,27 @@ fn scan_one<R: Report>(
     stats.json_bytes += text.len() as u64;
     stats.events += events.len() as u64;
     for ev in &events {
-        let time = ev.event_time.as_deref().and_then(parse_event_time);
-        if !filter.window.is_unbounded() {
-            match time {
-                Some(t) if filter.window.contains(t) => {}
-                Some(_) => continue,
-                None => {
-                    stats.events_untimed += 1;
-                    continue;
-                }
-            }
-        }
-        if !filter.accepts(ev) {
-            continue;
-        }
-        stats.events_matched += 1;
-        acc.observe(ev, time);
+        observe(ev, filter, acc, stats);
     }
     Ok(())
+}
+
+/// Apply the window, account and region filters to one event and give it to the report.
+fn observe<R: Report>(ev: &Event<'_>, filter: &Filter, acc: &mut R, stats: &mut ScanStats) {
+    let time = ev.event_time.as_deref().and_then(parse_event_time);
+    if !filter.window.is_unbounded() {
+        match time {
+            Some(t) if filter.window.contains(t) => {}
+            Some(_) => return,
+            None => {
+                stats.events_untimed += 1;
+                return;
+            }
+        }
+    }
+    if !filter.accepts(ev) {
+        return;
+    }
+    stats.events_matched += 1;
+    acc.observe(ev, time);
 }
