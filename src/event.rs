@@ -535,7 +535,9 @@ fn event_field<'de, A: MapAccess<'de>>(
         "recipientAccountId" => ev.recipient_account_id = lenient(map)?,
         "eventVersion" => ev.event_version = lenient(map)?,
         "userIdentity" => ev.user_identity = map.next_value_seed(ObjectSeed(UserIdentityFields))?,
-        "tlsDetails" => ev.tls_host = map.next_value_seed(ObjectSeed(TlsFields))?,
+        "tlsDetails" => {
+            ev.tls_host = map.next_value_seed(ObjectSeed(OneField("clientProvidedHostHeader")))?
+        }
         "requestParameters" => {
             (ev.bucket_name, ev.object_key) = map.next_value_seed(ObjectSeed(RequestFields))?
         }
@@ -551,7 +553,9 @@ fn event_field<'de, A: MapAccess<'de>>(
                 _ => None,
             }
         }
-        "responseElements" => ev.console_login = map.next_value_seed(ObjectSeed(ResponseFields))?,
+        "responseElements" => {
+            ev.console_login = map.next_value_seed(ObjectSeed(OneField("ConsoleLogin")))?
+        }
         "additionalEventData" => ev.mfa_used = map.next_value_seed(ObjectSeed(AdditionalFields))?,
         // Event fields ctq does not read yet: known, skipped without building anything.
         "apiVersion"
@@ -697,20 +701,6 @@ impl<'de> Fields<'de> for OneField {
     }
 }
 
-/// `responseElements.ConsoleLogin`
-struct ResponseFields;
-impl<'de> Fields<'de> for ResponseFields {
-    type Out = Option<Str<'de>>;
-    fn field<A: MapAccess<'de>>(
-        &self,
-        out: &mut Option<Str<'de>>,
-        key: &str,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
-        OneField("ConsoleLogin").field(out, key, map)
-    }
-}
-
 /// `additionalEventData.MFAUsed`: real logs write "Yes", "YES", "No" and JSON booleans.
 struct AdditionalFields;
 impl<'de> Fields<'de> for AdditionalFields {
@@ -780,25 +770,6 @@ impl<'de> de::Deserialize<'de> for BoolOrStr<'de> {
     }
 }
 
-struct TlsFields;
-impl<'de> Fields<'de> for TlsFields {
-    type Out = Option<Str<'de>>;
-    fn field<A: MapAccess<'de>>(
-        &self,
-        host: &mut Option<Str<'de>>,
-        key: &str,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
-        match key {
-            "clientProvidedHostHeader" => *host = lenient(map)?,
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
 struct RequestFields;
 impl<'de> Fields<'de> for RequestFields {
     type Out = (Option<Str<'de>>, Option<Str<'de>>);
@@ -811,25 +782,6 @@ impl<'de> Fields<'de> for RequestFields {
         match key {
             "bucketName" => out.0 = lenient(map)?,
             "key" => out.1 = lenient(map)?,
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-struct ArnField;
-impl<'de> Fields<'de> for ArnField {
-    type Out = Option<Str<'de>>;
-    fn field<A: MapAccess<'de>>(
-        &self,
-        arn: &mut Option<Str<'de>>,
-        key: &str,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
-        match key {
-            "ARN" => *arn = lenient(map)?,
             _ => {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -853,7 +805,7 @@ impl<'de> Visitor<'de> for ResourcesSeed {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut arns = Vec::new();
-        while let Some(arn) = seq.next_element_seed(ObjectSeed(ArnField))? {
+        while let Some(arn) = seq.next_element_seed(ObjectSeed(OneField("ARN")))? {
             arns.extend(arn);
         }
         Ok(arns)
@@ -1067,7 +1019,7 @@ impl<'de, 'o> Visitor<'de> for LookupSeed<'o, 'de> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut index = 0usize;
         let mut problem: Option<String> = None;
-        while let Some(entry) = seq.next_element_seed(ObjectSeed(CloudTrailEventField))? {
+        while let Some(entry) = seq.next_element_seed(ObjectSeed(OneField("CloudTrailEvent")))? {
             if problem.is_none() {
                 match entry {
                     None => {
@@ -1126,25 +1078,6 @@ impl<'de, 'o> Visitor<'de> for LookupSeed<'o, 'de> {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(Err("\"Events\" is null, not lookup-events output".into()))
-    }
-}
-
-struct CloudTrailEventField;
-impl<'de> Fields<'de> for CloudTrailEventField {
-    type Out = Option<Str<'de>>;
-    fn field<A: MapAccess<'de>>(
-        &self,
-        out: &mut Option<Str<'de>>,
-        key: &str,
-        map: &mut A,
-    ) -> Result<(), A::Error> {
-        match key {
-            "CloudTrailEvent" => *out = lenient(map)?,
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
     }
 }
 
