@@ -203,6 +203,9 @@ pub enum Command {
         #[arg(long)]
         denied: bool,
     },
+    /// When one machine is not enough: set up Amazon Athena for the trail
+    #[command(subcommand)]
+    Athena(AthenaCommand),
     /// What is in this window at all?
     ///
     /// Totals, first and last event, counts by category, account and region, the top event
@@ -212,6 +215,32 @@ pub enum Command {
         /// How many rows in each top list (0 for all)
         #[arg(long, value_name = "N", default_value_t = 10)]
         top: usize,
+    },
+}
+
+/// `ctq athena …`
+#[derive(Debug, Subcommand)]
+pub enum AthenaCommand {
+    /// Print a CREATE EXTERNAL TABLE for the trail, with partition projection on account, region
+    /// and day
+    ///
+    /// With S3 access, the accounts, regions and organization folder are found in the bucket
+    /// (--source s3://BUCKET[/PREFIX]); with --account and --region given, nothing is read and
+    /// --organization names the organization folder if there is one. --since sets the first day
+    /// of the day projection (default 2013/11/01).
+    Ddl {
+        /// The table name
+        #[arg(long, default_value = "cloudtrail_logs")]
+        table: String,
+        /// The Glue database
+        #[arg(long, default_value = "default")]
+        database: String,
+        /// Which events: CloudTrail (management and data) or CloudTrail-NetworkActivity
+        #[arg(long, default_value = "CloudTrail", value_parser = ["CloudTrail", "CloudTrail-NetworkActivity", "CloudTrail-Insight"])]
+        event_folder: String,
+        /// The organization folder (o-…) when --account and --region are given without S3 access
+        #[arg(long, value_name = "ID")]
+        organization: Option<String>,
     },
 }
 

@@ -44,6 +44,12 @@ pub enum ReportSpec {
     Summary {
         top: Option<usize>,
     },
+    AthenaDdl {
+        table: String,
+        database: String,
+        event_folder: String,
+        organization: Option<String>,
+    },
 }
 
 /// Which events reach the report.
@@ -205,6 +211,17 @@ impl Config {
             Command::NetworkActivity { vpces, denied } => {
                 ReportSpec::NetworkActivity { vpces, denied }
             }
+            Command::Athena(crate::cli::AthenaCommand::Ddl {
+                table,
+                database,
+                event_folder,
+                organization,
+            }) => ReportSpec::AthenaDdl {
+                table,
+                database,
+                event_folder,
+                organization,
+            },
             Command::Summary { top } => ReportSpec::Summary {
                 top: (top > 0).then_some(top),
             },

@@ -3,6 +3,7 @@
 //! `run` wires the stages together: command line → `Config` → sources (local walk, S3 listing and
 //! downloads) → parallel scan → report → render. It neither parses events nor formats rows itself.
 
+pub mod athena;
 pub mod cli;
 pub mod config;
 pub mod decode;
@@ -38,6 +39,9 @@ use crate::source::{Found, Input, SourceSpec};
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let config = Config::from_cli(cli, time::now())?;
+    if let ReportSpec::AthenaDdl { .. } = &config.report {
+        return athena_ddl(&config);
+    }
     let progress = Arc::new(Progress::default());
     let ticker = Ticker::start(
         Arc::clone(&progress),
@@ -144,6 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             ReportSpec::Summary { top } => {
                 run_report(work(), &config, Summary::new(*top), &progress)
             }
+            ReportSpec::AthenaDdl { .. } => unreachable!("athena ddl returns before scanning"),
         }
     });
     drop(ticker);
@@ -265,4 +270,88 @@ fn print_stats(found: &Found, listings: &[(String, Listing)], stats: &ScanStats)
     for line in lines {
         let _ = writeln!(err, "ctq: stats: {line}");
     }
+}
+
+/// `ctq athena ddl`: the table definition, from the bucket's layout or from the options.
+fn athena_ddl(config: &Config) -> anyhow::Result<Outcome> {
+    let ReportSpec::AthenaDdl {
+        table,
+        database,
+        event_folder,
+        organization,
+    } = &config.report
+    else {
+        unreachable!("called for athena ddl only")
+    };
+    let s3: Vec<(&str, &str)> = config
+        .sources
+        .iter()
+        .filter_map(|s| match s {
+            SourceSpec::S3 { bucket, prefix } => Some((bucket.as_str(), prefix.as_str())),
+            _ => None,
+        })
+        .collect();
+    let [(bucket, prefix)] = s3[..] else {
+        return Err(exit::UsageError(
+            "athena ddl needs exactly one --source s3://BUCKET[/PREFIX]: the table's location"
+                .into(),
+        )
+        .into());
+    };
+    let first_day = match config.filter.window.since {
+        Some(t) if !config.default_window => time::format_day(time::day_of(t)).replace('-', "/"),
+        _ => "2013/11/01".to_string(),
+    };
+    let filter = &config.filter;
+    let spec = if !filter.accounts.is_empty() && !filter.regions.is_empty() {
+        // Everything is given: no S3 access needed.
+        let segs: Vec<&str> = prefix.split('/').filter(|s| !s.is_empty()).collect();
+        let (awslogs, org_in_prefix) = match segs.iter().position(|s| *s == "AWSLogs") {
+            Some(at) => (
+                format!("{}/", segs[..=at].join("/")),
+                segs.get(at + 1)
+                    .filter(|s| s.starts_with("o-"))
+                    .map(|s| s.to_string()),
+            ),
+            None if segs.is_empty() => ("AWSLogs/".to_string(), None),
+            None => (format!("{}/AWSLogs/", segs.join("/")), None),
+        };
+        athena::TableSpec {
+            bucket: bucket.to_string(),
+            awslogs,
+            organization: organization.clone().or(org_in_prefix),
+            accounts: filter.accounts.clone(),
+            regions: filter.regions.clone(),
+            event_folder: event_folder.clone(),
+            database: database.clone(),
+            table: table.clone(),
+            first_day,
+        }
+    } else {
+        let session = S3Session::new(&config.s3)?;
+        let layout = session
+            .bucket(bucket)?
+            .layout(prefix, filter, event_folder)?;
+        if layout.accounts.is_empty() {
+            bail!(
+                "s3://{bucket}/{prefix}: no {event_folder} logs found for a table (check --event-folder, --account and --region)"
+            );
+        }
+        athena::TableSpec {
+            bucket: bucket.to_string(),
+            awslogs: layout.awslogs,
+            organization: organization.clone().or(layout.organization),
+            accounts: layout.accounts.into_iter().collect(),
+            regions: layout.regions.into_iter().collect(),
+            event_folder: event_folder.clone(),
+            database: database.clone(),
+            table: table.clone(),
+            first_day,
+        }
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(athena::ddl(&spec).as_bytes())
+        .context("cannot write the table definition")?;
+    out.flush().context("cannot write the table definition")?;
+    Ok(Outcome::default())
 }

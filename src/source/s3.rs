@@ -61,6 +61,16 @@ pub struct ObjectRef {
     pub origin: Option<Origin>,
 }
 
+/// Where a trail's logs are: `<awslogs>[<organization>/]<account>/<event folder>/<region>/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrailLayout {
+    /// The key prefix up to and including `AWSLogs/`.
+    pub awslogs: String,
+    pub organization: Option<String>,
+    pub accounts: std::collections::BTreeSet<String>,
+    pub regions: std::collections::BTreeSet<String>,
+}
+
 /// What listing found.
 #[derive(Debug, Default)]
 pub struct Listing {
@@ -253,42 +263,7 @@ impl Bucket<'_> {
         progress: &Progress,
     ) -> anyhow::Result<Listing> {
         let mut listing = Listing::default();
-        let mut nodes = start_nodes(prefix, filter);
-        let mut regions = Vec::new();
-        let root = nodes.first().map(|n| node_prefix(n).to_string());
-        let mut saw_anything = false;
-        // Walk down to the region folders, one level at a time, each level's listings in parallel.
-        while !nodes.is_empty() {
-            let (ready, to_list): (Vec<Node>, Vec<Node>) = nodes
-                .into_iter()
-                .partition(|n| matches!(n, Node::Region { .. }));
-            regions.extend(ready);
-            let prefixes: Vec<String> =
-                to_list.iter().map(|n| node_prefix(n).to_string()).collect();
-            let results = self.list_many(prefixes, true, &mut listing).await?;
-            nodes = Vec::new();
-            for (node, (children, _)) in to_list.iter().zip(results) {
-                saw_anything |= !children.is_empty();
-                for child in children {
-                    let name = child
-                        .trim_end_matches('/')
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
-                    if let Some(next) = child_node(node, &name, &child, filter) {
-                        nodes.push(next);
-                    }
-                }
-            }
-        }
-        if !saw_anything && regions.is_empty() {
-            bail!(
-                "s3://{}/{}: no CloudTrail logs there (expected AWSLogs/<account>/CloudTrail/<region>/…): check the bucket and prefix",
-                self.name,
-                root.unwrap_or_default()
-            );
-        }
+        let regions = self.region_folders(prefix, filter, &mut listing).await?;
 
         // The day prefixes of the window in every region folder.
         let (lo, hi) = delivery_day_range(filter, now);
@@ -338,6 +313,116 @@ impl Bucket<'_> {
         progress.listed(listing.objects_listed);
         progress.to_read(listing.objects.len() as u64);
         Ok(listing)
+    }
+
+    /// Walk the layout down to the region folders (`…/<account>/<event folder>/<region>/`), one
+    /// level at a time, each level's listings in parallel, narrowed by `--account`/`--region`.
+    async fn region_folders(
+        &self,
+        prefix: &str,
+        filter: &Filter,
+        listing: &mut Listing,
+    ) -> anyhow::Result<Vec<Node>> {
+        let mut nodes = start_nodes(prefix, filter);
+        let mut regions = Vec::new();
+        let root = nodes.first().map(|n| node_prefix(n).to_string());
+        let mut saw_anything = false;
+        while !nodes.is_empty() {
+            let (ready, to_list): (Vec<Node>, Vec<Node>) = nodes
+                .into_iter()
+                .partition(|n| matches!(n, Node::Region { .. }));
+            regions.extend(ready);
+            let prefixes: Vec<String> =
+                to_list.iter().map(|n| node_prefix(n).to_string()).collect();
+            let results = self.list_many(prefixes, true, listing).await?;
+            nodes = Vec::new();
+            for (node, (children, _)) in to_list.iter().zip(results) {
+                saw_anything |= !children.is_empty();
+                for child in children {
+                    let name = child
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    if let Some(next) = child_node(node, &name, &child, filter) {
+                        nodes.push(next);
+                    }
+                }
+            }
+        }
+        if !saw_anything && regions.is_empty() {
+            bail!(
+                "s3://{}/{}: no CloudTrail logs there (expected AWSLogs/<account>/CloudTrail/<region>/…): check the bucket and prefix",
+                self.name,
+                root.unwrap_or_default()
+            );
+        }
+        Ok(regions)
+    }
+
+    /// The trail's layout under `prefix`: where `AWSLogs/` is, the organization segment if any,
+    /// and the accounts and regions of `event_folder`, for a table definition.
+    pub fn layout(
+        &self,
+        prefix: &str,
+        filter: &Filter,
+        event_folder: &str,
+    ) -> anyhow::Result<TrailLayout> {
+        let regions = self.session.rt.block_on(async {
+            let mut listing = Listing::default();
+            self.region_folders(prefix, filter, &mut listing).await
+        })?;
+        // One table has one location: an organization folder, or the account folders beside it.
+        let mut layouts: std::collections::BTreeMap<Option<String>, TrailLayout> =
+            Default::default();
+        for node in regions {
+            let Node::Region { prefix, origin } = node else {
+                continue;
+            };
+            let segs: Vec<&str> = prefix.split('/').collect();
+            let Some(at) = segs.iter().position(|s| *s == "AWSLogs") else {
+                continue;
+            };
+            if segs.get(at + 3).is_none_or(|f| *f != event_folder)
+                && segs.get(at + 2).is_none_or(|f| *f != event_folder)
+            {
+                continue;
+            }
+            let org = segs
+                .get(at + 1)
+                .filter(|s| s.starts_with("o-"))
+                .map(|s| s.to_string());
+            let layout = layouts.entry(org.clone()).or_default();
+            layout.awslogs = format!("{}/", segs[..=at].join("/"));
+            layout.organization = org;
+            layout.accounts.insert(origin.account);
+            layout.regions.insert(origin.region);
+        }
+        if layouts.len() > 1 {
+            let choices: Vec<String> = layouts
+                .values()
+                .map(|l| match &l.organization {
+                    Some(o) => format!("s3://{}/{}{o}/ (organization trail)", self.name, l.awslogs),
+                    None => format!(
+                        "s3://{}/{} with --account {} (account trail)",
+                        self.name,
+                        l.awslogs,
+                        l.accounts
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(" --account ")
+                    ),
+                })
+                .collect();
+            bail!(
+                "s3://{}/{prefix}: holds both an organization trail and account trails, and one table has one location: use {}",
+                self.name,
+                choices.join(", or ")
+            );
+        }
+        Ok(layouts.into_values().next().unwrap_or_default())
     }
 
     /// `YYYY/`, `MM/`, `DD/` folders under a region that the window keeps.

@@ -174,7 +174,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// The bundled fixtures as the trail bucket `trail`.
-fn fixture_bucket(server: &S3Server) {
+pub fn fixture_bucket(server: &S3Server) {
     copy_tree(&fixtures(), &server.bucket("trail"));
 }
 
