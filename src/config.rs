@@ -89,6 +89,17 @@ pub struct Config {
 }
 
 impl Config {
+    /// The `s3://BUCKET[/PREFIX]` sources, as (bucket, prefix).
+    pub fn s3_sources(&self) -> Vec<(&str, &str)> {
+        self.sources
+            .iter()
+            .filter_map(|s| match s {
+                SourceSpec::S3 { bucket, prefix } => Some((bucket.as_str(), prefix.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn from_cli(cli: Cli, now: Micros) -> Result<Config, UsageError> {
         let c = cli.common;
         if c.sources.is_empty() {

@@ -54,14 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 
     // S3: list every source first (a listing error stops everything before any download), then
     // start the downloads; bodies reach the rayon workers through bounded channels.
-    let s3_specs: Vec<(&str, &str)> = config
-        .sources
-        .iter()
-        .filter_map(|s| match s {
-            SourceSpec::S3 { bucket, prefix } => Some((bucket.as_str(), prefix.as_str())),
-            _ => None,
-        })
-        .collect();
+    let s3_specs = config.s3_sources();
     let session = if s3_specs.is_empty() {
         None
     } else {
@@ -283,14 +276,7 @@ fn athena_ddl(config: &Config) -> anyhow::Result<Outcome> {
     else {
         unreachable!("called for athena ddl only")
     };
-    let s3: Vec<(&str, &str)> = config
-        .sources
-        .iter()
-        .filter_map(|s| match s {
-            SourceSpec::S3 { bucket, prefix } => Some((bucket.as_str(), prefix.as_str())),
-            _ => None,
-        })
-        .collect();
+    let s3 = config.s3_sources();
     let [(bucket, prefix)] = s3[..] else {
         return Err(exit::UsageError(
             "athena ddl needs exactly one --source s3://BUCKET[/PREFIX]: the table's location"

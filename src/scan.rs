@@ -146,7 +146,7 @@ fn scan_one<R: Report>(
     // A very large trail file is streamed, its events kept in an accumulator of its own that
     // joins the report only once the whole file has been read.
     if let Work::Local(Input::File(path)) = &work
-        && let Some(reader) = stream::open_large(path, stream::LARGE)
+        && let Some((reader, file_len)) = stream::open_large(path, stream::LARGE)
             .map_err(|e| format!("cannot read: {}", io_reason(&e)))?
     {
         let mut file_acc = proto.clone();
@@ -158,7 +158,7 @@ fn scan_one<R: Report>(
         if let Some(json_bytes) = done {
             acc.merge(file_acc);
             file_stats.json_bytes = json_bytes;
-            file_stats.input_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+            file_stats.input_bytes = file_len;
             stats.merge(file_stats);
             return Ok(());
         }

@@ -125,9 +125,10 @@ pub fn records(
     Ok(Some(total))
 }
 
-/// A reader for `path` when it is large enough to be streamed: its JSON (the gzip trailer's size,
-/// or the file's) is over `large` (ctq uses `LARGE`), or it is a gzip file over `large / 8`.
-pub fn open_large(path: &Path, large: u64) -> std::io::Result<Option<Box<dyn Read>>> {
+/// A reader for `path`, and the file's size, when it is large enough to be streamed: its JSON
+/// (the gzip trailer's size, or the file's) is over `large` (ctq uses `LARGE`), or it is a gzip
+/// file over `large / 8`.
+pub fn open_large(path: &Path, large: u64) -> std::io::Result<Option<(Box<dyn Read>, u64)>> {
     let mut f = File::open(path)?;
     let len = f.metadata()?.len();
     if len < large / 8 {
@@ -145,14 +146,12 @@ pub fn open_large(path: &Path, large: u64) -> std::io::Result<Option<Box<dyn Rea
         len
     };
     f.seek(SeekFrom::Start(0))?;
-    Ok(match (gzip, json_size > large || gzip) {
-        (true, true) => Some(Box::new(MultiGzDecoder::new(BufReader::with_capacity(
-            1 << 20,
-            f,
-        )))),
-        (false, true) => Some(Box::new(f)),
-        _ => None,
-    })
+    let reader: Box<dyn Read> = match (gzip, json_size > large || gzip) {
+        (true, true) => Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f))),
+        (false, true) => Box::new(f),
+        _ => return Ok(None),
+    };
+    Ok(Some((reader, len)))
 }
 
 fn truncated() -> String {
@@ -279,7 +278,8 @@ mod tests {
             open_large(&path, LARGE).unwrap().is_none(),
             "small files are read whole"
         );
-        let reader = open_large(&path, 16).unwrap().expect("over the threshold");
+        let (reader, len) = open_large(&path, 16).unwrap().expect("over the threshold");
+        assert_eq!(len, gz.len() as u64);
         let mut streamed = Vec::new();
         let bytes = records(reader, true, 5, |e| {
             streamed.push(e.raw.as_deref().unwrap().to_string())
@@ -295,7 +295,7 @@ mod tests {
         assert_eq!(streamed, whole);
         // Cut short: the gzip error is reported, not a partial success.
         std::fs::write(&path, &gz[..gz.len() - 10]).unwrap();
-        let reader = open_large(&path, 16).unwrap().unwrap();
+        let (reader, _) = open_large(&path, 16).unwrap().unwrap();
         let err = records(reader, false, 5, |_| {}).unwrap_err();
         assert!(
             err.contains("truncated gzip") || err.contains("cannot read"),

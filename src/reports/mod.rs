@@ -59,7 +59,7 @@ impl Agg {
         }
     }
 
-    fn merge(&mut self, other: Agg) {
+    pub fn merge(&mut self, other: Agg) {
         self.count += other.count;
         self.first = min_opt(self.first, other.first);
         self.last = self.last.max(other.last);

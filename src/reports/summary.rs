@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{Groups, Report};
+use super::{Agg, Groups, Report};
 use crate::event::Event;
 use crate::render::{Section, Summary as Doc};
 use crate::time::{HOUR, Micros};
@@ -10,10 +10,9 @@ use crate::time::{HOUR, Micros};
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     top: Option<usize>,
-    events: u64,
+    /// Every event: how many, the earliest and latest time.
+    all: Agg,
     errors: u64,
-    first: Option<Micros>,
-    last: Option<Micros>,
     /// by_category, by_account, by_region, sources, names, principals, source IPs.
     counts: [Groups; 7],
     hours: HashMap<i64, u64>,
@@ -42,7 +41,6 @@ impl Report for Summary {
     type Out = Doc;
 
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
-        self.events += 1;
         self.errors += u64::from(ev.error_code.is_some());
         let keys = [
             ev.event_category.as_deref(),
@@ -56,21 +54,15 @@ impl Report for Summary {
         for (groups, key) in self.counts.iter_mut().zip(keys) {
             groups.entry(&[key]).add(None);
         }
+        self.all.add(time);
         if let Some(t) = time {
-            self.first = Some(self.first.map_or(t, |f| f.min(t)));
-            self.last = Some(self.last.map_or(t, |l| l.max(t)));
             *self.hours.entry(t.div_euclid(HOUR)).or_default() += 1;
         }
     }
 
     fn merge(&mut self, other: Self) {
-        self.events += other.events;
+        self.all.merge(other.all);
         self.errors += other.errors;
-        self.first = match (self.first, other.first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.last = self.last.max(other.last);
         for (a, b) in self.counts.iter_mut().zip(other.counts) {
             a.merge(b);
         }
@@ -96,17 +88,17 @@ impl Report for Summary {
                     .collect(),
             })
             .collect();
-        let hours = match (self.first, self.last) {
+        let hours = match (self.all.first, self.all.last) {
             (Some(f), Some(l)) => (f.div_euclid(HOUR)..=l.div_euclid(HOUR))
                 .map(|h| (h * HOUR, self.hours.get(&h).copied().unwrap_or(0)))
                 .collect(),
             _ => Vec::new(),
         };
         Doc {
-            events: self.events,
+            events: self.all.count,
             errors: self.errors,
-            first: self.first,
-            last: self.last,
+            first: self.all.first,
+            last: self.all.last,
             sections,
             hours,
         }

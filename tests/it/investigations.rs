@@ -11,14 +11,12 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
 use crate::reference::{self, manifest_dir, python_available, run_ctq, run_reference};
 use crate::s3::S3Server;
-use crate::util::{fixtures, run};
+use crate::util::{failures_in_parallel, fixtures, run};
 
 /// How the two outputs are compared.
 #[derive(Clone, Copy, PartialEq)]
@@ -206,27 +204,7 @@ fn compare(c: &Case) -> Option<String> {
 
 /// Every disagreement among `cases`, run in parallel.
 fn disagreements(cases: &[Case]) -> Vec<String> {
-    let failures = Mutex::new(Vec::new());
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map_or(4, |n| n.get())
-        .min(8);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(c) = cases.get(i) else { break };
-                    if let Some(f) = compare(c) {
-                        failures.lock().unwrap().push((i, f));
-                    }
-                }
-            });
-        }
-    });
-    let mut failures = failures.into_inner().unwrap();
-    failures.sort();
-    failures.into_iter().map(|(_, f)| f).collect()
+    failures_in_parallel(cases, compare)
 }
 
 fn report(label: &str, failures: &[String], total: usize) {

@@ -13,11 +13,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
+
+use crate::util::failures_in_parallel;
 
 /// The report invocations compared on the fixtures and generated corpora.
 const COMMANDS: &[&[&str]] = &[
@@ -266,27 +266,10 @@ fn disagreements(
         .enumerate()
         .map(|(i, (c, f))| arguments(sources, c, f, i % 2 == 1))
         .collect();
-    let failures = Mutex::new(Vec::new());
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map_or(4, |n| n.get())
-        .min(8);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(args) = cases.get(i) else { break };
-                    if let Some(f) = compare(args) {
-                        failures.lock().unwrap().push((i, f));
-                    }
-                }
-            });
-        }
-    });
-    let mut failures = failures.into_inner().unwrap();
-    failures.sort();
-    (failures.into_iter().map(|(_, f)| f).collect(), cases.len())
+    (
+        failures_in_parallel(&cases, |args| compare(args)),
+        cases.len(),
+    )
 }
 
 #[test]

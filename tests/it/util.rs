@@ -144,3 +144,33 @@ pub fn trail_path(account: &str, region: &str, stamp: &str, suffix: &str) -> Str
         &stamp[6..8]
     )
 }
+
+/// `check` on every case, on a few threads at once; the failures it reports, in case order.
+pub fn failures_in_parallel<T: Sync>(
+    cases: &[T],
+    check: impl Fn(&T) -> Option<String> + Sync,
+) -> Vec<String> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let failures = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(4, |n| n.get())
+        .min(8);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(case) = cases.get(i) else { break };
+                    if let Some(f) = check(case) {
+                        failures.lock().unwrap().push((i, f));
+                    }
+                }
+            });
+        }
+    });
+    let mut failures = failures.into_inner().unwrap();
+    failures.sort();
+    failures.into_iter().map(|(_, f)| f).collect()
+}
