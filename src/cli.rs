@@ -132,6 +132,43 @@ pub struct Common {
     /// How many S3 objects to download at once
     #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(32).unwrap(), global = true, help_heading = "AWS")]
     pub concurrency: NonZeroUsize,
+
+    /// Where the report runs: here (local: read the logs from --source), or on Amazon Athena
+    /// (athena: one SQL query over the table that `ctq athena ddl` defines)
+    ///
+    /// With athena, --source is not read: the table names the bucket. The rows, columns and
+    /// output formats are the same. Without a time option, the last 24 hours are queried.
+    #[arg(long, value_enum, default_value_t = Engine::Local, env = "CTQ_ENGINE", global = true, help_heading = "Athena")]
+    pub engine: Engine,
+
+    /// The Athena table to query
+    #[arg(long, value_name = "NAME", default_value = "cloudtrail_logs", env = "CTQ_ATHENA_TABLE", global = true, help_heading = "Athena")]
+    pub athena_table: String,
+
+    /// The Glue database of the table
+    #[arg(long, value_name = "NAME", default_value = "default", env = "CTQ_ATHENA_DATABASE", global = true, help_heading = "Athena")]
+    pub athena_database: String,
+
+    /// The Athena workgroup to run in
+    #[arg(long, value_name = "NAME", default_value = "primary", env = "CTQ_ATHENA_WORKGROUP", global = true, help_heading = "Athena")]
+    pub athena_workgroup: String,
+
+    /// Where Athena writes query results, s3://BUCKET/PREFIX/ [default: the workgroup's]
+    #[arg(long, value_name = "S3_URL", env = "CTQ_ATHENA_OUTPUT", global = true, help_heading = "Athena")]
+    pub athena_output: Option<String>,
+
+    /// Print the report's Athena query and exit without running it (implies --engine athena)
+    #[arg(long, global = true, help_heading = "Athena")]
+    pub print_sql: bool,
+}
+
+/// Where a report runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    /// Read the logs here, from --source
+    Local,
+    /// One SQL query on Amazon Athena
+    Athena,
 }
 
 #[derive(Debug, Subcommand)]

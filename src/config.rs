@@ -2,7 +2,8 @@
 
 use std::num::NonZeroUsize;
 
-use crate::cli::{Cli, Command};
+use crate::athena::client::AthenaSettings;
+use crate::cli::{Cli, Command, Engine};
 use crate::event::Event;
 use crate::exit::UsageError;
 use crate::render::Format;
@@ -86,6 +87,10 @@ pub struct Config {
     pub stats: bool,
     /// "Now", taken once, for durations and the default window.
     pub now: Micros,
+    pub engine: Engine,
+    pub athena: AthenaSettings,
+    /// Print the Athena query instead of running it.
+    pub print_sql: bool,
 }
 
 impl Config {
@@ -102,7 +107,23 @@ impl Config {
 
     pub fn from_cli(cli: Cli, now: Micros) -> Result<Config, UsageError> {
         let c = cli.common;
-        if c.sources.is_empty() {
+        let is_ddl = matches!(cli.command, Command::Athena(_));
+        let engine = if c.print_sql && !is_ddl {
+            Engine::Athena
+        } else if is_ddl {
+            Engine::Local
+        } else {
+            c.engine
+        };
+        let on_athena = engine == Engine::Athena;
+        if let Some(out) = &c.athena_output
+            && !out.starts_with("s3://")
+        {
+            return Err(UsageError(format!(
+                "--athena-output '{out}' is not an S3 location: give s3://BUCKET/PREFIX/"
+            )));
+        }
+        if c.sources.is_empty() && !on_athena {
             return Err(UsageError(
                 "no source given: pass --source with a folder, a file, - for standard input or \
                  s3://BUCKET[/PREFIX] (or set CTQ_SOURCE)"
@@ -126,13 +147,14 @@ impl Config {
                 until: c.until.map(|t| t.resolve(now)),
             },
         };
-        let any_s3 = sources.iter().any(|s| matches!(s, SourceSpec::S3 { .. }));
+        // Athena, like S3, never reads a whole trail by default.
+        let any_s3 = on_athena || sources.iter().any(|s| matches!(s, SourceSpec::S3 { .. }));
         let mut default_window = false;
         if any_s3 && window.since.is_none() {
             if window.until.is_some() {
                 return Err(UsageError(
-                    "an S3 source needs --since (or --date) with --until: reading a whole bucket \
-                     is never a default"
+                    "an S3 source or --engine athena needs --since (or --date) with --until: \
+                     reading a whole bucket is never a default"
                         .into(),
                 ));
             }
@@ -248,7 +270,7 @@ impl Config {
             threads: c.threads,
             report,
             s3: S3Settings {
-                profile: c.profile,
+                profile: c.profile.clone(),
                 endpoint_url: c.endpoint_url,
                 concurrency: c.concurrency.get(),
             },
@@ -256,6 +278,15 @@ impl Config {
             quiet: c.quiet,
             stats: c.stats,
             now,
+            engine,
+            athena: AthenaSettings {
+                database: c.athena_database,
+                table: c.athena_table,
+                workgroup: c.athena_workgroup,
+                output: c.athena_output,
+                profile: c.profile.clone(),
+            },
+            print_sql: c.print_sql,
         })
     }
 }

@@ -42,6 +42,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     if let ReportSpec::AthenaDdl { .. } = &config.report {
         return athena_ddl(&config);
     }
+    if config.engine == cli::Engine::Athena {
+        return athena_report(&config);
+    }
     let progress = Arc::new(Progress::default());
     let ticker = Ticker::start(
         Arc::clone(&progress),
@@ -263,6 +266,73 @@ fn print_stats(found: &Found, listings: &[(String, Listing)], stats: &ScanStats)
     for line in lines {
         let _ = writeln!(err, "ctq: stats: {line}");
     }
+}
+
+/// Athena's list price per TB scanned (us-east-1 and most regions; 10 MB minimum per query).
+const ATHENA_USD_PER_TB: f64 = 5.0;
+
+/// `--engine athena`: the report as one query on Athena, printed like the local engine's.
+fn athena_report(config: &Config) -> anyhow::Result<Outcome> {
+    let target = athena::sql::Target {
+        database: config.athena.database.clone(),
+        table: config.athena.table.clone(),
+    };
+    let sql = athena::sql::query(&config.report, &config.filter, config.now, &target)
+        .map_err(exit::UsageError)?;
+    if config.print_sql {
+        let mut out = io::stdout().lock();
+        out.write_all(sql.as_bytes())
+            .and_then(|()| out.flush())
+            .context("cannot write the query")?;
+        return Ok(Outcome::default());
+    }
+    if !config.sources.is_empty() {
+        warn("--source is not read with --engine athena: the Athena table names the bucket");
+    }
+    if config.default_window {
+        warn(&format!(
+            "no time window given: querying the last 24 hours ({}); use --since or --date for another window",
+            config.filter.window
+        ));
+    }
+    let result = athena::client::run(&sql, &config.athena, |id| {
+        if !config.quiet {
+            warn(&format!(
+                "athena: query {id} started in workgroup {}",
+                config.athena.workgroup
+            ));
+        }
+    })?;
+    let doc = athena::results::document(&config.report, &result)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    render::write(&doc, config.format, &mut out).context("cannot write the report")?;
+    out.flush().context("cannot write the report")?;
+    warn(&athena_cost_line(&result));
+    Ok(Outcome::default())
+}
+
+/// `athena: query ID · 1.2 GB scanned · about $0.0061 at $5/TB`
+fn athena_cost_line(r: &athena::client::QueryResult) -> String {
+    let scanned = match r.scanned_bytes {
+        Some(b) => {
+            let b = b.max(0) as u64;
+            // Athena bills at least 10 MB per query, in whole MB.
+            let billed = b.div_ceil(1_000_000).max(10) * 1_000_000;
+            format!(
+                "{} scanned · about ${:.4} at ${ATHENA_USD_PER_TB}/TB",
+                human_bytes(b),
+                billed as f64 / 1e12 * ATHENA_USD_PER_TB
+            )
+        }
+        None => "data scanned not reported".to_string(),
+    };
+    let mut line = format!("athena: query {} · {scanned}", r.id);
+    if let Some(ms) = r.engine_millis {
+        line.push_str(&format!(" · {:.1} s in the engine", ms as f64 / 1000.0));
+    }
+    line.push_str(&format!(" · {}", plural(r.rows.len() as u64, "row")));
+    line
 }
 
 /// `ctq athena ddl`: the table definition, from the bucket's layout or from the options.

@@ -77,17 +77,7 @@ impl Report for WhoTouchedBucket {
     fn finish(self) -> Output {
         if let Some(details) = self.rows.details {
             return Output {
-                columns: vec![
-                    "event_time",
-                    "event_name",
-                    "event_source",
-                    "principal",
-                    "source_ip",
-                    "user_agent",
-                    "error_code",
-                    "key",
-                    "event_id",
-                ],
+                columns: DETAIL_COLUMNS.to_vec(),
                 rows: details.into_sorted(),
                 footer: vec![],
             };
@@ -109,19 +99,32 @@ impl Report for WhoTouchedBucket {
             })
             .collect();
         Output {
-            columns: vec![
-                "principal",
-                "event_name",
-                "count",
-                "first_seen",
-                "last_seen",
-                "source_ips",
-            ],
+            columns: COLUMNS.to_vec(),
             rows,
             footer: vec![],
         }
     }
 }
+
+pub const COLUMNS: [&str; 6] = [
+    "principal",
+    "event_name",
+    "count",
+    "first_seen",
+    "last_seen",
+    "source_ips",
+];
+pub const DETAIL_COLUMNS: [&str; 9] = [
+    "event_time",
+    "event_name",
+    "event_source",
+    "principal",
+    "source_ip",
+    "user_agent",
+    "error_code",
+    "key",
+    "event_id",
+];
 
 #[cfg(test)]
 mod tests {

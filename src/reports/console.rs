@@ -74,24 +74,30 @@ impl Report for ConsoleLogins {
 
     fn finish(self) -> Output {
         Output {
-            columns: vec![
-                "event_time",
-                "account",
-                "region",
-                "principal",
-                "user_name",
-                "identity_type",
-                "source_ip",
-                "result",
-                "mfa_used",
-                "error_message",
-                "user_agent",
-            ],
+            columns: COLUMNS.to_vec(),
             rows: self.rows.into_sorted(),
-            footer: vec![format!(
-                "successes: {} · failures: {} · without MFA: {} · root logins: {}",
-                self.successes, self.failures, self.without_mfa, self.root
-            )],
+            footer: footer(self.successes, self.failures, self.without_mfa, self.root),
         }
     }
+}
+
+pub const COLUMNS: [&str; 11] = [
+    "event_time",
+    "account",
+    "region",
+    "principal",
+    "user_name",
+    "identity_type",
+    "source_ip",
+    "result",
+    "mfa_used",
+    "error_message",
+    "user_agent",
+];
+
+/// The totals under the table.
+pub fn footer(successes: u64, failures: u64, without_mfa: u64, root: u64) -> Vec<String> {
+    vec![format!(
+        "successes: {successes} · failures: {failures} · without MFA: {without_mfa} · root logins: {root}"
+    )]
 }

@@ -49,18 +49,23 @@ impl Report for Errors {
             .take(self.top.unwrap_or(usize::MAX))
             .map(|(k, a)| vec![s(&k[0]), s(&k[1]), s(&k[2]), Value::Count(a.count)])
             .collect();
-        let footer = if rows.len() < total {
-            vec![format!(
-                "top {} of {total} kinds of error (--top N for more, --top 0 for all)",
-                rows.len()
-            )]
-        } else {
-            vec![]
-        };
         Output {
-            columns: vec!["event_name", "error_code", "error_message", "count"],
+            columns: COLUMNS.to_vec(),
+            footer: footer(rows.len(), total),
             rows,
-            footer,
         }
+    }
+}
+
+pub const COLUMNS: [&str; 4] = ["event_name", "error_code", "error_message", "count"];
+
+/// Says so when --top cut the list.
+pub fn footer(shown: usize, total: usize) -> Vec<String> {
+    if shown < total {
+        vec![format!(
+            "top {shown} of {total} kinds of error (--top N for more, --top 0 for all)"
+        )]
+    } else {
+        vec![]
     }
 }

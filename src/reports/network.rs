@@ -79,18 +79,20 @@ impl Report for NetworkActivity {
             })
             .collect();
         Output {
-            columns: vec![
-                "vpc_endpoint_id",
-                "event_source",
-                "event_name",
-                "principal",
-                "error_code",
-                "count",
-                "first_seen",
-                "last_seen",
-            ],
+            columns: COLUMNS.to_vec(),
             rows,
             footer: vec![],
         }
     }
 }
+
+pub const COLUMNS: [&str; 8] = [
+    "vpc_endpoint_id",
+    "event_source",
+    "event_name",
+    "principal",
+    "error_code",
+    "count",
+    "first_seen",
+    "last_seen",
+];

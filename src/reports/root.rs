@@ -58,18 +58,7 @@ impl Report for RootActivity {
     fn finish(self) -> Output {
         if let Some(details) = self.rows.details {
             return Output {
-                columns: vec![
-                    "event_time",
-                    "account",
-                    "region",
-                    "event_name",
-                    "event_source",
-                    "source_ip",
-                    "user_agent",
-                    "error_code",
-                    "invoked_by",
-                    "event_id",
-                ],
+                columns: DETAIL_COLUMNS.to_vec(),
                 rows: details.into_sorted(),
                 footer: vec![],
             };
@@ -90,15 +79,29 @@ impl Report for RootActivity {
             })
             .collect();
         Output {
-            columns: vec![
-                "event_name",
-                "invoked_by",
-                "count",
-                "first_seen",
-                "last_seen",
-            ],
+            columns: COLUMNS.to_vec(),
             rows,
             footer: vec![],
         }
     }
 }
+
+pub const COLUMNS: [&str; 5] = [
+    "event_name",
+    "invoked_by",
+    "count",
+    "first_seen",
+    "last_seen",
+];
+pub const DETAIL_COLUMNS: [&str; 10] = [
+    "event_time",
+    "account",
+    "region",
+    "event_name",
+    "event_source",
+    "source_ip",
+    "user_agent",
+    "error_code",
+    "invoked_by",
+    "event_id",
+];

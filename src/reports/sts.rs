@@ -103,30 +103,10 @@ impl Report for StsEndpoints {
     }
 
     fn finish(self) -> Output {
-        let calls = |n: u64| {
-            if n == 1 {
-                "1 call".to_string()
-            } else {
-                format!("{n} calls")
-            }
-        };
-        let footer = vec![format!(
-            "global endpoint: {} · regional endpoints: {} · no host header (AWS services on your behalf): {}",
-            calls(self.global),
-            calls(self.regional),
-            calls(self.no_host)
-        )];
+        let footer = footer(self.global, self.regional, self.no_host);
         if let Some(details) = self.rows.details {
             return Output {
-                columns: vec![
-                    "event_time",
-                    "account",
-                    "event_name",
-                    "host_header",
-                    "source_ip",
-                    "event_id",
-                    "principal_arn",
-                ],
+                columns: DETAIL_COLUMNS.to_vec(),
                 rows: details.into_sorted(),
                 footer,
             };
@@ -147,11 +127,39 @@ impl Report for StsEndpoints {
             })
             .collect();
         Output {
-            columns: vec!["host_header", "endpoint", "region", "user_agent", "count"],
+            columns: COLUMNS.to_vec(),
             rows,
             footer,
         }
     }
+}
+
+pub const COLUMNS: [&str; 5] = ["host_header", "endpoint", "region", "user_agent", "count"];
+pub const DETAIL_COLUMNS: [&str; 7] = [
+    "event_time",
+    "account",
+    "event_name",
+    "host_header",
+    "source_ip",
+    "event_id",
+    "principal_arn",
+];
+
+/// The totals under the table.
+pub fn footer(global: u64, regional: u64, no_host: u64) -> Vec<String> {
+    let calls = |n: u64| {
+        if n == 1 {
+            "1 call".to_string()
+        } else {
+            format!("{n} calls")
+        }
+    };
+    vec![format!(
+        "global endpoint: {} · regional endpoints: {} · no host header (AWS services on your behalf): {}",
+        calls(global),
+        calls(regional),
+        calls(no_host)
+    )]
 }
 
 #[cfg(test)]

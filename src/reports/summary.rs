@@ -18,7 +18,8 @@ pub struct Summary {
     hours: HashMap<i64, u64>,
 }
 
-const SECTIONS: [(&str, &str, bool); 7] = [
+/// (JSON name, key name, cut by --top), in output order.
+pub const SECTIONS: [(&str, &str, bool); 7] = [
     ("by_category", "category", false),
     ("by_account", "account", false),
     ("by_region", "region", false),
@@ -88,12 +89,7 @@ impl Report for Summary {
                     .collect(),
             })
             .collect();
-        let hours = match (self.all.first, self.all.last) {
-            (Some(f), Some(l)) => (f.div_euclid(HOUR)..=l.div_euclid(HOUR))
-                .map(|h| (h * HOUR, self.hours.get(&h).copied().unwrap_or(0)))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let hours = every_hour(self.all.first, self.all.last, &self.hours);
         Doc {
             events: self.all.count,
             errors: self.errors,
@@ -102,5 +98,20 @@ impl Report for Summary {
             sections,
             hours,
         }
+    }
+}
+
+/// Every hour from the first event's to the last's, with its count (zero when absent); `counts`
+/// is keyed by hours since the epoch.
+pub fn every_hour(
+    first: Option<Micros>,
+    last: Option<Micros>,
+    counts: &HashMap<i64, u64>,
+) -> Vec<(Micros, u64)> {
+    match (first, last) {
+        (Some(f), Some(l)) => (f.div_euclid(HOUR)..=l.div_euclid(HOUR))
+            .map(|h| (h * HOUR, counts.get(&h).copied().unwrap_or(0)))
+            .collect(),
+        _ => Vec::new(),
     }
 }

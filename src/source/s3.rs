@@ -158,7 +158,7 @@ async fn load_config(settings: &S3Settings) -> anyhow::Result<(aws_sdk_s3::Confi
     Ok((b.build(), custom))
 }
 
-const NO_CREDENTIALS: &str = "no AWS credentials found: set AWS_PROFILE or pass --profile, \
+pub(crate) const NO_CREDENTIALS: &str = "no AWS credentials found: set AWS_PROFILE or pass --profile, \
     run `aws sso login`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
 
 /// The bucket's region from HeadBucket (its `x-amz-bucket-region` header is there even when the

@@ -5,6 +5,10 @@
 //! partitions are DELIVERY days (the S3 folders), so a query for a window must read the day
 //! after it too, as ctq itself does; the comment block at the top of the output says so.
 
+pub mod client;
+pub mod results;
+pub mod sql;
+
 use std::fmt::Write as _;
 
 /// What the table covers.
