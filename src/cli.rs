@@ -142,19 +142,46 @@ pub struct Common {
     pub engine: Engine,
 
     /// The Athena table to query
-    #[arg(long, value_name = "NAME", default_value = "cloudtrail_logs", env = "CTQ_ATHENA_TABLE", global = true, help_heading = "Athena")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "cloudtrail_logs",
+        env = "CTQ_ATHENA_TABLE",
+        global = true,
+        help_heading = "Athena"
+    )]
     pub athena_table: String,
 
     /// The Glue database of the table
-    #[arg(long, value_name = "NAME", default_value = "default", env = "CTQ_ATHENA_DATABASE", global = true, help_heading = "Athena")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        env = "CTQ_ATHENA_DATABASE",
+        global = true,
+        help_heading = "Athena"
+    )]
     pub athena_database: String,
 
     /// The Athena workgroup to run in
-    #[arg(long, value_name = "NAME", default_value = "primary", env = "CTQ_ATHENA_WORKGROUP", global = true, help_heading = "Athena")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "primary",
+        env = "CTQ_ATHENA_WORKGROUP",
+        global = true,
+        help_heading = "Athena"
+    )]
     pub athena_workgroup: String,
 
     /// Where Athena writes query results, s3://BUCKET/PREFIX/ [default: the workgroup's]
-    #[arg(long, value_name = "S3_URL", env = "CTQ_ATHENA_OUTPUT", global = true, help_heading = "Athena")]
+    #[arg(
+        long,
+        value_name = "S3_URL",
+        env = "CTQ_ATHENA_OUTPUT",
+        global = true,
+        help_heading = "Athena"
+    )]
     pub athena_output: Option<String>,
 
     /// Print the report's Athena query and exit without running it (implies --engine athena)

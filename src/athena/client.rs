@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_athena::Client;
+use aws_sdk_athena::config::ProvideCredentials;
 use aws_sdk_athena::error::DisplayErrorContext;
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
-use aws_sdk_athena::config::ProvideCredentials;
 
 /// Where and how to run queries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,11 +130,8 @@ async fn run_async(
                 .build(),
         );
     if let Some(out) = &settings.output {
-        start = start.result_configuration(
-            ResultConfiguration::builder()
-                .output_location(out)
-                .build(),
-        );
+        start =
+            start.result_configuration(ResultConfiguration::builder().output_location(out).build());
     }
     let id = start
         .send()
@@ -222,7 +219,12 @@ async fn run_async(
         if first_page {
             result.columns = set
                 .and_then(|s| s.result_set_metadata())
-                .map(|m| m.column_info().iter().map(|c| c.name().to_string()).collect())
+                .map(|m| {
+                    m.column_info()
+                        .iter()
+                        .map(|c| c.name().to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
         }
         let mut rows = set.map(|s| s.rows()).unwrap_or_default().iter().map(|r| {
@@ -234,8 +236,7 @@ async fn run_async(
         if first_page {
             // A SELECT's first row repeats the column names.
             if let Some(header) = rows.next() {
-                let names: Vec<Option<String>> =
-                    result.columns.iter().cloned().map(Some).collect();
+                let names: Vec<Option<String>> = result.columns.iter().cloned().map(Some).collect();
                 if header != names {
                     result.rows.push(header);
                 }

@@ -239,7 +239,9 @@ fn summary_document(t: &Table<'_>) -> anyhow::Result<Summary> {
                     .iter_mut()
                     .find(|s| s.name == name)
                     .ok_or_else(|| t.bad("section", name, "a summary section"))?;
-                section.rows.push((t.cell(r, "key")?.map(str::to_string), n));
+                section
+                    .rows
+                    .push((t.cell(r, "key")?.map(str::to_string), n));
             }
             None => bail!("Athena query {}: a summary row without a section", t.res.id),
         }

@@ -97,9 +97,7 @@ impl F {
 
     fn expr(self) -> &'static str {
         match self {
-            F::Ts => {
-                "try(from_iso8601_timestamp(replace(eventtime, ' ', 'T'))) AT TIME ZONE 'UTC'"
-            }
+            F::Ts => "try(from_iso8601_timestamp(replace(eventtime, ' ', 'T'))) AT TIME ZONE 'UTC'",
             F::AccountId => "NULLIF(recipientaccountid, '')",
             F::AwsRegion => "NULLIF(awsregion, '')",
             F::EventSource => "NULLIF(eventsource, '')",
@@ -112,9 +110,7 @@ impl F {
             F::Category => "NULLIF(eventcategory, '')",
             F::EventType => "NULLIF(eventtype, '')",
             F::Vpce => "NULLIF(vpcendpointid, '')",
-            F::ReadOnly => {
-                "CASE lower(readonly) WHEN 'true' THEN true WHEN 'false' THEN false END"
-            }
+            F::ReadOnly => "CASE lower(readonly) WHEN 'true' THEN true WHEN 'false' THEN false END",
             F::IdentityType => "NULLIF(useridentity.type, '')",
             F::Arn => "NULLIF(useridentity.arn, '')",
             F::InvokedBy => "NULLIF(useridentity.invokedby, '')",
@@ -207,10 +203,12 @@ pub fn query(
             limit,
         } => {
             if *columns != Columns::Default {
-                return Err("--fields and --raw need each event's own JSON, which the Athena \
+                return Err(
+                    "--fields and --raw need each event's own JSON, which the Athena \
                             table does not keep (CloudTrail's SerDe splits it into columns); \
                             run them on the local engine, for example with --source s3://…"
-                    .into());
+                        .into(),
+                );
             }
             events(filters, *oldest_first, *limit)
         }
@@ -236,13 +234,7 @@ fn report_name(report: &ReportSpec) -> &'static str {
     }
 }
 
-fn assemble(
-    mut parts: Parts,
-    name: &str,
-    filter: &Filter,
-    now: Micros,
-    target: &Target,
-) -> String {
+fn assemble(mut parts: Parts, name: &str, filter: &Filter, now: Micros, target: &Target) -> String {
     // The window: Athena always gets one (see `Config`); an open end is "now".
     let since = filter.window.since.unwrap_or(now - DAY);
     let until = filter.window.until;
@@ -267,10 +259,9 @@ fn assemble(
     let mut q = String::new();
     let _ = writeln!(
         q,
-        "-- ctq {name} on Athena: events in [{}, {}), written by ctq {}",
+        "-- ctq {name} on Athena: events in [{}, {}).",
         time::format_time(since),
         until.map_or_else(|| "now".to_string(), time::format_time),
-        env!("CARGO_PKG_VERSION")
     );
     let _ = writeln!(
         q,
@@ -638,7 +629,10 @@ fn events(f: &EventFilters, oldest_first: bool, limit: Option<usize>) -> Parts {
     ];
     let mut c: Vec<String> = Vec::new();
     if let Some(x) = any_of(&f.users, |u| {
-        format!("(user_name = {0} OR issuer_user_name = {0} OR arn_last = {0})", lit(u))
+        format!(
+            "(user_name = {0} OR issuer_user_name = {0} OR arn_last = {0})",
+            lit(u)
+        )
     }) {
         fields.extend([F::UserName, F::IssuerUserName, F::ArnLast]);
         c.push(x);
@@ -650,7 +644,9 @@ fn events(f: &EventFilters, oldest_first: bool, limit: Option<usize>) -> Parts {
         fields.push(F::AccessKey);
         c.push(x);
     }
-    c.extend(any_of(&f.event_names, |n| format!("event_name = {}", lit(n))));
+    c.extend(any_of(&f.event_names, |n| {
+        format!("event_name = {}", lit(n))
+    }));
     c.extend(any_of(&f.event_sources, |s| {
         format!("event_source = {}", lit(s))
     }));
@@ -668,7 +664,9 @@ fn events(f: &EventFilters, oldest_first: bool, limit: Option<usize>) -> Parts {
         fields.push(F::Vpce);
         c.push(x);
     }
-    c.extend(any_of(&f.error_codes, |e| format!("error_code = {}", lit(e))));
+    c.extend(any_of(&f.error_codes, |e| {
+        format!("error_code = {}", lit(e))
+    }));
     if f.errors_only {
         c.push("error_code IS NOT NULL".into());
     }
@@ -835,7 +833,10 @@ fn summary(top: Option<usize>) -> Parts {
         .map(|(i, _)| i.to_string())
         .collect();
     let cut = match top {
-        Some(n) => format!("\nWHERE \"ord\" NOT IN ({}) OR \"rank\" <= {n}", limited.join(", ")),
+        Some(n) => format!(
+            "\nWHERE \"ord\" NOT IN ({}) OR \"rank\" <= {n}",
+            limited.join(", ")
+        ),
         None => String::new(),
     };
     let select = format!(

@@ -27,7 +27,16 @@ impl Run {
 
 pub fn ctq() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ctq"));
-    c.env_remove("CTQ_SOURCE");
+    for var in [
+        "CTQ_SOURCE",
+        "CTQ_ENGINE",
+        "CTQ_ATHENA_TABLE",
+        "CTQ_ATHENA_DATABASE",
+        "CTQ_ATHENA_WORKGROUP",
+        "CTQ_ATHENA_OUTPUT",
+    ] {
+        c.env_remove(var);
+    }
     c
 }
 
