@@ -378,16 +378,16 @@ fn details(
     let names: Vec<&str> = cells.iter().map(|c| c.0).collect();
     let limit = limit.map(|n| format!("\nLIMIT {n}")).unwrap_or_default();
     let mut ctes = vec![format!(
-        "d AS (\n  SELECT\n  {}\n  FROM {from}\n)",
-        select_list(&d)
+        "d AS (\n  SELECT\n    {}\n  FROM {from}\n)",
+        select_list(&d).replace('\n', "\n  ")
     )];
     let mut out: Vec<String> = names.iter().map(|n| format!("d.{}", ident(n))).collect();
     let from = if totals.is_empty() {
         "d"
     } else {
         ctes.push(format!(
-            "t AS (\n  SELECT\n  {}\n  FROM {from_totals}\n)",
-            select_list(totals)
+            "t AS (\n  SELECT\n    {}\n  FROM {from_totals}\n)",
+            select_list(totals).replace('\n', "\n  ")
         ));
         out.push("d.\"ctq_row\"".into());
         out.extend(totals.iter().map(|t| format!("t.{}", ident(t.0))));

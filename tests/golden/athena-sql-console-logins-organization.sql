@@ -32,28 +32,28 @@ w AS (
 ),
 d AS (
   SELECT
-  to_iso8601(ts) AS "event_time",
-  account_id AS "account",
-  aws_region AS "region",
-  "principal",
-  COALESCE(user_name, arn_last) AS "user_name",
-  "identity_type",
-  "source_ip",
-  console_login AS "result",
-  "mfa_used",
-  "error_message",
-  "user_agent",
-  "ts",
-  event_id AS "ctq_event_id",
-  1 AS "ctq_row"
+    to_iso8601(ts) AS "event_time",
+    account_id AS "account",
+    aws_region AS "region",
+    "principal",
+    COALESCE(user_name, arn_last) AS "user_name",
+    "identity_type",
+    "source_ip",
+    console_login AS "result",
+    "mfa_used",
+    "error_message",
+    "user_agent",
+    "ts",
+    event_id AS "ctq_event_id",
+    1 AS "ctq_row"
   FROM w
 ),
 t AS (
   SELECT
-  count_if(console_login = 'Success') AS "ctq_successes",
-  count_if(console_login = 'Failure') AS "ctq_failures",
-  count_if(mfa_used = false) AS "ctq_without_mfa",
-  count_if(identity_type = 'Root') AS "ctq_root"
+    count_if(console_login = 'Success') AS "ctq_successes",
+    count_if(console_login = 'Failure') AS "ctq_failures",
+    count_if(mfa_used = false) AS "ctq_without_mfa",
+    count_if(identity_type = 'Root') AS "ctq_root"
   FROM w
 )
 SELECT

@@ -33,17 +33,17 @@ w AS (
 ),
 d AS (
   SELECT
-  to_iso8601(ts) AS "event_time",
-  account_id AS "account",
-  aws_region AS "region",
-  "event_source",
-  "event_name",
-  "principal",
-  "source_ip",
-  "error_code",
-  "ts",
-  event_id AS "ctq_event_id",
-  1 AS "ctq_row"
+    to_iso8601(ts) AS "event_time",
+    account_id AS "account",
+    aws_region AS "region",
+    "event_source",
+    "event_name",
+    "principal",
+    "source_ip",
+    "error_code",
+    "ts",
+    event_id AS "ctq_event_id",
+    1 AS "ctq_row"
   FROM w
 )
 SELECT

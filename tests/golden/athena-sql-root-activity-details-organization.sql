@@ -28,19 +28,19 @@ w AS (
 ),
 d AS (
   SELECT
-  to_iso8601(ts) AS "event_time",
-  account_id AS "account",
-  aws_region AS "region",
-  "event_name",
-  "event_source",
-  "source_ip",
-  "user_agent",
-  "error_code",
-  "invoked_by",
-  "event_id",
-  "ts",
-  event_id AS "ctq_event_id",
-  1 AS "ctq_row"
+    to_iso8601(ts) AS "event_time",
+    account_id AS "account",
+    aws_region AS "region",
+    "event_name",
+    "event_source",
+    "source_ip",
+    "user_agent",
+    "error_code",
+    "invoked_by",
+    "event_id",
+    "ts",
+    event_id AS "ctq_event_id",
+    1 AS "ctq_row"
   FROM w
 )
 SELECT

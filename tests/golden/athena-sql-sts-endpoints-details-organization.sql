@@ -31,23 +31,23 @@ s AS (
 ),
 d AS (
   SELECT
-  to_iso8601(ts) AS "event_time",
-  account_id AS "account",
-  "event_name",
-  host AS "host_header",
-  "source_ip",
-  "event_id",
-  arn AS "principal_arn",
-  "ts",
-  event_id AS "ctq_event_id",
-  1 AS "ctq_row"
+    to_iso8601(ts) AS "event_time",
+    account_id AS "account",
+    "event_name",
+    host AS "host_header",
+    "source_ip",
+    "event_id",
+    arn AS "principal_arn",
+    "ts",
+    event_id AS "ctq_event_id",
+    1 AS "ctq_row"
   FROM s WHERE endpoint = 'global'
 ),
 t AS (
   SELECT
-  count_if(endpoint = 'global') AS "ctq_global",
-  count_if(endpoint = 'regional') AS "ctq_regional",
-  count_if(endpoint IS NULL) AS "ctq_no_host"
+    count_if(endpoint = 'global') AS "ctq_global",
+    count_if(endpoint = 'regional') AS "ctq_regional",
+    count_if(endpoint IS NULL) AS "ctq_no_host"
   FROM s
 )
 SELECT

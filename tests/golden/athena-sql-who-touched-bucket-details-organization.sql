@@ -30,18 +30,18 @@ w AS (
 ),
 d AS (
   SELECT
-  to_iso8601(ts) AS "event_time",
-  "event_name",
-  "event_source",
-  "principal",
-  "source_ip",
-  "user_agent",
-  "error_code",
-  object_key AS "key",
-  "event_id",
-  "ts",
-  event_id AS "ctq_event_id",
-  1 AS "ctq_row"
+    to_iso8601(ts) AS "event_time",
+    "event_name",
+    "event_source",
+    "principal",
+    "source_ip",
+    "user_agent",
+    "error_code",
+    object_key AS "key",
+    "event_id",
+    "ts",
+    event_id AS "ctq_event_id",
+    1 AS "ctq_row"
   FROM w
 )
 SELECT
