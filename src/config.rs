@@ -108,10 +108,10 @@ impl Config {
     pub fn from_cli(cli: Cli, now: Micros) -> Result<Config, UsageError> {
         let c = cli.common;
         let is_ddl = matches!(cli.command, Command::Athena(_));
-        let engine = if c.print_sql && !is_ddl {
-            Engine::Athena
-        } else if is_ddl {
+        let engine = if is_ddl {
             Engine::Local
+        } else if c.print_sql {
+            Engine::Athena
         } else {
             c.engine
         };

@@ -4,6 +4,7 @@
 //! downloads) → parallel scan → report → render. It neither parses events nor formats rows itself.
 
 pub mod athena;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod decode;
@@ -152,10 +153,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         bail!(why);
     }
 
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    render::write(&output, config.format, &mut out).context("cannot write the report")?;
-    out.flush().context("cannot write the report")?;
+    print_document(&output, config.format)?;
 
     if stats.events_untimed > 0 {
         warn(&format!(
@@ -176,6 +174,22 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     Ok(Outcome {
         skipped_inputs: skipped,
     })
+}
+
+/// The report on stdout, in the chosen format.
+fn print_document(doc: &Document, format: render::Format) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    render::write(doc, format, &mut out)
+        .and_then(|()| out.flush())
+        .context("cannot write the report")
+}
+
+/// Generated text (SQL) on stdout; `what` names it in the error.
+fn print_text(text: &str, what: &str) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .with_context(|| format!("cannot write {what}"))
 }
 
 fn plural(n: u64, noun: &str) -> String {
@@ -280,10 +294,7 @@ fn athena_report(config: &Config) -> anyhow::Result<Outcome> {
     let sql = athena::sql::query(&config.report, &config.filter, config.now, &target)
         .map_err(exit::UsageError)?;
     if config.print_sql {
-        let mut out = io::stdout().lock();
-        out.write_all(sql.as_bytes())
-            .and_then(|()| out.flush())
-            .context("cannot write the query")?;
+        print_text(&sql, "the query")?;
         return Ok(Outcome::default());
     }
     if !config.sources.is_empty() {
@@ -304,10 +315,7 @@ fn athena_report(config: &Config) -> anyhow::Result<Outcome> {
         }
     })?;
     let doc = athena::results::document(&config.report, &result)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    render::write(&doc, config.format, &mut out).context("cannot write the report")?;
-    out.flush().context("cannot write the report")?;
+    print_document(&doc, config.format)?;
     warn(&athena_cost_line(&result));
     Ok(Outcome::default())
 }
@@ -405,9 +413,6 @@ fn athena_ddl(config: &Config) -> anyhow::Result<Outcome> {
             first_day,
         }
     };
-    let mut out = io::stdout().lock();
-    out.write_all(athena::ddl(&spec).as_bytes())
-        .context("cannot write the table definition")?;
-    out.flush().context("cannot write the table definition")?;
+    print_text(&athena::ddl(&spec), "the table definition")?;
     Ok(Outcome::default())
 }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_athena::Client;
-use aws_sdk_athena::config::ProvideCredentials;
 use aws_sdk_athena::error::DisplayErrorContext;
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
 
@@ -50,37 +49,14 @@ pub fn run(
 }
 
 async fn client(settings: &AthenaSettings) -> anyhow::Result<Client> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(p) = &settings.profile {
-        loader = loader.profile_name(p);
-    }
-    let sdk = loader.load().await;
-    let provider = sdk
-        .credentials_provider()
-        .ok_or_else(|| anyhow!(crate::source::s3::NO_CREDENTIALS))?;
-    if let Err(e) = provider.provide_credentials().await {
-        bail!(
-            "{} ({})",
-            crate::source::s3::NO_CREDENTIALS,
-            DisplayErrorContext(&e)
-        );
-    }
+    let sdk = crate::aws::sdk_config(settings.profile.as_deref()).await?;
     if sdk.region().is_none() {
         bail!(
             "Athena needs a region: set AWS_REGION (or a region in the profile) to the region of \
              the table and workgroup"
         );
     }
-    let config = aws_sdk_athena::config::Builder::from(&sdk)
-        .retry_config(aws_sdk_athena::config::retry::RetryConfig::standard().with_max_attempts(5))
-        .timeout_config(
-            aws_sdk_athena::config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .read_timeout(Duration::from_secs(30))
-                .build(),
-        )
-        .build();
-    Ok(Client::from_conf(config))
+    Ok(Client::new(&sdk))
 }
 
 async fn run_async(

@@ -84,21 +84,23 @@ impl<'a> Table<'a> {
     }
 
     /// The rows that are events or groups (not the lone totals row of an empty result).
-    fn rows(&self) -> anyhow::Result<Vec<&'a Vec<Option<String>>>> {
+    fn rows(&self) -> impl Iterator<Item = &'a Vec<Option<String>>> {
         let marker = self.index.get("ctq_row").copied();
-        Ok(self
-            .res
+        self.res
             .rows
             .iter()
-            .filter(|r| marker.is_none_or(|i| r.get(i).is_some_and(|c| c.is_some())))
-            .collect())
+            .filter(move |r| marker.is_none_or(|i| r.get(i).is_some_and(|c| c.is_some())))
+    }
+
+    /// One printed row: the cells of `columns`.
+    fn row(&self, r: &[Option<String>], columns: &[&str]) -> anyhow::Result<Vec<Value>> {
+        columns.iter().map(|c| self.value(r, c)).collect()
     }
 
     fn output(&self, columns: &[&'static str], footer: Vec<String>) -> anyhow::Result<Output> {
         let rows = self
-            .rows()?
-            .into_iter()
-            .map(|r| columns.iter().map(|c| self.value(r, c)).collect())
+            .rows()
+            .map(|r| self.row(r, columns))
             .collect::<anyhow::Result<_>>()?;
         Ok(Output {
             columns: columns.to_vec(),
@@ -142,12 +144,7 @@ pub fn document(report: &ReportSpec, res: &QueryResult) -> anyhow::Result<Docume
                         } else {
                             regional += n;
                         }
-                        rows.push(
-                            sts::COLUMNS
-                                .iter()
-                                .map(|c| t.value(r, c))
-                                .collect::<anyhow::Result<Vec<_>>>()?,
-                        );
+                        rows.push(t.row(r, &sts::COLUMNS)?);
                     }
                 }
             }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{ProvideCredentials, Region};
+use aws_sdk_s3::config::Region;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
@@ -124,25 +124,8 @@ impl S3Session {
 }
 
 async fn load_config(settings: &S3Settings) -> anyhow::Result<(aws_sdk_s3::Config, bool)> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(p) = &settings.profile {
-        loader = loader.profile_name(p);
-    }
-    let sdk = loader.load().await;
-    let provider = sdk
-        .credentials_provider()
-        .ok_or_else(|| anyhow!(NO_CREDENTIALS))?;
-    if let Err(e) = provider.provide_credentials().await {
-        bail!("{NO_CREDENTIALS} ({})", DisplayErrorContext(&e));
-    }
-    let mut b = aws_sdk_s3::config::Builder::from(&sdk)
-        .retry_config(aws_sdk_s3::config::retry::RetryConfig::standard().with_max_attempts(5))
-        .timeout_config(
-            aws_sdk_s3::config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .read_timeout(Duration::from_secs(30))
-                .build(),
-        );
+    let sdk = crate::aws::sdk_config(settings.profile.as_deref()).await?;
+    let mut b = aws_sdk_s3::config::Builder::from(&sdk);
     if sdk.region().is_none() {
         // Any region will do to ask where the bucket is.
         b = b.region(Region::new("us-east-1"));
@@ -157,9 +140,6 @@ async fn load_config(settings: &S3Settings) -> anyhow::Result<(aws_sdk_s3::Confi
     }
     Ok((b.build(), custom))
 }
-
-pub(crate) const NO_CREDENTIALS: &str = "no AWS credentials found: set AWS_PROFILE or pass --profile, \
-    run `aws sso login`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
 
 /// The bucket's region from HeadBucket (its `x-amz-bucket-region` header is there even when the
 /// request itself is redirected or denied). A missing bucket stops here; a denied HeadBucket does

@@ -545,37 +545,23 @@ fn a_failed_or_cancelled_query_is_one_clear_error() {
 #[test]
 fn workgroup_problems_are_named() {
     let server = AthenaServer::start(&fixtures(), &["--polls", "0"]);
-    let r = server.ctq(&[
-        "errors",
-        "--date",
-        "2024-09-05",
-        "--athena-workgroup",
-        "nope",
-    ]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("Athena workgroup 'nope'") && r.stderr.contains("not found"),
-        "{}",
-        r.stderr
-    );
-    let r = server.ctq(&[
-        "errors",
-        "--date",
-        "2024-09-05",
-        "--athena-workgroup",
-        "disabled",
-    ]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("is disabled"), "{}", r.stderr);
-    let r = server.ctq(&[
-        "errors",
-        "--date",
-        "2024-09-05",
-        "--athena-workgroup",
-        "no-output",
-    ]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("pass --athena-output"), "{}", r.stderr);
+    for (workgroup, says) in [
+        ("nope", &["Athena workgroup 'nope'", "not found"][..]),
+        ("disabled", &["is disabled"][..]),
+        ("no-output", &["pass --athena-output"][..]),
+    ] {
+        let r = server.ctq(&[
+            "errors",
+            "--date",
+            "2024-09-05",
+            "--athena-workgroup",
+            workgroup,
+        ]);
+        assert_eq!(r.code, 1, "{workgroup}: {}", r.stderr);
+        for s in says {
+            assert!(r.stderr.contains(s), "{workgroup}: {}", r.stderr);
+        }
+    }
     // With --athena-output, the query runs and Athena is told where to write.
     let r = server.ctq(&[
         "errors",
