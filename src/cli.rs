@@ -110,6 +110,14 @@ pub struct Common {
     #[arg(long, value_name = "N", global = true, help_heading = "Output")]
     pub threads: Option<NonZeroUsize>,
 
+    /// The most JSON one input may hold once decompressed [default: 4G]
+    ///
+    /// An input past it is skipped and named, as is a gzip input that inflates more than 1000
+    /// times (no real log does; a decompression bomb does). Whitespace counts. A number of bytes
+    /// with an optional unit: 512M, 4G, 8GiB, 10000000.
+    #[arg(long, value_name = "SIZE", value_parser = crate::decode::parse_size, global = true, help_heading = "Source")]
+    pub max_decompressed_size: Option<u64>,
+
     /// No progress line on stderr (it is shown only on a terminal anyway)
     #[arg(short = 'q', long, global = true, help_heading = "Output")]
     pub quiet: bool,

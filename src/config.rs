@@ -79,6 +79,8 @@ pub struct Config {
     pub filter: Filter,
     pub format: Format,
     pub threads: Option<NonZeroUsize>,
+    /// `--max-decompressed-size`: the most JSON bytes one input may hold.
+    pub max_json: u64,
     pub report: ReportSpec,
     pub s3: S3Settings,
     /// The window was not given and S3 sources read the last 24 hours (said on stderr).
@@ -268,6 +270,9 @@ impl Config {
             },
             format: c.output,
             threads: c.threads,
+            max_json: c
+                .max_decompressed_size
+                .unwrap_or(crate::decode::DEFAULT_MAX_JSON),
             report,
             s3: S3Settings {
                 profile: c.profile.clone(),

@@ -91,7 +91,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
     }
 
-    let mut pool = rayon::ThreadPoolBuilder::new();
+    // Parsing recurses once per nesting level, up to event::MAX_DEPTH; a debug build's frames
+    // are large enough that the default 2 MiB stack would not hold that many. Only the pages
+    // used count against memory.
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(16 << 20);
     if let Some(n) = config.threads {
         pool = pool.num_threads(n.get());
     }
@@ -206,7 +209,7 @@ fn run_report<'a, R: Report>(
     report: R,
     progress: &Progress,
 ) -> (Document, ScanStats) {
-    let (report, stats) = scan::scan(work, &config.filter, &report, progress);
+    let (report, stats) = scan::scan(work, &config.filter, &report, progress, config.max_json);
     (report.finish().into(), stats)
 }
 
@@ -222,7 +225,9 @@ fn find_local(config: &Config) -> anyhow::Result<Found> {
     // The same file reached through two sources is read once.
     let mut seen = std::collections::HashSet::new();
     found.inputs.retain(|input| match input {
-        Input::File(p) => seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+        Input::File(p) | Input::Named(p) => {
+            seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+        }
         Input::Stdin => true,
     });
     Ok(found)

@@ -5,19 +5,21 @@
 //! contributes nothing (its events are observed only once the whole file has parsed), so a
 //! half-readable file never leaves half its events in a report.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::Read as _;
+use std::panic::AssertUnwindSafe;
 
 use rayon::prelude::*;
 
 use crate::config::Filter;
-use crate::decode;
+use crate::decode::{self, Decoded, WHOLE, read_error};
 use crate::event::{self, Event};
 use crate::exit::warn;
 use crate::progress::Progress;
 use crate::reports::Report;
 use crate::source::Input;
-use crate::source::local::io_reason;
+use crate::source::local::{self, io_reason};
 use crate::stream;
 use crate::time::parse_event_time;
 
@@ -85,13 +87,16 @@ pub struct Origin {
     pub region: String,
 }
 
-/// Run `report` over every work item on the current rayon pool.
+/// Run `report` over every work item on the current rayon pool. No input's JSON may exceed
+/// `max_json` bytes (`--max-decompressed-size`).
 pub fn scan<'a, R: Report>(
     work: impl ParallelIterator<Item = Work<'a>>,
     filter: &Filter,
     report: &R,
     progress: &Progress,
+    max_json: u64,
 ) -> (R, ScanStats) {
+    quiet_panics_in_inputs();
     work.fold(
         || (report.clone(), ScanStats::default(), Buffers::default()),
         |(mut acc, mut stats, mut bufs), work| {
@@ -101,8 +106,22 @@ pub fn scan<'a, R: Report>(
             };
             let (before, bytes_before) = (stats.events, stats.input_bytes);
             let local = matches!(work, Work::Local(_));
-            match scan_one(work, filter, report, &mut acc, &mut stats, &mut bufs) {
-                Ok(()) => {
+            // A panic while reading one input (a bug, most likely set off by odd input) skips
+            // that input; the run goes on.
+            IN_INPUT.with(|f| f.set(true));
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                scan_one(work, filter, report, &mut acc, &mut stats, &mut bufs, max_json)
+            }))
+            .unwrap_or_else(|payload| {
+                bufs = Buffers::default();
+                Err(format!(
+                    "internal error while reading this input, which is skipped (please report it): {}",
+                    panic_message(&payload)
+                ))
+            });
+            IN_INPUT.with(|f| f.set(false));
+            match result {
+                Ok(read) => {
                     stats.inputs_read += 1;
                     // Downloads are counted as they arrive; local files as they are read.
                     if local {
@@ -113,6 +132,12 @@ pub fn scan<'a, R: Report>(
                         let entry = stats.per_origin.entry(origin).or_default();
                         entry.0 += 1;
                         entry.1 += stats.events - before;
+                    }
+                    if read.values > 1 && read.documents > 0 {
+                        warn(&format!(
+                            "{name}: {} JSON documents in one file (files concatenated?); all of them were read",
+                            read.values
+                        ));
                     }
                 }
                 Err(why) => {
@@ -135,6 +160,68 @@ pub fn scan<'a, R: Report>(
     )
 }
 
+thread_local! {
+    /// This thread is reading an input: a panic here becomes that input's skip.
+    static IN_INPUT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Keep the default panic message (with its raw text) off stderr for panics while reading an
+/// input: `scan` names the input and the reason itself, escaped like every message.
+fn quiet_panics_in_inputs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_INPUT.with(Cell::get) {
+                default(info);
+            }
+        }));
+    });
+}
+
+fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}
+
+/// What one input held besides its events (see `event::Parsed`).
+#[derive(Debug, Default, Clone, Copy)]
+struct Read {
+    values: usize,
+    documents: usize,
+}
+
+/// Where the events of a streamed input go: an accumulator of the input's own, joined to the
+/// report only once the whole input has been read, so a broken input adds nothing.
+struct Pending<'f, R> {
+    filter: &'f Filter,
+    proto: &'f R,
+    /// The top-level value being read (a repeated "Records" key starts it again).
+    value: (R, ScanStats),
+    /// The values read to the end.
+    done: (R, ScanStats),
+}
+
+impl<R: Report> stream::Sink for Pending<'_, R> {
+    fn event(&mut self, ev: &Event<'_>) {
+        self.value.1.events += 1;
+        observe(ev, self.filter, &mut self.value.0, &mut self.value.1);
+    }
+    fn restart_document(&mut self) {
+        self.value = (self.proto.clone(), ScanStats::default());
+    }
+    fn end_value(&mut self) {
+        let (acc, stats) =
+            std::mem::replace(&mut self.value, (self.proto.clone(), ScanStats::default()));
+        self.done.0.merge(acc);
+        self.done.1.merge(stats);
+    }
+}
+
+/// Read, decode, parse and observe one input.
 fn scan_one<R: Report>(
     work: Work<'_>,
     filter: &Filter,
@@ -142,56 +229,87 @@ fn scan_one<R: Report>(
     acc: &mut R,
     stats: &mut ScanStats,
     bufs: &mut Buffers,
-) -> Result<(), String> {
-    // A very large trail file is streamed, its events kept in an accumulator of its own that
-    // joins the report only once the whole file has been read.
-    if let Work::Local(Input::File(path)) = &work
-        && let Some((reader, file_len)) = stream::open_large(path, stream::LARGE)
-            .map_err(|e| format!("cannot read: {}", io_reason(&e)))?
-    {
-        let mut file_acc = proto.clone();
-        let mut file_stats = ScanStats::default();
-        let done = stream::records(reader, acc.wants_raw(), stream::CHUNK, |ev| {
-            file_stats.events += 1;
-            observe(ev, filter, &mut file_acc, &mut file_stats);
-        })?;
-        if let Some(json_bytes) = done {
-            acc.merge(file_acc);
-            file_stats.json_bytes = json_bytes;
-            file_stats.input_bytes = file_len;
-            stats.merge(file_stats);
-            return Ok(());
-        }
-        // Not a `{"Records":[…]}` document: read it whole like any other file.
-    }
+    max_json: u64,
+) -> Result<Read, String> {
+    let limit = WHOLE.min(usize::try_from(max_json).unwrap_or(WHOLE));
     let fetched;
-    let raw: &[u8] = match work {
+    // The bytes read so far, and the rest of the input when it is larger than `WHOLE`.
+    let (raw, rest): (&[u8], Option<Box<dyn std::io::Read + '_>>) = match work {
         Work::Local(input) => {
-            bufs.raw.clear();
-            match input {
-                Input::File(path) => {
-                    std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bufs.raw))
+            let (reader, size): (Box<dyn std::io::Read>, Option<u64>) = match input {
+                Input::File(path) => match local::open_regular(path) {
+                    Ok(Ok((f, len))) => (Box::new(f), Some(len)),
+                    Ok(Err(what)) => return Err(format!("not a regular file ({what})")),
+                    Err(e) => return Err(format!("cannot read: {}", io_reason(&e))),
+                },
+                Input::Named(path) => {
+                    let f = std::fs::File::open(path)
+                        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+                    let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+                    (Box::new(f), size)
                 }
-                Input::Stdin => std::io::stdin().lock().read_to_end(&mut bufs.raw),
+                Input::Stdin => (Box::new(std::io::stdin().lock()), None),
+            };
+            bufs.raw.clear();
+            if let Some(size) = size.filter(|&n| n <= WHOLE as u64) {
+                bufs.raw.reserve(size as usize);
             }
-            .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
-            &bufs.raw
+            let mut reader = reader;
+            (&mut reader)
+                .take(WHOLE as u64 + 1)
+                .read_to_end(&mut bufs.raw)
+                .map_err(|e| read_error(&e))?;
+            if bufs.raw.len() > WHOLE {
+                stats.input_bytes += size.unwrap_or(0);
+                (&bufs.raw[..], Some(reader))
+            } else {
+                stats.input_bytes += bufs.raw.len() as u64;
+                (&bufs.raw[..], None)
+            }
         }
         Work::Fetched(f) => {
             fetched = f.body?;
-            &fetched
+            stats.input_bytes += fetched.len() as u64;
+            (&fetched[..], None)
         }
     };
-    stats.input_bytes += raw.len() as u64;
-    let text = decode::decode(raw, &mut bufs.text, &mut bufs.inflater)?;
-    let mut events: Vec<Event<'_>> = Vec::new();
-    event::parse_events(text, &mut events, acc.wants_raw())?;
-    stats.json_bytes += text.len() as u64;
-    stats.events += events.len() as u64;
-    for ev in &events {
-        observe(ev, filter, acc, stats);
+    let keep_raw = acc.wants_raw();
+    if rest.is_none()
+        && let Decoded::Whole(text) = decode::decode(raw, &mut bufs.text, &mut bufs.inflater, limit)?
+    {
+        let mut events: Vec<Event<'_>> = Vec::new();
+        let parsed = event::parse_events(text, &mut events, keep_raw)?;
+        stats.json_bytes += text.len() as u64;
+        stats.events += events.len() as u64;
+        for ev in &events {
+            observe(ev, filter, acc, stats);
+        }
+        return Ok(Read {
+            values: parsed.values,
+            documents: parsed.documents,
+        });
     }
-    Ok(())
+    // Too large to hold: stream it, into an accumulator of its own.
+    let reader = decode::stream_reader(
+        raw.to_vec(),
+        rest.unwrap_or_else(|| Box::new(std::io::empty())),
+        max_json,
+    );
+    let mut pending = Pending {
+        filter,
+        proto,
+        value: (proto.clone(), ScanStats::default()),
+        done: (proto.clone(), ScanStats::default()),
+    };
+    let streamed = stream::read(reader, keep_raw, stream::CHUNK, &mut pending)?;
+    let (file_acc, mut file_stats) = pending.done;
+    acc.merge(file_acc);
+    file_stats.json_bytes = streamed.json_bytes;
+    stats.merge(file_stats);
+    Ok(Read {
+        values: streamed.values,
+        documents: streamed.documents,
+    })
 }
 
 /// Apply the window, account and region filters to one event and give it to the report.

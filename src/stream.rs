@@ -1,224 +1,403 @@
-//! Large trail files, read as a stream: the `Records` array is cut into events as the bytes
-//! arrive, so a file of any size is processed in bounded memory.
+//! Large inputs, read as a stream: arrays of events are cut into single events as the bytes
+//! arrive, so an input of any size is read in bounded memory.
 //!
 //! Whole-buffer reading is faster for the usual trail file of a few MB (libdeflate needs the
-//! whole input), so only inputs above `LARGE` come here. The scanner tracks strings, escapes and
-//! nesting depth to find where each event object ends, and hands each one to the same event
-//! parser as the rest of ctq.
+//! whole input), so only inputs whose JSON is over `decode::WHOLE` come here. The scanner tracks
+//! strings, escapes and nesting to find where each value ends (iteratively: no nesting depth can
+//! overflow the stack), and hands each event to the same event parser as the rest of ctq.
+//!
+//! Every shape the whole-buffer reader accepts is accepted here, with the same meaning: the
+//! elements of `"Records"` and of a top-level array are streamed one by one; any other top-level
+//! value (one event, lookup-events output, something else) is read whole, up to `MAX_VALUE`
+//! bytes, and parsed by `event::parse_events`. Whitespace between values is dropped as it is
+//! read, so padding costs time (bounded by the size and ratio caps) but never memory.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::Read;
 
-use flate2::read::MultiGzDecoder;
-
-use crate::event::{self, Event};
-
-/// Inputs whose JSON is larger than this are streamed.
-pub const LARGE: u64 = 256 << 20;
+use crate::decode::{human_size, read_error};
+use crate::event::{self, Event, Shape};
 
 /// How much to read at a time.
 pub const CHUNK: usize = 4 << 20;
 
-/// Read a `{"Records":[…]}` document from `input`, calling `each` for every event in order.
-/// Returns the number of JSON bytes read, or why the input cannot be read this way: `Ok(None)`
-/// when it does not start as a trail file does (the caller reads it whole instead).
-pub fn records(
-    mut input: impl Read,
-    keep_raw: bool,
-    chunk: usize,
-    mut each: impl FnMut(&Event<'_>),
-) -> Result<Option<u64>, String> {
-    let mut buf: Vec<u8> = Vec::with_capacity(chunk * 2);
-    let mut start = 0usize; // first byte not yet consumed
-    let mut total = 0u64;
-    let mut eof = false;
-    // Fill so that at least `want` unconsumed bytes are there (or the input ended).
-    let mut fill = |buf: &mut Vec<u8>,
-                    start: &mut usize,
-                    eof: &mut bool,
-                    total: &mut u64|
-     -> Result<(), String> {
-        if *start > 0 && *start >= buf.len() / 2 {
-            buf.drain(..*start);
-            *start = 0;
-        }
-        let old = buf.len();
-        buf.resize(old + chunk, 0);
-        let n = read_full(&mut input, &mut buf[old..]).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => {
-                "truncated gzip data (the file ends before the compressed stream does)".to_string()
-            }
-            _ => format!("cannot read: {e}"),
-        })?;
-        buf.truncate(old + n);
-        *total += n as u64;
-        *eof = n == 0;
-        Ok(())
-    };
+/// The largest single event, or other top-level value that is not an array of events, that is
+/// read: real events are a few KB (CloudTrail omits request fields over 100 KB).
+pub const MAX_VALUE: usize = crate::decode::WHOLE;
 
-    // The opening: `{` "Records" `:` `[`, with any whitespace (and a UTF-8 BOM) between.
-    while buf.len() < 64 && !eof {
-        fill(&mut buf, &mut start, &mut eof, &mut total)?;
-    }
-    let head = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
-    let skipped = buf.len() - head.len();
-    let Some(after) = opening(head) else {
-        return Ok(None);
-    };
-    start = skipped + after;
-
-    let mut index = 0usize;
-    loop {
-        // Between elements: whitespace, one comma, or the closing bracket.
-        let pos = loop {
-            match buf[start..]
-                .iter()
-                .position(|b| !b.is_ascii_whitespace() && *b != b',')
-            {
-                Some(p) => break start + p,
-                None if eof => return Err(truncated()),
-                None => {
-                    start = buf.len();
-                    fill(&mut buf, &mut start, &mut eof, &mut total)?;
-                }
-            }
-        };
-        start = pos;
-        match buf[pos] {
-            b']' => break,
-            b'{' => {}
-            _ => return Err(format!("\"Records\"[{index}] is not an event object")),
-        }
-        // Find the end of this object, reading more as needed.
-        let mut scan = Scan::default();
-        let end = loop {
-            if let Some(end) = scan.object_end(&buf[start..]) {
-                break start + end;
-            }
-            if eof {
-                return Err(truncated());
-            }
-            fill(&mut buf, &mut start, &mut eof, &mut total)?;
-        };
-        let ev = event::parse_record(&buf[start..end], keep_raw)
-            .map_err(|e| format!("\"Records\"[{index}]: {e}"))?;
-        each(&ev);
-        drop(ev);
-        start = end;
-        index += 1;
-    }
-    // Read to the end, so that a truncated or corrupt gzip stream is still noticed, and make
-    // sure nothing but the closing brace follows.
-    start += 1;
-    loop {
-        let rest = &buf[start..];
-        if rest.iter().any(|b| !b.is_ascii_whitespace() && *b != b'}') {
-            return Err("unexpected data after the \"Records\" array".into());
-        }
-        start = buf.len();
-        if eof {
-            break;
-        }
-        fill(&mut buf, &mut start, &mut eof, &mut total)?;
-    }
-    Ok(Some(total))
+/// Where the events of a stream go.
+pub trait Sink {
+    fn event(&mut self, ev: &Event<'_>);
+    /// A `"Records"` key seen again in the same document: forget the events of the earlier one
+    /// (the last one wins, as in serde_json and jq).
+    fn restart_document(&mut self);
+    /// A top-level value read to its end.
+    fn end_value(&mut self);
 }
 
-/// A reader for `path`, and the file's size, when it is large enough to be streamed: its JSON
-/// (the gzip trailer's size, or the file's) is over `large` (ctq uses `LARGE`), or it is a gzip
-/// file over `large / 8`.
-pub fn open_large(path: &Path, large: u64) -> std::io::Result<Option<(Box<dyn Read>, u64)>> {
-    let mut f = File::open(path)?;
-    let len = f.metadata()?.len();
-    if len < large / 8 {
-        return Ok(None);
+/// What a stream held, besides its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streamed {
+    /// JSON bytes read.
+    pub json_bytes: u64,
+    /// As `event::Parsed`: top-level values, and how many of them were documents.
+    pub values: usize,
+    pub documents: usize,
+}
+
+/// Read every event of `input`, in order.
+pub fn read(
+    input: impl Read,
+    keep_raw: bool,
+    chunk: usize,
+    sink: &mut impl Sink,
+) -> Result<Streamed, String> {
+    let mut r = Reader {
+        input,
+        buf: Vec::with_capacity(chunk * 2),
+        start: 0,
+        eof: false,
+        total: 0,
+        chunk,
+    };
+    r.fill_to(3)?;
+    if r.buf.starts_with(b"\xEF\xBB\xBF") {
+        r.start = 3;
     }
-    let mut magic = [0u8; 2];
-    f.read_exact(&mut magic)?;
-    let gzip = magic == [0x1f, 0x8b];
-    let json_size = if gzip {
-        let mut trailer = [0u8; 4];
-        f.seek(SeekFrom::End(-4))?;
-        f.read_exact(&mut trailer)?;
-        u64::from(u32::from_le_bytes(trailer)).max(len)
+    let (mut values, mut documents) = (0usize, 0usize);
+    while let Some(first) = r.next_token()? {
+        let document = match first {
+            b'{' if r.records_opening()? => {
+                r.records(keep_raw, sink)?;
+                true
+            }
+            b'[' => {
+                r.start += 1;
+                r.elements(keep_raw, true, sink)?;
+                true
+            }
+            _ => {
+                let (s, e) = r.value_end(MAX_VALUE, "a top-level JSON value")?;
+                let mut events = Vec::new();
+                let parsed = event::parse_events(&r.buf[s..e], &mut events, keep_raw)
+                    .map_err(|why| in_value(values, &why))?;
+                for ev in &events {
+                    sink.event(ev);
+                }
+                r.start = e;
+                parsed.shape != Shape::Single
+            }
+        };
+        sink.end_value();
+        values += 1;
+        documents += usize::from(document);
+    }
+    if values == 0 {
+        return Err("empty file (no JSON)".into());
+    }
+    Ok(Streamed {
+        json_bytes: r.total,
+        values,
+        documents,
+    })
+}
+
+/// A message about the `index`th top-level value, numbered from 1 as people count, when the
+/// input holds several.
+fn in_value(index: usize, why: &str) -> String {
+    if index == 0 {
+        why.to_string()
     } else {
-        len
-    };
-    f.seek(SeekFrom::Start(0))?;
-    let reader: Box<dyn Read> = match (gzip, json_size > large || gzip) {
-        (true, true) => Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, f))),
-        (false, true) => Box::new(f),
-        _ => return Ok(None),
-    };
-    Ok(Some((reader, len)))
+        format!("value {}: {why}", index + 1)
+    }
+}
+
+struct Reader<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// The first byte not yet consumed.
+    start: usize,
+    eof: bool,
+    /// Bytes read from the input.
+    total: u64,
+    chunk: usize,
+}
+
+impl<R: Read> Reader<R> {
+    /// Read one more chunk, first dropping what was consumed when that is at least half the
+    /// buffer (so consumed bytes never pile up). Offsets relative to `start` stay valid.
+    fn fill(&mut self) -> Result<(), String> {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let old = self.buf.len();
+        self.buf.resize(old + self.chunk, 0);
+        let mut n = 0;
+        let result = loop {
+            match self.input.read(&mut self.buf[old + n..]) {
+                Ok(0) => break Ok(()),
+                Ok(k) => {
+                    n += k;
+                    if old + n == self.buf.len() {
+                        break Ok(());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(read_error(&e)),
+            }
+        };
+        self.buf.truncate(old + n);
+        self.total += n as u64;
+        self.eof = n == 0;
+        result
+    }
+
+    /// Make at least `n` unconsumed bytes available, unless the input ends first.
+    fn fill_to(&mut self, n: usize) -> Result<(), String> {
+        while self.buf.len() - self.start < n && !self.eof {
+            self.fill()?;
+        }
+        Ok(())
+    }
+
+    /// The byte `k` past `start`, reading more as needed; None at the end of the input.
+    fn at(&mut self, k: usize) -> Result<Option<u8>, String> {
+        self.fill_to(k + 1)?;
+        Ok(self.buf.get(self.start + k).copied())
+    }
+
+    /// Skip whitespace (dropping it) and return the next byte without consuming it.
+    fn next_token(&mut self) -> Result<Option<u8>, String> {
+        loop {
+            if let Some(p) = self.buf[self.start..]
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+            {
+                self.start += p;
+                return Ok(Some(self.buf[self.start]));
+            }
+            self.start = self.buf.len();
+            if self.eof {
+                return Ok(None);
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Whether the object at `start` opens with `{ "Records" : [`; when it does, consume that.
+    /// The look-ahead is bounded: whitespace padding past `MAX_VALUE` is an error.
+    fn records_opening(&mut self) -> Result<bool, String> {
+        let mut k = 1;
+        for token in [&b"\"Records\""[..], b":", b"["] {
+            while self.at(k)?.is_some_and(|b| b.is_ascii_whitespace()) {
+                k += 1;
+                if k > MAX_VALUE {
+                    return Err(over(MAX_VALUE, "a top-level JSON object"));
+                }
+            }
+            for (i, &expected) in token.iter().enumerate() {
+                if self.at(k + i)? != Some(expected) {
+                    return Ok(false);
+                }
+            }
+            k += token.len();
+        }
+        self.start += k;
+        Ok(true)
+    }
+
+    /// The rest of a trail document after `{"Records":[`: its events, then any other members
+    /// (a second "Records" replaces the first), then the closing brace.
+    fn records(&mut self, keep_raw: bool, sink: &mut impl Sink) -> Result<(), String> {
+        self.elements(keep_raw, false, sink)?;
+        loop {
+            match self.next_token()? {
+                Some(b'}') => {
+                    self.start += 1;
+                    return Ok(());
+                }
+                Some(b',') => self.start += 1,
+                None => return Err(truncated()),
+                Some(_) => return Err("invalid JSON after the \"Records\" array".into()),
+            }
+            // One more member: its key, a colon, its value.
+            if self.next_token()? != Some(b'"') {
+                return Err("invalid JSON after the \"Records\" array".into());
+            }
+            let (s, e) = self.value_end(MAX_VALUE, "an object key")?;
+            let is_records = &self.buf[s..e] == b"\"Records\"";
+            self.start = e;
+            if self.next_token()? != Some(b':') {
+                return Err("invalid JSON after the \"Records\" array".into());
+            }
+            self.start += 1;
+            match self.next_token()? {
+                Some(b'[') if is_records => {
+                    self.start += 1;
+                    sink.restart_document();
+                    self.elements(keep_raw, false, sink)?;
+                }
+                Some(_) => {
+                    let (_, e) = self.value_end(MAX_VALUE, "a JSON value")?;
+                    if is_records {
+                        return Err("\"Records\" is not an array of events".into());
+                    }
+                    self.start = e;
+                }
+                None => return Err(truncated()),
+            }
+        }
+    }
+
+    /// The elements of an array whose `[` is consumed, through its `]`. In `Records` every
+    /// object is an event; in a bare array (`strict`) an object that is not event-like means the
+    /// input is some other JSON.
+    fn elements(&mut self, keep_raw: bool, strict: bool, sink: &mut impl Sink) -> Result<(), String> {
+        let name = |index: usize| {
+            if strict {
+                format!("element {index} of the top-level array")
+            } else {
+                format!("\"Records\"[{index}]")
+            }
+        };
+        let mut index = 0usize;
+        loop {
+            // Between elements: whitespace, one comma, or the closing bracket.
+            match self.next_token()? {
+                Some(b']') => {
+                    self.start += 1;
+                    return Ok(());
+                }
+                Some(b',') if index > 0 => {
+                    self.start += 1;
+                    match self.next_token()? {
+                        Some(b'{') => {}
+                        Some(_) => return Err(format!("{} is not an event object", name(index))),
+                        None => return Err(truncated()),
+                    }
+                }
+                Some(b'{') if index == 0 => {}
+                Some(_) => return Err(format!("{} is not an event object", name(index))),
+                None => return Err(truncated()),
+            }
+            let (s, e) = self.value_end(MAX_VALUE, "an event")?;
+            let ev = event::parse_element(&self.buf[s..e], keep_raw, strict).map_err(|why| {
+                if strict {
+                    format!("a JSON array whose element {index} is {why}")
+                } else {
+                    format!("{}: {why}", name(index))
+                }
+            })?;
+            sink.event(&ev);
+            drop(ev);
+            self.start = e;
+            index += 1;
+        }
+    }
+
+    /// Where the value at `start` ends, as `(start, end)` offsets into `buf`, reading more as
+    /// needed; an error past `max` bytes (`what` names the value in the message).
+    fn value_end(&mut self, max: usize, what: &str) -> Result<(usize, usize), String> {
+        let mut scan = Scan::default();
+        loop {
+            if let Some(len) = scan.value_end(&self.buf[self.start..], self.eof) {
+                return Ok((self.start, self.start + len));
+            }
+            if self.buf.len() - self.start > max {
+                return Err(over(max, what));
+            }
+            if self.eof {
+                return Err(truncated());
+            }
+            self.fill()?;
+        }
+    }
+}
+
+fn over(max: usize, what: &str) -> String {
+    format!(
+        "{what} larger than {}, the most ctq reads as one value; skipped",
+        human_size(max as u64)
+    )
 }
 
 fn truncated() -> String {
-    "truncated JSON: the input ends inside the \"Records\" array".into()
+    "truncated JSON: the input ends inside a value".into()
 }
 
-fn read_full(input: &mut impl Read, out: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < out.len() {
-        match input.read(&mut out[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
-/// Where the events start in `{ "Records" : [`, or None.
-fn opening(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    let ws = |i: &mut usize| {
-        while b.get(*i).is_some_and(u8::is_ascii_whitespace) {
-            *i += 1;
-        }
-    };
-    for token in [&b"{"[..], b"\"Records\"", b":", b"["] {
-        ws(&mut i);
-        if !b[i..].starts_with(token) {
-            return None;
-        }
-        i += token.len();
-    }
-    Some(i)
-}
-
-/// Where an object ends, tracked across reads: depth, inside a string, after a backslash.
+/// Where a value ends, tracked across reads: nesting depth, inside a string, after a backslash.
 #[derive(Default)]
 struct Scan {
     offset: usize,
     depth: usize,
     in_string: bool,
     escaped: bool,
+    /// The value is a bare scalar (number, literal): it ends at the first delimiter.
+    scalar: bool,
 }
 
 impl Scan {
-    /// The length of the object starting at `b[0]` (`{`), once all of it is in `b`.
-    fn object_end(&mut self, b: &[u8]) -> Option<usize> {
-        while self.offset < b.len() {
-            let c = b[self.offset];
-            self.offset += 1;
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if c == b'\\' {
-                    self.escaped = true;
-                } else if c == b'"' {
-                    self.in_string = false;
+    /// The length of the value starting at `b[0]`, once all of it is in `b`.
+    fn value_end(&mut self, b: &[u8], eof: bool) -> Option<usize> {
+        if self.offset == 0 {
+            match b.first()? {
+                b'{' | b'[' | b'"' => {}
+                _ => self.scalar = true,
+            }
+        }
+        if self.scalar {
+            while self.offset < b.len() {
+                if matches!(b[self.offset], b',' | b']' | b'}' | b'[' | b'{' | b'"')
+                    || b[self.offset].is_ascii_whitespace()
+                {
+                    return Some(self.offset.max(1));
                 }
+                self.offset += 1;
+            }
+            return eof.then_some(self.offset);
+        }
+        while self.offset < b.len() {
+            if self.escaped {
+                // The byte after a backslash that ended the previous read.
+                self.escaped = false;
+                self.offset += 1;
                 continue;
             }
+            if self.in_string {
+                // Inside a string only `"` and `\` matter: jump to the next of them.
+                match memchr::memchr2(b'"', b'\\', &b[self.offset..]) {
+                    None => {
+                        self.offset = b.len();
+                        return None;
+                    }
+                    Some(p) => {
+                        self.offset += p;
+                        if b[self.offset] == b'\\' {
+                            if self.offset + 1 >= b.len() {
+                                // The escaped byte is in the next read.
+                                self.escaped = true;
+                                self.offset += 1;
+                                return None;
+                            }
+                            self.offset += 2;
+                        } else {
+                            self.offset += 1;
+                            self.in_string = false;
+                            if self.depth == 0 {
+                                return Some(self.offset);
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
+            let c = b[self.offset];
+            self.offset += 1;
             match c {
                 b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth += 1,
                 b'}' | b']' => {
-                    self.depth -= 1;
+                    self.depth = self.depth.saturating_sub(1);
                     if self.depth == 0 {
                         return Some(self.offset);
                     }
@@ -234,73 +413,67 @@ impl Scan {
 mod tests {
     use super::*;
 
-    fn names(text: &str, chunk: usize) -> Result<Option<Vec<String>>, String> {
-        let mut out = Vec::new();
-        let r = records(text.as_bytes(), false, chunk, |e| {
-            out.push(e.event_name.as_deref().unwrap_or("-").to_string())
-        })?;
-        Ok(r.map(|_| out))
+    #[derive(Default)]
+    struct Names(Vec<String>);
+
+    impl Sink for Names {
+        fn event(&mut self, e: &Event<'_>) {
+            self.0
+                .push(e.event_name.as_deref().unwrap_or("-").to_string());
+        }
+        fn restart_document(&mut self) {
+            self.0.push("<restart>".into());
+        }
+        fn end_value(&mut self) {}
+    }
+
+    fn names(text: &str, chunk: usize) -> Result<Vec<String>, String> {
+        let mut out = Names::default();
+        read(text.as_bytes(), false, chunk, &mut out)?;
+        Ok(out.0)
     }
 
     #[test]
     fn events_cut_at_any_chunk_size() {
         let text = "\u{feff} { \"Records\" : [ {\"eventName\":\"A\",\"x\":\"} ] { \\\" [\"},\n{\"eventName\":\"B\\u0041\",\"n\":{\"m\":[1,{\"k\":2}]}} , {\"eventName\":\"C\"}\n] }\n";
         for chunk in [1, 2, 3, 7, 64, 4096] {
-            assert_eq!(
-                names(text, chunk).unwrap().unwrap(),
-                ["A", "BA", "C"],
-                "chunk {chunk}"
-            );
+            assert_eq!(names(text, chunk).unwrap(), ["A", "BA", "C"], "chunk {chunk}");
         }
-        assert_eq!(
-            names("{\"Records\":[]}", 3).unwrap().unwrap(),
-            Vec::<String>::new()
-        );
+        assert_eq!(names("{\"Records\":[]}", 3).unwrap(), Vec::<String>::new());
     }
 
     #[test]
-    fn other_documents_are_left_to_the_whole_buffer_reader() {
-        assert_eq!(names("[{\"eventName\":\"A\"}]", 8).unwrap(), None);
-        assert_eq!(names("{\"Events\":[]}", 8).unwrap(), None);
+    fn every_shape_streams() {
+        for chunk in [1, 5, 4096] {
+            // A bare array, one event, events one after another, lookup-events output.
+            assert_eq!(
+                names("[{\"eventName\":\"A\"},{\"eventName\":\"B\"}]", chunk).unwrap(),
+                ["A", "B"]
+            );
+            assert_eq!(names(" {\"eventName\":\"A\"} ", chunk).unwrap(), ["A"]);
+            assert_eq!(
+                names("{\"eventName\":\"A\"}\n{\"eventName\":\"B\"}\n", chunk).unwrap(),
+                ["A", "B"]
+            );
+            let lookup = r#"{"Events":[{"CloudTrailEvent":"{\"eventName\":\"L\"}"}]}"#;
+            assert_eq!(names(lookup, chunk).unwrap(), ["L"]);
+            // Concatenated trail files, and a repeated "Records" key (the last one wins).
+            let two = "{\"Records\":[{\"eventName\":\"A\"}]}{\"Records\":[{\"eventName\":\"B\"}]}";
+            assert_eq!(names(two, chunk).unwrap(), ["A", "B"]);
+            let dup = "{\"Records\":[{\"eventName\":\"A\"}],\"x\":{\"y\":[1]},\"Records\":[{\"eventName\":\"B\"}]}";
+            assert_eq!(names(dup, chunk).unwrap(), ["A", "<restart>", "B"]);
+        }
     }
 
     #[test]
-    fn a_gzipped_trail_file_streams_like_it_reads_whole() {
-        use std::io::Write;
-        let text = r#"{"Records":[{"eventName":"A","eventTime":"2024-09-05T10:00:00Z"},{"eventName":"B","userIdentity":{"type":"Root"}}]}"#;
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(text.as_bytes()).unwrap();
-        let gz = gz.finish().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("big.json.gz");
-        std::fs::write(&path, &gz).unwrap();
-        assert!(
-            open_large(&path, LARGE).unwrap().is_none(),
-            "small files are read whole"
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = format!(
+            "{{\"Records\":[{{\"eventName\":\"A\",\"requestParameters\":{}{}}}]}}",
+            "[".repeat(50_000),
+            "]".repeat(50_000)
         );
-        let (reader, len) = open_large(&path, 16).unwrap().expect("over the threshold");
-        assert_eq!(len, gz.len() as u64);
-        let mut streamed = Vec::new();
-        let bytes = records(reader, true, 5, |e| {
-            streamed.push(e.raw.as_deref().unwrap().to_string())
-        })
-        .unwrap();
-        assert_eq!(bytes, Some(text.len() as u64));
-        let mut whole = Vec::new();
-        event::parse_events(text.as_bytes(), &mut whole, true).unwrap();
-        let whole: Vec<String> = whole
-            .iter()
-            .map(|e| e.raw.as_deref().unwrap().to_string())
-            .collect();
-        assert_eq!(streamed, whole);
-        // Cut short: the gzip error is reported, not a partial success.
-        std::fs::write(&path, &gz[..gz.len() - 10]).unwrap();
-        let (reader, _) = open_large(&path, 16).unwrap().unwrap();
-        let err = records(reader, false, 5, |_| {}).unwrap_err();
-        assert!(
-            err.contains("truncated gzip") || err.contains("cannot read"),
-            "{err}"
-        );
+        let err = names(&deep, 4096).unwrap_err();
+        assert!(err.contains("nested more than 100 levels"), "{err}");
     }
 
     #[test]
@@ -313,7 +486,10 @@ mod tests {
                 "[1] is not an event object",
             ),
             ("{\"Records\":[{\"eventName\": A}]}", "[0]: invalid JSON"),
-            ("{\"Records\":[]} trailing", "unexpected data"),
+            ("{\"Records\":[]} trailing", "invalid JSON"),
+            ("[{\"eventName\":\"A\"},{\"digestStartTime\":1}]", "element 1"),
+            ("", "empty file"),
+            ("\u{0}\u{0}\u{0}", "invalid JSON"),
         ] {
             let err = names(text, 5).unwrap_err();
             assert!(err.contains(why), "{text}: {err}");

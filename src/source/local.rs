@@ -18,13 +18,10 @@ pub fn find(path: &Path, window: &Window, found: &mut Found) -> anyhow::Result<(
         Ok(m) => m,
         Err(e) => bail!("{}: {}", path.display(), io_reason(&e)),
     };
-    if meta.is_file() {
-        // A file named directly is read whatever its name.
-        found.inputs.push(Input::File(path.to_path_buf()));
-        return Ok(());
-    }
     if !meta.is_dir() {
-        bail!("{}: not a file or folder", path.display());
+        // A file named directly is read whatever its name and kind: `-s <(zcat …)` is a pipe.
+        found.inputs.push(Input::Named(path.to_path_buf()));
+        return Ok(());
     }
     // The levels of the named folder's own path count: `--source AWSLogs/1/CloudTrail/us-east-1/2024`
     // is pruned like the whole tree would be.
@@ -63,7 +60,7 @@ fn walk_entries(
     window: &Window,
     found: &mut Found,
 ) {
-    let mut children: Vec<(PathBuf, bool)> = Vec::new();
+    let mut children: Vec<(PathBuf, Kind)> = Vec::new();
     for entry in entries {
         let entry = match entry {
             Ok(e) => e,
@@ -79,36 +76,100 @@ fn walk_entries(
         };
         let path = entry.path();
         // Symbolic links to files are read; links to folders are not followed (no loops).
-        let is_dir = match entry.file_type() {
-            Ok(t) if t.is_symlink() => false,
-            Ok(t) => t.is_dir(),
-            Err(_) => false,
+        let kind = match entry.file_type() {
+            Ok(t) if t.is_symlink() => match fs::metadata(&path) {
+                Ok(m) if m.is_file() => Kind::File,
+                Ok(m) if m.is_dir() => Kind::LinkToFolder,
+                Ok(m) => Kind::Special(special_kind(&m.file_type())),
+                // A broken link named like a trail file is reported when it cannot be read,
+                // not passed over in silence.
+                Err(_) => Kind::File,
+            },
+            Ok(t) if t.is_dir() => Kind::Folder,
+            Ok(t) if t.is_file() => Kind::File,
+            Ok(t) => Kind::Special(special_kind(&t)),
+            Err(_) => Kind::File,
         };
-        children.push((path, is_dir));
+        children.push((path, kind));
     }
     children.sort();
-    for (path, is_dir) in children {
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+    for (path, kind) in children {
+        // Names need not be UTF-8: a name that is not is read all the same, and shown with its
+        // odd bytes escaped.
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
             continue;
         };
-        if is_dir {
-            if name == DIGEST_FOLDER {
-                continue;
+        match kind {
+            Kind::Folder => {
+                if name == DIGEST_FOLDER {
+                    continue;
+                }
+                match level.child(&name, window) {
+                    Some(next) => walk(&path, next, window, found),
+                    None => found.folders_skipped_by_time += 1,
+                }
             }
-            match level.child(name, window) {
-                Some(next) => walk(&path, next, window, found),
-                None => found.folders_skipped_by_time += 1,
+            Kind::LinkToFolder => {}
+            _ if !is_event_file_name(&name) => {}
+            Kind::Special(what) => {
+                // Reading a pipe waits for a writer forever; a device never ends.
+                warn(&format!(
+                    "{}: not a regular file ({what}); skipped",
+                    Input::File(path.clone())
+                ));
+                found.unreadable += 1;
             }
-        } else if is_event_file_name(name) {
-            if layout::delivery_time(name).is_some_and(|t| !window.may_hold_delivery_time(t)) {
-                found.files_skipped_by_time += 1;
-                continue;
+            Kind::File => {
+                if layout::delivery_time(&name).is_some_and(|t| !window.may_hold_delivery_time(t))
+                {
+                    found.files_skipped_by_time += 1;
+                    continue;
+                }
+                found.inputs.push(Input::File(path));
             }
-            // Not checked for being a regular file: a broken link named like a trail file is
-            // reported when it cannot be read, not passed over in silence.
-            found.inputs.push(Input::File(path));
         }
     }
+}
+
+/// What a folder entry is, links followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    File,
+    Folder,
+    LinkToFolder,
+    /// A named pipe, socket or device: never read when found in a folder.
+    Special(&'static str),
+}
+
+fn special_kind(t: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "not a file"
+    }
+}
+
+/// Open a file found in a folder, refusing anything that is not a regular file. The check is
+/// made on the open file, so a file swapped for a pipe after the folder was listed cannot make
+/// the run wait: the open itself does not block (O_NONBLOCK), and the kind is read from it.
+pub fn open_regular(path: &Path) -> io::Result<Result<(fs::File, u64), &'static str>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Ok(Err(special_kind(&meta.file_type())));
+    }
+    Ok(Ok((file, meta.len())))
 }
 
 /// `.json`, `.jsonl` or `.ndjson`, each optionally followed by `.gz` (any letter case).

@@ -1,4 +1,4 @@
-//! Where events come from: local files and folders, standard input (and, later, S3).
+//! Where events come from: local files and folders, standard input, and S3.
 
 pub mod layout;
 pub mod local;
@@ -42,7 +42,10 @@ impl SourceSpec {
 /// One unit of work for the scanner: a file, or standard input.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Input {
+    /// A file found in a folder: read only if it is a regular file.
     File(PathBuf),
+    /// A path named on the command line: read whatever it is (a pipe from `<(…)`, a device).
+    Named(PathBuf),
     Stdin,
 }
 
@@ -50,7 +53,7 @@ impl Input {
     /// Account and region from the trail layout of the path, if it has one.
     pub fn origin(&self) -> Option<crate::scan::Origin> {
         match self {
-            Input::File(p) => p.to_str().and_then(layout::origin),
+            Input::File(p) | Input::Named(p) => p.to_str().and_then(layout::origin),
             Input::Stdin => None,
         }
     }
@@ -59,10 +62,23 @@ impl Input {
 impl fmt::Display for Input {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
-            Input::File(p) => write!(f, "{}", p.display()),
+            Input::File(p) | Input::Named(p) => write_path(f, p),
             Input::Stdin => f.write_str("<stdin>"),
         }
     }
+}
+
+/// A path as messages show it: bytes that are not UTF-8 as `\xNN` (control characters are
+/// escaped later, with the rest of the message).
+pub fn write_path(f: &mut impl fmt::Write, p: &std::path::Path) -> fmt::Result {
+    use std::os::unix::ffi::OsStrExt;
+    for chunk in p.as_os_str().as_bytes().utf8_chunks() {
+        f.write_str(chunk.valid())?;
+        for b in chunk.invalid() {
+            write!(f, "\\x{b:02x}")?;
+        }
+    }
+    Ok(())
 }
 
 /// What finding the local inputs produced.
