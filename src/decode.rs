@@ -7,7 +7,7 @@
 //! `--max-decompressed-size` and at a compression ratio no real log reaches (`MAX_RATIO`).
 
 use std::cell::Cell;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::ptr::NonNull;
 use std::rc::Rc;
 
@@ -166,20 +166,19 @@ fn stream_reader_with_floor<'r>(
 ) -> Capped<Box<dyn Read + 'r>> {
     let gzip = is_gzip(&head);
     let compressed = Rc::new(Cell::new(0u64));
-    let counting = Counting {
-        inner: io::Cursor::new(head).chain(input),
-        count: Rc::clone(&compressed),
-    };
+    let input = io::Cursor::new(head).chain(input);
     let (inner, compressed): (Box<dyn Read + 'r>, _) = if gzip {
+        // Counted as the decoder consumes it, not as it is read ahead, so the ratio is exact.
+        let counting = Counting {
+            inner: BufReader::with_capacity(256 << 10, input),
+            count: Rc::clone(&compressed),
+        };
         (
-            Box::new(MultiGzDecoder::new(BufReader::with_capacity(
-                256 << 10,
-                counting,
-            ))),
+            Box::new(flate2::bufread::MultiGzDecoder::new(counting)),
             Some(compressed),
         )
     } else {
-        (Box::new(counting), None)
+        (Box::new(input), None)
     };
     Capped {
         inner,
@@ -190,16 +189,27 @@ fn stream_reader_with_floor<'r>(
     }
 }
 
+/// Counts the bytes its reader's user consumes.
 struct Counting<R> {
     inner: R,
     count: Rc<Cell<u64>>,
 }
 
-impl<R: Read> Read for Counting<R> {
+impl<R: BufRead> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.set(self.count.get() + n as u64);
         Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counting<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.count.set(self.count.get() + n as u64);
+        self.inner.consume(n);
     }
 }
 
@@ -358,13 +368,24 @@ mod tests {
         let mut s = Vec::new();
         let d = &mut Inflater::default();
         let big = gz(&[b' '; 10_000]);
-        assert!(matches!(decode(&big, &mut s, d, 9_999), Ok(Decoded::TooLarge)));
-        assert!(matches!(decode(&big, &mut s, d, 10_000), Ok(Decoded::Whole(t)) if t.len() == 10_000));
-        assert!(matches!(decode(&[b' '; 100], &mut s, d, 99), Ok(Decoded::TooLarge)));
+        assert!(matches!(
+            decode(&big, &mut s, d, 9_999),
+            Ok(Decoded::TooLarge)
+        ));
+        assert!(
+            matches!(decode(&big, &mut s, d, 10_000), Ok(Decoded::Whole(t)) if t.len() == 10_000)
+        );
+        assert!(matches!(
+            decode(&[b' '; 100], &mut s, d, 99),
+            Ok(Decoded::TooLarge)
+        ));
         // Two members: the streaming decoder stops at the limit too.
         let mut two = gz(&[b' '; 6_000]);
         two.extend(gz(&[b' '; 6_000]));
-        assert!(matches!(decode(&two, &mut s, d, 10_000), Ok(Decoded::TooLarge)));
+        assert!(matches!(
+            decode(&two, &mut s, d, 10_000),
+            Ok(Decoded::TooLarge)
+        ));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct Event<'a> {
     pub console_login: Option<Str<'a>>,
     /// `additionalEventData.MFAUsed`: a JSON bool, or "Yes"/"No" in any letter case.
     pub mfa_used: Option<bool>,
+    /// `managementEvent`: a JSON bool, or the string "true"/"false" in any letter case.
+    pub management_event: Option<bool>,
     /// The event's own JSON text, kept only when the caller asks for it (`events --raw/--fields`).
     pub raw: Option<Str<'a>>,
 }
@@ -134,16 +136,40 @@ impl<'a> Event<'a> {
             read_only: self.read_only,
             console_login: o(self.console_login),
             mfa_used: self.mfa_used,
+            management_event: self.management_event,
             raw: o(self.raw),
         }
     }
 
-    /// The part of `userIdentity.arn` after its last `/`: a user, role session or role name.
+    /// The last part of `userIdentity.arn`'s resource: the user, role session or role name
+    /// after the last `/`, or `root` for the root user (`arn:aws:iam::123456789012:root`).
     pub fn arn_last_segment(&self) -> Option<&str> {
         let arn = self.user_identity.arn.as_deref()?;
-        arn.rfind('/')
-            .map(|i| &arn[i + 1..])
-            .filter(|s| !s.is_empty())
+        let resource = arn
+            .splitn(6, ':')
+            .nth(5)
+            .filter(|_| arn.starts_with("arn:"));
+        match arn.rfind('/') {
+            Some(i) => Some(&arn[i + 1..]),
+            None if resource == Some("root") => resource,
+            None => None,
+        }
+        .filter(|s| !s.is_empty())
+    }
+
+    /// `eventCategory`, or for events written before CloudTrail had that field, the category
+    /// it would have: `NetworkActivity` for VPC endpoint events, `Insight` for Insights events,
+    /// `Data` for `managementEvent: false`, otherwise `Management`.
+    pub fn category(&self) -> &str {
+        if let Some(c) = self.event_category.as_deref() {
+            return c;
+        }
+        match self.event_type.as_deref() {
+            Some("AwsVpceEvent" | "AwsVpceEvents") => "NetworkActivity",
+            Some("AwsCloudTrailInsight") => "Insight",
+            _ if self.management_event == Some(false) => "Data",
+            _ => "Management",
+        }
     }
 }
 
@@ -188,7 +214,6 @@ pub fn parse_events<'a>(
     out: &mut Vec<Event<'a>>,
     keep_raw: bool,
 ) -> Result<Parsed, String> {
-    reset_depth();
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let first = text.iter().find(|b| !b.is_ascii_whitespace());
     if first.is_none() {
@@ -207,18 +232,20 @@ pub fn parse_events<'a>(
     // error messages ctq relies on, so both parsers agree on what a file holds.
     if !keep_raw {
         let mut de = sonic_rs::Deserializer::from_slice(text);
-        if let Ok(top) = (TopSeed {
-            out: &mut *out,
-            keep_raw,
-        })
-        .deserialize(&mut de)
-            && de.end().is_ok()
-        {
-            return top_shape(top).and_then(one);
+        match with_sonic(|| {
+            (TopSeed {
+                out: &mut *out,
+                keep_raw,
+            })
+            .deserialize(&mut de)
+        }) {
+            Ok(top) if de.end().is_ok() => return top_shape(top).and_then(one),
+            Err(e) if is_too_deep(&e) => return Err(format!("{TOO_DEEP} (line {})", e.line())),
+            _ => {}
         }
         out.clear();
-        reset_depth();
     }
+    check_depth(text)?;
     let mut de = serde_json::Deserializer::from_slice(text);
     let shape = match (TopSeed {
         out: &mut *out,
@@ -330,16 +357,15 @@ pub fn json_error(e: &serde_json::Error) -> String {
 /// `raw` kept on request). Anything else is an error saying what it is; so is, with `strict` (a
 /// bare top-level array rather than `Records`), an object with none of an event's own fields.
 pub fn parse_element(bytes: &[u8], keep_raw: bool, strict: bool) -> Result<Event<'_>, String> {
-    reset_depth();
     if !keep_raw {
         let mut de = sonic_rs::Deserializer::from_slice(bytes);
-        if let Ok(Ok(element)) = EventSeed.deserialize(&mut de)
-            && de.end().is_ok()
-        {
-            return element_event(element, strict);
+        match with_sonic(|| EventSeed.deserialize(&mut de)) {
+            Ok(Ok(element)) if de.end().is_ok() => return element_event(element, strict),
+            Err(e) if is_too_deep(&e) => return Err(format!("{TOO_DEEP} (line {})", e.line())),
+            _ => {}
         }
-        reset_depth();
     }
+    check_depth(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match EventSeed
         .deserialize(&mut de)
@@ -520,16 +546,75 @@ pub const TOO_DEEP: &str = "JSON nested more than 100 levels deep";
 thread_local! {
     /// Nesting of the containers `Skip` is inside, on this thread.
     static SKIP_DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// The parser at work on this thread is sonic-rs (whose own skipping recurses).
+    static SONIC: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Any JSON value, read and dropped. Unlike serde's `IgnoredAny` it never lets the parser skip on
-/// its own (see `MAX_DEPTH`): containers are visited here, one level at a time, and counted.
+/// Any JSON value, read and dropped. Under sonic-rs it never lets the parser skip on its own
+/// (see `MAX_DEPTH`): containers are visited here, one level at a time, and counted. serde_json
+/// skips without recursing, so there it skips on its own; its input's depth was checked before
+/// (`check_depth`).
 struct Skip;
 
 impl<'de> de::Deserialize<'de> for Skip {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(Skip)
+        if SONIC.with(Cell::get) {
+            d.deserialize_any(Skip)
+        } else {
+            d.deserialize_ignored_any(Skip)
+        }
     }
+}
+
+/// Parse with sonic-rs: `f` runs with `Skip` counting nesting levels.
+fn with_sonic<T>(f: impl FnOnce() -> T) -> T {
+    reset_depth();
+    SONIC.with(|s| s.set(true));
+    let out = f();
+    SONIC.with(|s| s.set(false));
+    out
+}
+
+/// Whether a sonic-rs error is `Skip`'s: the input is too deep, which no other parser changes.
+fn is_too_deep(e: &sonic_rs::Error) -> bool {
+    e.to_string().starts_with(TOO_DEEP)
+}
+
+/// Refuse text nested deeper than the parsers will go, before serde_json reads it. The limit is
+/// counted from the top, so it is `MAX_DEPTH` plus the few levels around a skipped value (the
+/// document, `Records`, the event, `requestParameters` …): what sonic-rs accepts, this accepts.
+pub fn check_depth(text: &[u8]) -> Result<(), String> {
+    const LIMIT: u32 = MAX_DEPTH + 8;
+    let (mut depth, mut i) = (0u32, 0usize);
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &text[i.min(text.len())..]) {
+                        None => return Ok(()), // unterminated: the parser says so
+                        Some(p) if text[i + p] == b'\\' => i += p + 2,
+                        Some(p) => {
+                            i += p + 1;
+                            break;
+                        }
+                    }
+                }
+                continue;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > LIMIT {
+                    let line = 1 + text[..i].iter().filter(|&&b| b == b'\n').count();
+                    return Err(format!("{TOO_DEEP} (line {line})"));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 impl Skip {
@@ -607,6 +692,12 @@ impl<'de> Visitor<'de> for Skip {
 /// Forget the nesting left over by a parse that stopped half-way (an error or a panic).
 fn reset_depth() {
     SKIP_DEPTH.with(|d| d.set(0));
+}
+
+/// Forget the state of a parse that a panic stopped on this thread.
+pub fn reset_after_panic() {
+    reset_depth();
+    SONIC.with(|s| s.set(false));
 }
 
 /// A map key, borrowed when it has no escapes.
@@ -716,21 +807,14 @@ fn event_field<'de, A: MapAccess<'de>>(
         "vpcEndpointId" => ev.vpc_endpoint_id = lenient(map)?,
         "eventCategory" => ev.event_category = lenient(map)?,
         "eventType" => ev.event_type = lenient(map)?,
-        "readOnly" => {
-            ev.read_only = match map.next_value::<BoolOrStr<'de>>()?.0 {
-                Some(Ok(b)) => Some(b),
-                Some(Err(s)) if s.eq_ignore_ascii_case("true") => Some(true),
-                Some(Err(s)) if s.eq_ignore_ascii_case("false") => Some(false),
-                _ => None,
-            }
-        }
+        "readOnly" => ev.read_only = true_or_false(map)?,
+        "managementEvent" => ev.management_event = true_or_false(map)?,
         "responseElements" => {
             ev.console_login = map.next_value_seed(ObjectSeed(OneField("ConsoleLogin")))?
         }
         "additionalEventData" => ev.mfa_used = map.next_value_seed(ObjectSeed(AdditionalFields))?,
         // Event fields ctq does not read yet: known, skipped without building anything.
         "apiVersion"
-        | "managementEvent"
         | "requestID"
         | "serviceEventDetails"
         | "sharedEventID"
@@ -747,6 +831,16 @@ fn event_field<'de, A: MapAccess<'de>>(
         }
     }
     Ok(true)
+}
+
+/// A JSON bool, or the string "true"/"false" in any letter case; anything else is None.
+fn true_or_false<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<bool>, A::Error> {
+    Ok(match map.next_value::<BoolOrStr<'de>>()?.0 {
+        Some(Ok(b)) => Some(b),
+        Some(Err(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Err(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    })
 }
 
 /// Reads the fields of a nested object it cares about; a value of any other type gives the default.
@@ -1197,6 +1291,9 @@ impl<'de, 'o> Visitor<'de> for LookupSeed<'o, 'de> {
                         problem = Some(format!(
                             "\"Events\"[{index}] has no \"CloudTrailEvent\" string (not lookup-events output)"
                         ))
+                    }
+                    Some(text) if check_depth(text.as_bytes()).is_err() => {
+                        problem = Some(format!("\"Events\"[{index}].CloudTrailEvent: {TOO_DEEP}"))
                     }
                     Some(text) => {
                         let mut de = serde_json::Deserializer::from_str(&text);

@@ -110,10 +110,16 @@ pub fn scan<'a, R: Report>(
             // that input; the run goes on.
             IN_INPUT.with(|f| f.set(true));
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                // Debug builds only: how the tests make a panic happen in one input's work.
+                #[cfg(debug_assertions)]
+                if std::env::var("CTQ_TEST_PANIC_ON").is_ok_and(|p| name.contains(&p)) {
+                    panic!("a test panic, as asked by CTQ_TEST_PANIC_ON");
+                }
                 scan_one(work, filter, report, &mut acc, &mut stats, &mut bufs, max_json)
             }))
             .unwrap_or_else(|payload| {
                 bufs = Buffers::default();
+                event::reset_after_panic();
                 Err(format!(
                     "internal error while reading this input, which is skipped (please report it): {}",
                     panic_message(&payload)
@@ -275,7 +281,8 @@ fn scan_one<R: Report>(
     };
     let keep_raw = acc.wants_raw();
     if rest.is_none()
-        && let Decoded::Whole(text) = decode::decode(raw, &mut bufs.text, &mut bufs.inflater, limit)?
+        && let Decoded::Whole(text) =
+            decode::decode(raw, &mut bufs.text, &mut bufs.inflater, limit)?
     {
         let mut events: Vec<Event<'_>> = Vec::new();
         let parsed = event::parse_events(text, &mut events, keep_raw)?;

@@ -65,6 +65,23 @@ pub fn read(
     }
     let (mut values, mut documents) = (0usize, 0usize);
     while let Some(first) = r.next_token()? {
+        if !matches!(
+            first,
+            b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+        ) {
+            // Not JSON at all (a gzip of zeros, a binary file): say so at once instead of
+            // reading on.
+            let at = r.total - (r.buf.len() - r.start) as u64;
+            let what = if first.is_ascii_graphic() {
+                format!("'{}'", first as char)
+            } else {
+                format!("byte 0x{first:02x}")
+            };
+            return Err(in_value(
+                values,
+                &format!("invalid JSON: {what} at offset {at}, where a JSON value should start"),
+            ));
+        }
         let document = match first {
             b'{' if r.records_opening()? => {
                 r.records(keep_raw, sink)?;
@@ -252,7 +269,12 @@ impl<R: Read> Reader<R> {
     /// The elements of an array whose `[` is consumed, through its `]`. In `Records` every
     /// object is an event; in a bare array (`strict`) an object that is not event-like means the
     /// input is some other JSON.
-    fn elements(&mut self, keep_raw: bool, strict: bool, sink: &mut impl Sink) -> Result<(), String> {
+    fn elements(
+        &mut self,
+        keep_raw: bool,
+        strict: bool,
+        sink: &mut impl Sink,
+    ) -> Result<(), String> {
         let name = |index: usize| {
             if strict {
                 format!("element {index} of the top-level array")
@@ -437,7 +459,11 @@ mod tests {
     fn events_cut_at_any_chunk_size() {
         let text = "\u{feff} { \"Records\" : [ {\"eventName\":\"A\",\"x\":\"} ] { \\\" [\"},\n{\"eventName\":\"B\\u0041\",\"n\":{\"m\":[1,{\"k\":2}]}} , {\"eventName\":\"C\"}\n] }\n";
         for chunk in [1, 2, 3, 7, 64, 4096] {
-            assert_eq!(names(text, chunk).unwrap(), ["A", "BA", "C"], "chunk {chunk}");
+            assert_eq!(
+                names(text, chunk).unwrap(),
+                ["A", "BA", "C"],
+                "chunk {chunk}"
+            );
         }
         assert_eq!(names("{\"Records\":[]}", 3).unwrap(), Vec::<String>::new());
     }
@@ -487,7 +513,10 @@ mod tests {
             ),
             ("{\"Records\":[{\"eventName\": A}]}", "[0]: invalid JSON"),
             ("{\"Records\":[]} trailing", "invalid JSON"),
-            ("[{\"eventName\":\"A\"},{\"digestStartTime\":1}]", "element 1"),
+            (
+                "[{\"eventName\":\"A\"},{\"digestStartTime\":1}]",
+                "element 1",
+            ),
             ("", "empty file"),
             ("\u{0}\u{0}\u{0}", "invalid JSON"),
         ] {

@@ -71,6 +71,7 @@ const COLUMNS: &str = "\
   vpcendpointid STRING,
   vpcendpointaccountid STRING,
   eventcategory STRING,
+  managementevent STRING,
   tlsdetails STRUCT<tlsversion: STRING, ciphersuite: STRING, clientprovidedhostheader: STRING>";
 
 fn quote_ident(s: &str) -> String {

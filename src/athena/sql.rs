@@ -107,7 +107,13 @@ impl F {
             F::UserAgent => "NULLIF(useragent, '')",
             F::ErrorCode => "NULLIF(errorcode, '')",
             F::ErrorMessage => "NULLIF(errormessage, '')",
-            F::Category => "NULLIF(eventcategory, '')",
+            // As `Event::category`: events older than the field get the category they would have.
+            F::Category => {
+                "COALESCE(NULLIF(eventcategory, ''), CASE \
+                 WHEN eventtype IN ('AwsVpceEvent', 'AwsVpceEvents') THEN 'NetworkActivity' \
+                 WHEN eventtype = 'AwsCloudTrailInsight' THEN 'Insight' \
+                 WHEN lower(managementevent) = 'false' THEN 'Data' ELSE 'Management' END)"
+            }
             F::EventType => "NULLIF(eventtype, '')",
             F::Vpce => "NULLIF(vpcendpointid, '')",
             F::ReadOnly => "CASE lower(readonly) WHEN 'true' THEN true WHEN 'false' THEN false END",
@@ -119,7 +125,9 @@ impl F {
             F::IssuerUserName => "NULLIF(useridentity.sessioncontext.sessionissuer.username, '')",
             F::ArnLast => {
                 "CASE WHEN strpos(useridentity.arn, '/') > 0 \
-                 THEN NULLIF(regexp_extract(useridentity.arn, '[^/]*$'), '') END"
+                 THEN NULLIF(regexp_extract(useridentity.arn, '[^/]*$'), '') \
+                 WHEN regexp_like(useridentity.arn, '^arn:[^:]*:[^:]*:[^:]*:[^:]*:root$') \
+                 THEN 'root' END"
             }
             F::Principal => {
                 "COALESCE(NULLIF(useridentity.arn, ''), NULLIF(useridentity.invokedby, ''), \
@@ -531,14 +539,15 @@ fn errors(top: Option<usize>) -> Parts {
     }
 }
 
-/// `bucket_name` is the bucket, or a resource ARN is the bucket or an object in it.
+/// `bucket_name` is the bucket, or a resource ARN is the bucket or an object in it, in any AWS
+/// partition (`arn:aws:s3:::`, `arn:aws-cn:s3:::` …).
 fn touches_bucket(bucket: &str) -> String {
-    let arn = format!("arn:aws:s3:::{bucket}");
+    const S3_ARN: &str = "'^arn:aws(-[^:]*)?:s3:::'";
     format!(
-        "(bucket_name = {} OR COALESCE(cardinality(filter(resources, r -> r.arn = {} OR starts_with(r.arn, {}))) > 0, false))",
-        lit(bucket),
-        lit(&arn),
-        lit(&format!("{arn}/"))
+        "(bucket_name = {b} OR COALESCE(cardinality(filter(resources, r -> regexp_like(r.arn, {S3_ARN}) \
+         AND (regexp_replace(r.arn, {S3_ARN}, '') = {b} OR starts_with(regexp_replace(r.arn, {S3_ARN}, ''), {bs})))) > 0, false))",
+        b = lit(bucket),
+        bs = lit(&format!("{bucket}/"))
     )
 }
 

@@ -25,14 +25,24 @@ impl WhoTouchedBucket {
 }
 
 /// `requestParameters.bucketName` is the bucket, or a resource ARN is the bucket or an object in
-/// it (`arn:aws:s3:::BUCKET/…`; `arn:aws:s3:::BUCKET-archive` is another bucket).
+/// it (`arn:aws:s3:::BUCKET/…`; `arn:aws:s3:::BUCKET-archive` is another bucket), in any AWS
+/// partition (`arn:aws-cn:s3:::`, `arn:aws-us-gov:s3:::`, `arn:aws-iso-b:s3:::` …).
 pub fn touches_bucket(ev: &Event<'_>, bucket: &str) -> bool {
     ev.bucket_name.as_deref() == Some(bucket)
         || ev.resource_arns.iter().any(|arn| {
-            arn.strip_prefix("arn:aws:s3:::")
+            s3_arn_resource(arn)
                 .and_then(|rest| rest.strip_prefix(bucket))
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         })
+}
+
+/// What follows `arn:<partition>:s3:::` in an S3 ARN, for the partitions `aws` and `aws-*`.
+fn s3_arn_resource(arn: &str) -> Option<&str> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    (partition == "aws" || partition.starts_with("aws-"))
+        .then_some(())
+        .and(rest.strip_prefix("s3:::"))
 }
 
 impl Report for WhoTouchedBucket {
@@ -141,6 +151,11 @@ mod tests {
         };
         assert!(r.matches(&ev(Some("prod-data"), &[])));
         assert!(r.matches(&ev(None, &["arn:aws:s3:::prod-data"])));
+        for partition in ["aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-f"] {
+            assert!(r.matches(&ev(None, &[&format!("arn:{partition}:s3:::prod-data/k")])));
+        }
+        assert!(!r.matches(&ev(None, &["arn:other:s3:::prod-data"])));
+        assert!(!r.matches(&ev(None, &["arn:aws:s3:::"])));
         assert!(r.matches(&ev(
             None,
             &["arn:aws:iam::1:role/x", "arn:aws:s3:::prod-data/a/b.txt"]

@@ -56,7 +56,7 @@ impl EventFilters {
             && any(&self.error_codes, |c| is(&ev.error_code, c))
             && (!self.errors_only || ev.error_code.is_some())
             && self.read_only.is_none_or(|r| ev.read_only == Some(r))
-            && any(&self.categories, |c| is(&ev.event_category, c))
+            && any(&self.categories, |c| ev.category() == c)
     }
 }
 

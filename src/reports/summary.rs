@@ -44,7 +44,7 @@ impl Report for Summary {
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         self.errors += u64::from(ev.error_code.is_some());
         let keys = [
-            ev.event_category.as_deref(),
+            Some(ev.category()),
             ev.recipient_account_id.as_deref(),
             ev.aws_region.as_deref(),
             ev.event_source.as_deref(),

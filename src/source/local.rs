@@ -109,8 +109,15 @@ fn walk_entries(
                     None => found.folders_skipped_by_time += 1,
                 }
             }
-            Kind::LinkToFolder => {}
             _ if !is_event_file_name(&name) => {}
+            // A link to a folder named like a trail file: not followed (no loops), but named.
+            Kind::LinkToFolder => {
+                warn(&format!(
+                    "{}: not a regular file (a link to a folder, not followed); skipped",
+                    Input::File(path.clone())
+                ));
+                found.unreadable += 1;
+            }
             Kind::Special(what) => {
                 // Reading a pipe waits for a writer forever; a device never ends.
                 warn(&format!(
@@ -120,8 +127,7 @@ fn walk_entries(
                 found.unreadable += 1;
             }
             Kind::File => {
-                if layout::delivery_time(&name).is_some_and(|t| !window.may_hold_delivery_time(t))
-                {
+                if layout::delivery_time(&name).is_some_and(|t| !window.may_hold_delivery_time(t)) {
                     found.files_skipped_by_time += 1;
                     continue;
                 }
@@ -143,7 +149,9 @@ enum Kind {
 
 fn special_kind(t: &fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
-    if t.is_fifo() {
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
         "a named pipe"
     } else if t.is_socket() {
         "a socket"

@@ -65,7 +65,7 @@ STR_FIELDS = [
     "useragent", "errorcode", "errormessage", "requestparameters", "responseelements",
     "additionaleventdata", "requestid", "eventid", "readonly", "eventtype", "apiversion",
     "recipientaccountid", "serviceeventdetails", "sharedeventid", "vpcendpointid",
-    "vpcendpointaccountid", "eventcategory",
+    "vpcendpointaccountid", "eventcategory", "managementevent",
 ]
 
 # (name, DuckDB type) of the struct columns, as in `ctq athena ddl`.

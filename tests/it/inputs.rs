@@ -133,7 +133,10 @@ fn each_kind_of_bad_file_is_named_with_its_reason_and_the_rest_is_reported() {
         (empty, "empty file"),
         (binary, "invalid JSON"),
         (dangling, "cannot read: no such file or folder"),
-        (to_folder, "cannot read: "),
+        (
+            to_folder,
+            "not a regular file (a link to a folder, not followed)",
+        ),
     ];
     let lines: Vec<&str> = r.stderr.lines().collect();
     for (path, reason) in &expect {

@@ -40,7 +40,9 @@ fn reference_script() -> PathBuf {
     manifest_dir().join("tests/reference/ctq_reference.py")
 }
 
-/// Whether `python3` runs; prints a note once when it does not.
+/// Whether `python3` runs. Without it the reference comparisons are skipped with a note, so that
+/// `cargo test` works on a machine with only Rust; CI sets `CTQ_REQUIRE_ALL_TESTS=1`, where a
+/// comparison that did not run would look like a pass, and then its absence is a failure.
 pub fn python_available() -> bool {
     static OK: OnceLock<bool> = OnceLock::new();
     *OK.get_or_init(|| {
@@ -50,13 +52,20 @@ pub fn python_available() -> bool {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        // A comparison that silently did not run would look like a pass.
-        assert!(
-            ok,
-            "python3 is needed for the reference comparisons (.ci/run installs it)"
-        );
+        if !ok {
+            skipped("python3 is not installed: the comparisons with the reference implementation are skipped (install python3 to run them)");
+        }
         ok
     })
+}
+
+/// Say once why some tests did not run; a failure instead under `CTQ_REQUIRE_ALL_TESTS=1`.
+pub fn skipped(why: &str) {
+    assert!(
+        std::env::var_os("CTQ_REQUIRE_ALL_TESTS").is_none(),
+        "CTQ_REQUIRE_ALL_TESTS is set, but {why}"
+    );
+    eprintln!("note: {why}");
 }
 
 pub struct Output {

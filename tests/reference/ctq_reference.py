@@ -351,7 +351,9 @@ def touches_bucket(e, bucket):
     if isinstance(res, list):
         for r in res:
             arn = s(r.get("ARN")) if isinstance(r, dict) else None
-            if arn is not None and (arn == f"arn:aws:s3:::{bucket}" or arn.startswith(f"arn:aws:s3:::{bucket}/")):
+            m = re.match(r"arn:aws(-[^:]*)?:s3:::", arn) if isinstance(arn, str) else None
+            rest = arn[m.end():] if m else None
+            if rest is not None and (rest == bucket or rest.startswith(f"{bucket}/")):
                 return True
     return False
 
@@ -498,11 +500,31 @@ def ascii_lower(text):
 
 
 def arn_tail(e):
-    """The part of userIdentity.arn after its last '/', when the arn has a '/'."""
+    """The part of userIdentity.arn after its last '/', when the arn has a '/'; 'root' for the
+    root user's arn (arn:aws:iam::123456789012:root)."""
     arn = field(e, "userIdentity", "arn")
-    if arn is None or "/" not in arn:
+    if arn is None:
         return None
+    if "/" not in arn:
+        parts = arn.split(":", 5)
+        return "root" if parts[0] == "arn" and len(parts) == 6 and parts[5] == "root" else None
     return s(arn.rsplit("/", 1)[1])
+
+
+def category(e):
+    """eventCategory, or the category an event older than that field would have."""
+    c = s(e.get("eventCategory"))
+    if c is not None:
+        return c
+    t = e.get("eventType")
+    if t in ("AwsVpceEvent", "AwsVpceEvents"):
+        return "NetworkActivity"
+    if t == "AwsCloudTrailInsight":
+        return "Insight"
+    m = e.get("managementEvent")
+    if m is False or (isinstance(m, str) and m.lower() == "false"):
+        return "Data"
+    return "Management"
 
 
 def read_only_value(e):
@@ -579,7 +601,7 @@ def event_filter(a):
     if a["write"]:
         tests.append(lambda e: read_only_value(e) is False)
     if f["category"]:
-        tests.append(lambda e: s(e.get("eventCategory")) in f["category"])
+        tests.append(lambda e: category(e) in f["category"])
     return lambda e: all(t(e) for t in tests)
 
 
@@ -747,7 +769,7 @@ def report_summary(events, top):
         "errors": sum(1 for e in evs if s(e.get("errorCode")) is not None),
         "first_event": fmt_time(first),
         "last_event": fmt_time(last),
-        "by_category": counted([s(e.get("eventCategory")) for e in evs], "category"),
+        "by_category": counted([category(e) for e in evs], "category"),
         "by_account": counted([s(e.get("recipientAccountId")) for e in evs], "account"),
         "by_region": counted([s(e.get("awsRegion")) for e in evs], "region"),
         "top_event_sources": counted([s(e.get("eventSource")) for e in evs], "event_source", top),
