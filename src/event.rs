@@ -230,6 +230,7 @@ pub fn parse_events<'a>(
     // about 1.5x as fast here as serde_json (BENCHMARKS.md). Anything it does not finish cleanly
     // (several values, invalid JSON) is read again below by serde_json, whose streaming and
     // error messages ctq relies on, so both parsers agree on what a file holds.
+    utf8(text)?;
     if !keep_raw {
         let mut de = sonic_rs::Deserializer::from_slice(text);
         match with_sonic(|| {
@@ -357,6 +358,7 @@ pub fn json_error(e: &serde_json::Error) -> String {
 /// `raw` kept on request). Anything else is an error saying what it is; so is, with `strict` (a
 /// bare top-level array rather than `Records`), an object with none of an event's own fields.
 pub fn parse_element(bytes: &[u8], keep_raw: bool, strict: bool) -> Result<Event<'_>, String> {
+    utf8(bytes)?;
     if !keep_raw {
         let mut de = sonic_rs::Deserializer::from_slice(bytes);
         match with_sonic(|| EventSeed.deserialize(&mut de)) {
@@ -578,6 +580,19 @@ fn with_sonic<T>(f: impl FnOnce() -> T) -> T {
 /// Whether a sonic-rs error is `Skip`'s: the input is too deep, which no other parser changes.
 fn is_too_deep(e: &sonic_rs::Error) -> bool {
     e.to_string().starts_with(TOO_DEEP)
+}
+
+/// JSON is UTF-8 (RFC 8259), and the readers do not all check it where they skip: sonic-rs and
+/// serde_json let invalid bytes through in strings they are not asked to keep, serde_json's
+/// `--raw` reading does not. So no text that is not UTF-8 is read at all, whatever the command.
+fn utf8(text: &[u8]) -> Result<(), String> {
+    simdutf8::compat::from_utf8(text).map(|_| ()).map_err(|e| {
+        let at = e.valid_up_to();
+        format!(
+            "invalid JSON: not UTF-8 text (byte 0x{:02x} at offset {at})",
+            text[at]
+        )
+    })
 }
 
 /// Refuse text nested deeper than the parsers will go, before serde_json reads it. The limit is

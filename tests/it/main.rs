@@ -3,6 +3,8 @@
 
 mod athena;
 mod cli;
+mod fuzz;
+pub mod fuzz_check;
 mod golden;
 mod hostile;
 mod inputs;
