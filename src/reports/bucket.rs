@@ -151,8 +151,14 @@ mod tests {
         };
         assert!(r.matches(&ev(Some("prod-data"), &[])));
         assert!(r.matches(&ev(None, &["arn:aws:s3:::prod-data"])));
-        for partition in ["aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-f"] {
-            assert!(r.matches(&ev(None, &[&format!("arn:{partition}:s3:::prod-data/k")])));
+        for arn in [
+            "arn:aws-cn:s3:::prod-data/k",
+            "arn:aws-us-gov:s3:::prod-data",
+            "arn:aws-iso:s3:::prod-data/k",
+            "arn:aws-iso-b:s3:::prod-data/k",
+            "arn:aws-iso-f:s3:::prod-data",
+        ] {
+            assert!(r.matches(&ev(None, &[arn])), "{arn}");
         }
         assert!(!r.matches(&ev(None, &["arn:other:s3:::prod-data"])));
         assert!(!r.matches(&ev(None, &["arn:aws:s3:::"])));

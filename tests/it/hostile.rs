@@ -15,12 +15,14 @@ use crate::util::*;
 /// Peak memory allowed for any bomb, with 2 threads.
 const MAX_RSS_MB: u64 = 300;
 
+/// Writes a child's standard input, on a thread of its own.
+type Feed = Box<dyn FnOnce(&mut dyn Write) + Send>;
+
 /// Run ctq to the end, feeding stdin from `feed` on another thread (if given); the run and the
 /// process's peak RSS in MB.
-fn run_measured(
-    cmd: &mut Command,
-    feed: Option<Box<dyn FnOnce(&mut dyn Write) + Send>>,
-) -> (Run, u64) {
+// The child is reaped by wait4, which std cannot see.
+#[allow(clippy::zombie_processes)]
+fn run_measured(cmd: &mut Command, feed: Option<Feed>) -> (Run, u64) {
     cmd.stdin(if feed.is_some() {
         Stdio::piped()
     } else {
