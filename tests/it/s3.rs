@@ -648,11 +648,9 @@ fn fatal_errors_are_one_clear_line() {
         None,
     );
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .starts_with("ctq: no AWS credentials found: set AWS_PROFILE or pass --profile"),
-        "{}",
-        r.stderr
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: no AWS credentials: set AWS_PROFILE, run `aws configure` or `aws sso login`"
     );
 
     let r = run_with(
@@ -669,6 +667,93 @@ fn fatal_errors_are_one_clear_line() {
     );
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("cannot reach S3"), "{}", r.stderr);
+}
+
+/// ctq with a home folder of its own holding `~/.aws/config`, and no AWS settings from the
+/// environment, as a user's shell would have.
+fn ctq_with_home(home: &Path, config: &str) -> Command {
+    write(home, ".aws/config", config.as_bytes());
+    let mut c = isolated_ctq();
+    c.env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env("HOME", home);
+    c
+}
+
+#[test]
+fn a_profile_that_does_not_exist_is_named_with_the_file_that_lacks_it() {
+    let server = S3Server::start();
+    server.bucket("exists");
+    let home = tempfile::tempdir().unwrap();
+    let config = "[default]\nregion = us-east-1\n\n[profile dev]\nregion = eu-west-1\n";
+    let args = [
+        "errors",
+        "-s",
+        "s3://exists",
+        "--date",
+        "2024-09-05",
+        "--endpoint-url",
+        &server.endpoint,
+    ];
+
+    let r = run_with(
+        ctq_with_home(home.path(), config)
+            .args(args)
+            .args(["--profile", "nosuch"]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: profile `nosuch` not found in ~/.aws/config (profiles there: default, dev): check --profile or AWS_PROFILE"
+    );
+
+    // The same from AWS_PROFILE, which the SDK would only report as no credentials at all.
+    let r = run_with(
+        ctq_with_home(home.path(), config)
+            .env("AWS_PROFILE", "nosuch")
+            .args(args),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .starts_with("ctq: AWS_PROFILE: profile `nosuch` not found in ~/.aws/config"),
+        "{}",
+        r.stderr
+    );
+
+    // A profile that exists but holds no credentials: the plain advice.
+    let r = run_with(
+        ctq_with_home(home.path(), config)
+            .args(args)
+            .args(["--profile", "dev"]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: no AWS credentials: set AWS_PROFILE, run `aws configure` or `aws sso login`"
+    );
+
+    // AWS_CONFIG_FILE is where the SDK looks, so the message names it.
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::write(&elsewhere, "[profile ops]\n").unwrap();
+    let r = run_with(
+        ctq_with_home(home.path(), config)
+            .env("AWS_CONFIG_FILE", &elsewhere)
+            .args(args)
+            .args(["--profile", "dev"]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "ctq: profile `dev` not found in {} (profiles there: ops): check --profile or AWS_PROFILE",
+            elsewhere.display()
+        )
+    );
 }
 
 #[test]
