@@ -76,7 +76,13 @@ pub struct Fetched {
     pub name: String,
     pub origin: Option<Origin>,
     pub body: Result<Vec<u8>, String>,
+    /// Download the object again: a body that fails gzip or JSON may have been damaged on the
+    /// way, so it is fetched once more before it is skipped.
+    pub refetch: Option<Refetch>,
 }
+
+/// Fetch an object's body once more (blocks the calling worker until it has arrived).
+pub type Refetch = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
 
 /// The account and region an input belongs to, from its place in the trail layout.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,14 +100,39 @@ pub fn scan<'a, R: Report>(
 ) -> (R, ScanStats) {
     work.fold(
         || (report.clone(), ScanStats::default(), Buffers::default()),
-        |(mut acc, mut stats, mut bufs), work| {
+        |(mut acc, mut stats, mut bufs), mut work| {
             let (name, origin) = match &work {
                 Work::Local(input) => (input.to_string(), input.origin()),
                 Work::Fetched(f) => (f.name.clone(), f.origin.clone()),
             };
             let (before, bytes_before) = (stats.events, stats.input_bytes);
             let local = matches!(work, Work::Local(_));
-            match scan_one(work, filter, report, &mut acc, &mut stats, &mut bufs) {
+            let refetch = match &mut work {
+                Work::Fetched(f) => f.refetch.take(),
+                Work::Local(_) => None,
+            };
+            let mut result = scan_one(work, filter, report, &mut acc, &mut stats, &mut bufs);
+            if result.is_err()
+                && let Some(refetch) = refetch
+            {
+                // Once more, with a fresh copy; if it fails too, its reason is the one told.
+                stats.input_bytes = bytes_before;
+                let again = Fetched {
+                    name: name.clone(),
+                    origin: origin.clone(),
+                    body: refetch(),
+                    refetch: None,
+                };
+                result = scan_one(
+                    Work::Fetched(again),
+                    filter,
+                    report,
+                    &mut acc,
+                    &mut stats,
+                    &mut bufs,
+                );
+            }
+            match result {
                 Ok(()) => {
                     stats.inputs_read += 1;
                     // Downloads are counted as they arrive; local files as they are read.

@@ -3,6 +3,7 @@
 
 mod athena;
 mod cli;
+mod faults;
 mod golden;
 mod inputs;
 mod investigations;
