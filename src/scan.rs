@@ -78,7 +78,13 @@ pub struct Fetched {
     pub name: String,
     pub origin: Option<Origin>,
     pub body: Result<Vec<u8>, String>,
+    /// Download the object again: a body that fails gzip or JSON may have been damaged on the
+    /// way, so it is fetched once more before it is skipped.
+    pub refetch: Option<Refetch>,
 }
+
+/// Fetch an object's body once more (blocks the calling worker until it has arrived).
+pub type Refetch = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
 
 /// The account and region an input belongs to, from its place in the trail layout.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -99,33 +105,42 @@ pub fn scan<'a, R: Report>(
     quiet_panics_in_inputs();
     work.fold(
         || (report.clone(), ScanStats::default(), Buffers::default()),
-        |(mut acc, mut stats, mut bufs), work| {
+        |(mut acc, mut stats, mut bufs), mut work| {
             let (name, origin) = match &work {
                 Work::Local(input) => (input.to_string(), input.origin()),
                 Work::Fetched(f) => (f.name.clone(), f.origin.clone()),
             };
             let (before, bytes_before) = (stats.events, stats.input_bytes);
             let local = matches!(work, Work::Local(_));
-            // A panic while reading one input (a bug, most likely set off by odd input) skips
-            // that input; the run goes on.
-            IN_INPUT.with(|f| f.set(true));
-            let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                // Debug builds only: how the tests make a panic happen in one input's work.
-                #[cfg(debug_assertions)]
-                if std::env::var("CTQ_TEST_PANIC_ON").is_ok_and(|p| name.contains(&p)) {
-                    panic!("a test panic, as asked by CTQ_TEST_PANIC_ON");
-                }
-                scan_one(work, filter, report, &mut acc, &mut stats, &mut bufs, max_json)
-            }))
-            .unwrap_or_else(|payload| {
-                bufs = Buffers::default();
-                event::reset_after_panic();
-                Err(format!(
-                    "internal error while reading this input, which is skipped (please report it): {}",
-                    panic_message(&payload)
-                ))
-            });
-            IN_INPUT.with(|f| f.set(false));
+            let refetch = match &mut work {
+                Work::Fetched(f) => f.refetch.take(),
+                Work::Local(_) => None,
+            };
+            let mut result = guarded(
+                work, &name, filter, report, &mut acc, &mut stats, &mut bufs, max_json,
+            );
+            if result.is_err()
+                && let Some(refetch) = refetch
+            {
+                // Once more, with a fresh copy; if it fails too, its reason is the one told.
+                stats.input_bytes = bytes_before;
+                let again = Fetched {
+                    name: name.clone(),
+                    origin: origin.clone(),
+                    body: refetch(),
+                    refetch: None,
+                };
+                result = guarded(
+                    Work::Fetched(again),
+                    &name,
+                    filter,
+                    report,
+                    &mut acc,
+                    &mut stats,
+                    &mut bufs,
+                    max_json,
+                );
+            }
             match result {
                 Ok(read) => {
                     stats.inputs_read += 1;
@@ -164,6 +179,41 @@ pub fn scan<'a, R: Report>(
             (a, sa)
         },
     )
+}
+
+/// `scan_one`, with a panic while reading the input (a bug, most likely set off by odd input)
+/// turned into that input's skip: the run goes on.
+#[allow(clippy::too_many_arguments)]
+fn guarded<R: Report>(
+    work: Work<'_>,
+    name: &str,
+    filter: &Filter,
+    report: &R,
+    acc: &mut R,
+    stats: &mut ScanStats,
+    bufs: &mut Buffers,
+    max_json: u64,
+) -> Result<Read, String> {
+    IN_INPUT.with(|f| f.set(true));
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        // Debug builds only: how the tests make a panic happen in one input's work.
+        #[cfg(debug_assertions)]
+        if std::env::var("CTQ_TEST_PANIC_ON").is_ok_and(|p| name.contains(&p)) {
+            panic!("a test panic, as asked by CTQ_TEST_PANIC_ON");
+        }
+        let _ = name;
+        scan_one(work, filter, report, acc, stats, bufs, max_json)
+    }))
+    .unwrap_or_else(|payload| {
+        *bufs = Buffers::default();
+        event::reset_after_panic();
+        Err(format!(
+            "internal error while reading this input, which is skipped (please report it): {}",
+            panic_message(&payload)
+        ))
+    });
+    IN_INPUT.with(|f| f.set(false));
+    result
 }
 
 thread_local! {

@@ -16,16 +16,22 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::Region;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, Region, RuntimeComponents};
+use aws_sdk_s3::error::{BoxError, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::operation::list_objects_v2::{ListObjectsV2Error, ListObjectsV2Output};
+use aws_sdk_s3::types::EncodingType;
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::layout::{self, Level};
+use crate::aws;
 use crate::config::Filter;
 use crate::progress::Progress;
-use crate::scan::{Fetched, Origin};
+use crate::scan::{Fetched, Origin, Refetch};
 use crate::source::local::is_event_file_name;
 use crate::time::{self, Micros};
 
@@ -44,6 +50,8 @@ pub struct S3Session {
     /// A custom endpoint (a self-hosted or test server) was given.
     custom_endpoint: bool,
     concurrency: usize,
+    /// The longest wait for a response or for the next bytes of a body.
+    read_timeout: Duration,
 }
 
 /// A bucket reached with the right region.
@@ -99,6 +107,7 @@ impl S3Session {
             config,
             custom_endpoint,
             concurrency: settings.concurrency.max(1),
+            read_timeout: aws::read_timeout()?,
         })
     }
 
@@ -164,12 +173,9 @@ async fn bucket_region(client: &Client, bucket: &str) -> anyhow::Result<Option<S
 }
 
 /// An error that stops everything, in one line that names what failed and what to check.
-fn request_error<E: ProvideErrorMetadata + std::error::Error + 'static, R>(
-    e: &SdkError<E, R>,
-    what: &str,
-) -> anyhow::Error
+fn request_error<E>(e: &SdkError<E, HttpResponse>, what: &str) -> anyhow::Error
 where
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let code = e.code().unwrap_or_default();
     let message = e.message().unwrap_or_default();
@@ -193,16 +199,17 @@ where
                 "{what}: the bucket is in another region ({code}); set AWS_REGION to the bucket's region"
             )
         }
-        "" => match e {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-                anyhow!(
-                    "{what}: cannot reach S3 ({}): check the network, --endpoint-url or AWS_ENDPOINT_URL",
-                    DisplayErrorContext(e)
-                )
-            }
-            _ => anyhow!("{what}: {}", DisplayErrorContext(e)),
+        "SlowDown" => anyhow!(
+            "{what}: S3 kept asking to slow down ({}); try a lower --concurrency",
+            aws::describe(e)
+        ),
+        _ => match e {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => anyhow!(
+                "{what}: cannot reach S3 ({}): check the network, --endpoint-url or AWS_ENDPOINT_URL",
+                aws::describe(e)
+            ),
+            _ => anyhow!("{what}: {}", aws::describe(e)),
         },
-        _ => anyhow!("{what}: {code}: {message}"),
     }
 }
 
@@ -477,8 +484,10 @@ impl Bucket<'_> {
         fatal: Arc<Mutex<Option<String>>>,
     ) -> impl Iterator<Item = Fetched> + Send + 'static {
         let concurrency = self.session.concurrency;
+        let read_timeout = self.session.read_timeout;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(concurrency);
         let (client, bucket) = (self.client.clone(), self.name.clone());
+        let handle = self.session.rt.handle().clone();
         self.session.rt.spawn(async move {
             let permits = Arc::new(Semaphore::new(concurrency));
             for obj in objects {
@@ -490,16 +499,17 @@ impl Bucket<'_> {
                 if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
                     break;
                 }
-                let (client, bucket, tx, progress, fatal) = (
+                let (client, bucket, tx, progress, fatal, handle) = (
                     client.clone(),
                     bucket.clone(),
                     tx.clone(),
                     Arc::clone(&progress),
                     Arc::clone(&fatal),
+                    handle.clone(),
                 );
                 tokio::spawn(async move {
                     let name = format!("s3://{bucket}/{}", obj.key);
-                    let body = match get_object(&client, &bucket, &obj.key).await {
+                    let body = match get_object(&client, &bucket, &obj.key, read_timeout).await {
                         Ok(body) => {
                             progress.downloaded(body.len() as u64);
                             Ok(body)
@@ -512,12 +522,26 @@ impl Bucket<'_> {
                         }
                         Err(GetError::Object(why)) => Err(why),
                     };
+                    // A body that arrived but does not decode may have been damaged on the way
+                    // without a checksum to tell: the worker may ask for it once more. It runs
+                    // on a rayon thread, outside the runtime, so it may block on it.
+                    let refetch: Option<Refetch> = body.is_ok().then(|| {
+                        let key = obj.key.clone();
+                        Box::new(move || {
+                            let body = handle
+                                .block_on(get_object(&client, &bucket, &key, read_timeout))
+                                .map_err(GetError::into_reason)?;
+                            progress.downloaded(body.len() as u64);
+                            Ok(body)
+                        }) as Refetch
+                    });
                     // The permit is released only once the body is handed over.
                     let _ = tx
                         .send(Fetched {
                             name,
                             origin: obj.origin,
                             body,
+                            refetch,
                         })
                         .await;
                     drop(permit);
@@ -535,28 +559,36 @@ enum GetError {
     Fatal(String),
 }
 
+impl GetError {
+    fn into_reason(self) -> String {
+        match self {
+            GetError::Object(why) | GetError::Fatal(why) => why,
+        }
+    }
+}
+
 /// GetObject and read the whole body. The SDK retries throttling (503 SlowDown), timeouts and
-/// dropped connections before the response; a connection dropped while the body streams is
-/// retried here.
-async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, GetError> {
+/// dropped connections before the response; a body that stops, breaks off or fails its checksum
+/// while it streams is asked for again here.
+async fn get_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    read_timeout: Duration,
+) -> Result<Vec<u8>, GetError> {
     const ATTEMPTS: u32 = 3;
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
+        if attempt > 1 {
+            tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt - 1))).await;
+        }
         let out = match client.get_object().bucket(bucket).key(key).send().await {
             Ok(out) => out,
             Err(e) => return Err(classify_get_error(&e)),
         };
-        match out.body.collect().await {
-            Ok(data) => return Ok(data.into_bytes().into()),
-            Err(e) => {
-                last = format!(
-                    "connection lost while reading ({})",
-                    DisplayErrorContext(&e)
-                );
-                if attempt < ATTEMPTS {
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                }
-            }
+        match read_body(out, read_timeout).await {
+            Ok(data) => return Ok(data),
+            Err(why) => last = why,
         }
     }
     Err(GetError::Object(format!(
@@ -564,9 +596,36 @@ async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>,
     )))
 }
 
-fn classify_get_error<R: std::fmt::Debug>(
-    e: &SdkError<aws_sdk_s3::operation::get_object::GetObjectError, R>,
-) -> GetError {
+/// The whole body of a GetObject response. Each wait for more bytes is bounded by the read
+/// timeout, so a server that sends the headers and then nothing cannot hold the run forever.
+async fn read_body(out: GetObjectOutput, read_timeout: Duration) -> Result<Vec<u8>, String> {
+    let expected = out.content_length().unwrap_or(0).clamp(0, 64 << 20) as usize;
+    let mut body = out.body;
+    let mut data = Vec::with_capacity(expected);
+    loop {
+        match tokio::time::timeout(read_timeout, body.next()).await {
+            Err(_) => {
+                return Err(format!(
+                    "stalled: no data for {} (the read timeout, {})",
+                    aws::seconds(read_timeout),
+                    aws::READ_TIMEOUT_VAR
+                ));
+            }
+            Ok(None) => return Ok(data),
+            Ok(Some(Ok(chunk))) => data.extend_from_slice(&chunk),
+            Ok(Some(Err(e))) => {
+                return Err(match aws::transport_reason(&e).as_str() {
+                    "checksum mismatch" => {
+                        "checksum mismatch: the body differs from the checksum S3 sent".to_string()
+                    }
+                    reason => format!("connection lost while reading ({reason})"),
+                });
+            }
+        }
+    }
+}
+
+fn classify_get_error(e: &SdkError<GetObjectError, HttpResponse>) -> GetError {
     let code = e.code().unwrap_or_default();
     let message = e.message().unwrap_or_default();
     let kms = code.starts_with("KMS") || message.contains("KMS") || message.contains("kms:");
@@ -581,42 +640,200 @@ fn classify_get_error<R: std::fmt::Debug>(
                 "the credentials were rejected ({code}): check AWS_PROFILE or --profile, the access keys, or run `aws sso login`"
             ))
         }
-        "" => GetError::Object(format!("download failed: {}", DisplayErrorContext(e))),
         "AccessDenied" => GetError::Object(format!(
             "download failed: access denied (the caller needs s3:GetObject): {message}"
         )),
-        _ => GetError::Object(format!("download failed: {code}: {message}")),
+        _ => GetError::Object(format!("download failed: {}", aws::describe(e))),
     }
 }
 
+/// How many times a listing page that comes back damaged is asked for.
+const PAGE_ATTEMPTS: u32 = 3;
+
+/// One page of a listing, checked and decoded.
+#[derive(Debug, Default, PartialEq)]
+struct Page {
+    prefixes: Vec<String>,
+    objects: Vec<(String, u64)>,
+    /// The continuation token of the next page, when there is one.
+    next: Option<String>,
+}
+
 /// Every page of one listing: (common prefixes, objects with sizes, requests made).
+///
+/// The pages are asked for here rather than by the SDK's paginator so that each one is checked:
+/// the SDK's XML reader is lenient, and takes a page cut short or garbled on the way for a
+/// shorter page, which would end the listing early and leave objects out of the report without
+/// a word. A damaged page is asked for again; one that stays damaged stops the run.
 async fn list_one(
     client: &Client,
     bucket: &str,
     prefix: &str,
     delimiter: bool,
 ) -> anyhow::Result<(Vec<String>, Vec<(String, u64)>, u64)> {
-    let mut req = client.list_objects_v2().bucket(bucket).prefix(prefix);
-    if delimiter {
-        req = req.delimiter("/");
-    }
-    let mut pages = req.into_paginator().send();
+    let what = format!("s3://{bucket}/{prefix}");
     let (mut prefixes, mut objects, mut requests) = (Vec::new(), Vec::new(), 0u64);
-    while let Some(page) = pages.next().await {
-        requests += 1;
-        let page = page.map_err(|e| request_error(&e, &format!("s3://{bucket}/{prefix}")))?;
-        prefixes.extend(
-            page.common_prefixes()
-                .iter()
-                .filter_map(|p| p.prefix().map(str::to_string)),
-        );
-        objects.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| Some((o.key()?.to_string(), o.size().unwrap_or(0).max(0) as u64))),
-        );
+    let mut token: Option<String> = None;
+    for page_no in 1u64.. {
+        let mut why = String::new();
+        let mut page = None;
+        for attempt in 1..=PAGE_ATTEMPTS {
+            if attempt > 1 {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt - 1))).await;
+            }
+            requests += 1;
+            let mut req = client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                // Keys may hold characters XML 1.0 cannot carry (ESC, other controls).
+                .encoding_type(EncodingType::Url);
+            if delimiter {
+                req = req.delimiter("/");
+            }
+            if let Some(t) = &token {
+                req = req.continuation_token(t);
+            }
+            match req.customize().interceptor(WholeListing).send().await {
+                Ok(out) => match check_page(&out, prefix) {
+                    Ok(p) => {
+                        page = Some(p);
+                        break;
+                    }
+                    Err(w) => why = w,
+                },
+                Err(e) if is_damaged(&e) => why = aws::root_cause(&e),
+                Err(e) => return Err(request_error(&e, &what)),
+            }
+        }
+        let Some(page) = page else {
+            bail!(
+                "{what}: listing page {page_no} came back damaged {PAGE_ATTEMPTS} times ({why}); stopping rather than reporting on part of the objects"
+            );
+        };
+        prefixes.extend(page.prefixes);
+        objects.extend(page.objects);
+        match page.next {
+            None => break,
+            Some(next) if token.as_ref() == Some(&next) => bail!(
+                "{what}: the listing does not advance (page {page_no} gives the continuation token it was asked with)"
+            ),
+            Some(next) => token = Some(next),
+        }
     }
     Ok((prefixes, objects, requests))
+}
+
+/// A 200 answer that could not be read as a listing, or was cut short (see [`WholeListing`]).
+fn is_damaged(e: &SdkError<ListObjectsV2Error, HttpResponse>) -> bool {
+    match e {
+        SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(s) => s.raw().status().is_success(),
+        _ => false,
+    }
+}
+
+/// Check a page against itself and decode its keys. Real S3 always sends `KeyCount` and
+/// `IsTruncated`; a page that lacks them, or whose counts disagree with what it holds, lost part
+/// of itself on the way.
+fn check_page(out: &ListObjectsV2Output, prefix: &str) -> Result<Page, String> {
+    let parsed = out.contents().len() + out.common_prefixes().len();
+    match out.key_count() {
+        None => return Err("no KeyCount".to_string()),
+        Some(n) if usize::try_from(n).ok() != Some(parsed) => {
+            return Err(format!("KeyCount {n}, but {parsed} keys and prefixes"));
+        }
+        Some(_) => {}
+    }
+    let next = match out.is_truncated() {
+        None => return Err("no IsTruncated".to_string()),
+        Some(false) => None,
+        Some(true) => match out.next_continuation_token() {
+            Some(t) if !t.is_empty() => Some(t.to_string()),
+            _ => return Err("IsTruncated without a NextContinuationToken".to_string()),
+        },
+    };
+    let url = matches!(out.encoding_type(), Some(EncodingType::Url));
+    let decode = |s: &str| -> Result<String, String> {
+        let s = if url { url_decode(s)? } else { s.to_string() };
+        if s.starts_with(prefix) {
+            Ok(s)
+        } else {
+            Err("a key that does not start with the prefix asked for".to_string())
+        }
+    };
+    let mut page = Page {
+        next,
+        ..Page::default()
+    };
+    for o in out.contents() {
+        let key = o.key().ok_or("an object without a key")?;
+        page.objects
+            .push((decode(key)?, o.size().unwrap_or(0).max(0) as u64));
+    }
+    for p in out.common_prefixes() {
+        let p = p.prefix().ok_or("a common prefix without a prefix")?;
+        page.prefixes.push(decode(p)?);
+    }
+    Ok(page)
+}
+
+/// Decode a key sent with `encoding-type=url`: `%XX` is a byte, `+` a space (S3 sends a `+` of a
+/// key as `%2B`).
+fn url_decode(s: &str) -> Result<String, String> {
+    let bad = || "a key that is not valid URL encoding".to_string();
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let hex = b.get(i + 1..i + 3).ok_or_else(bad)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| "a key that is not UTF-8 once decoded".to_string())
+}
+
+/// Fails a listing whose body does not end with its closing tag. A page cut short on the way
+/// (status 200, a Content-Length that matches the cut) otherwise parses as a shorter page: the
+/// SDK's XML reader stops quietly at the end of its input.
+#[derive(Debug)]
+struct WholeListing;
+
+impl Intercept for WholeListing {
+    fn name(&self) -> &'static str {
+        "WholeListing"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        ctx: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = ctx.response();
+        if !response.status().is_success() {
+            return Ok(());
+        }
+        match response.body().bytes() {
+            Some(body) if !body.trim_ascii_end().ends_with(b"</ListBucketResult>") => {
+                Err("cut short: the page ends before </ListBucketResult>".into())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 fn node_prefix(n: &Node) -> &str {
@@ -760,6 +977,57 @@ mod tests {
         };
         assert!(child_node(&folder, "us-east-1", "x/", &f).is_none());
         assert!(child_node(&folder, "eu-west-1", "x/", &f).is_some());
+    }
+
+    #[test]
+    fn url_encoded_keys_are_decoded() {
+        assert_eq!(
+            url_decode("AWSLogs%2F1%2Fa+b%2Bc%1B%C3%A9.json").unwrap(),
+            "AWSLogs/1/a b+c\u{1b}é.json"
+        );
+        assert!(url_decode("a%2").is_err());
+        assert!(url_decode("a%zz").is_err());
+        assert!(url_decode("%FF").is_err(), "not UTF-8");
+    }
+
+    #[test]
+    fn a_page_that_contradicts_itself_is_damaged() {
+        use aws_sdk_s3::types::{CommonPrefix, Object};
+        let object = |k: &str| Object::builder().key(k).size(7).build();
+        let page = |count: Option<i32>, truncated: Option<bool>, next: Option<&str>| {
+            ListObjectsV2Output::builder()
+                .set_key_count(count)
+                .set_is_truncated(truncated)
+                .set_next_continuation_token(next.map(str::to_string))
+                .encoding_type(EncodingType::Url)
+                .contents(object("p%2Fa+b"))
+                .contents(object("p/c"))
+                .common_prefixes(CommonPrefix::builder().prefix("p%2Fd%2F").build())
+                .build()
+        };
+        assert_eq!(
+            check_page(&page(Some(3), Some(true), Some("t")), "p/"),
+            Ok(Page {
+                prefixes: vec!["p/d/".into()],
+                objects: vec![("p/a b".into(), 7), ("p/c".into(), 7)],
+                next: Some("t".into()),
+            })
+        );
+        let why = |p: ListObjectsV2Output| check_page(&p, "p/").unwrap_err();
+        assert_eq!(why(page(None, Some(false), None)), "no KeyCount");
+        assert_eq!(
+            why(page(Some(5), Some(false), None)),
+            "KeyCount 5, but 3 keys and prefixes"
+        );
+        assert_eq!(why(page(Some(3), None, None)), "no IsTruncated");
+        assert_eq!(
+            why(page(Some(3), Some(true), None)),
+            "IsTruncated without a NextContinuationToken"
+        );
+        assert_eq!(
+            check_page(&page(Some(3), Some(false), None), "q/").unwrap_err(),
+            "a key that does not start with the prefix asked for"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod athena;
 mod cli;
+mod faults;
 mod fuzz;
 pub mod fuzz_check;
 mod golden;

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -11,6 +12,7 @@ use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 use serde_json::json;
 
+use crate::faults::{Fault, FaultService, Faults, On, RealS3};
 use crate::util::*;
 
 const ACCESS_KEY: &str = "AKIACTQTEST0000001";
@@ -70,6 +72,8 @@ impl s3s::access::S3Access for Policy {
 pub struct S3Server {
     pub endpoint: String,
     pub root: tempfile::TempDir,
+    /// Faults to inject on this server's responses, and its listing page size.
+    pub faults: Arc<Faults>,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -85,12 +89,19 @@ impl S3Server {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let mut builder = S3ServiceBuilder::new(s3s_fs::FileSystem::new(root.path()).unwrap());
+        let faults = Arc::new(Faults::default());
+        let mut builder = S3ServiceBuilder::new(RealS3 {
+            fs: s3s_fs::FileSystem::new(root.path()).unwrap(),
+            faults: Arc::clone(&faults),
+        });
         let mut auth = SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY);
         auth.register(NO_LIST_KEY.into(), SECRET_KEY.into());
         builder.set_auth(auth);
         builder.set_access(Policy);
-        let service = builder.build();
+        let service = FaultService {
+            inner: builder.build(),
+            faults: Arc::clone(&faults),
+        };
         rt.spawn(async move {
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
@@ -107,6 +118,7 @@ impl S3Server {
         S3Server {
             endpoint,
             root,
+            faults,
             _rt: rt,
         }
     }
@@ -648,11 +660,9 @@ fn fatal_errors_are_one_clear_line() {
         None,
     );
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .starts_with("ctq: no AWS credentials found: set AWS_PROFILE or pass --profile"),
-        "{}",
-        r.stderr
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: no AWS credentials: set AWS_PROFILE, run `aws configure` or `aws sso login`"
     );
 
     let r = run_with(
@@ -668,7 +678,97 @@ fn fatal_errors_are_one_clear_line() {
         None,
     );
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("cannot reach S3"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: s3://exists: cannot reach S3 (connection refused): check the network, --endpoint-url or AWS_ENDPOINT_URL"
+    );
+}
+
+/// ctq with a home folder of its own holding `~/.aws/config`, and no AWS settings from the
+/// environment, as a user's shell would have.
+fn ctq_with_home(home: &Path, config: &str) -> Command {
+    write(home, ".aws/config", config.as_bytes());
+    let mut c = isolated_ctq();
+    c.env_remove("AWS_CONFIG_FILE")
+        .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+        .env("HOME", home);
+    c
+}
+
+#[test]
+fn a_profile_that_does_not_exist_is_named_with_the_file_that_lacks_it() {
+    let server = S3Server::start();
+    server.bucket("exists");
+    let home = tempfile::tempdir().unwrap();
+    let config = "[default]\nregion = us-east-1\n\n[profile dev]\nregion = eu-west-1\n";
+    let args = [
+        "errors",
+        "-s",
+        "s3://exists",
+        "--date",
+        "2024-09-05",
+        "--endpoint-url",
+        &server.endpoint,
+    ];
+
+    let r = run_with(
+        ctq_with_home(home.path(), config)
+            .args(args)
+            .args(["--profile", "nosuch"]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: profile `nosuch` not found in ~/.aws/config (profiles there: default, dev): check --profile or AWS_PROFILE"
+    );
+
+    // The same from AWS_PROFILE, which the SDK would only report as no credentials at all.
+    let r = run_with(
+        ctq_with_home(home.path(), config)
+            .env("AWS_PROFILE", "nosuch")
+            .args(args),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .starts_with("ctq: AWS_PROFILE: profile `nosuch` not found in ~/.aws/config"),
+        "{}",
+        r.stderr
+    );
+
+    // A profile that exists but holds no credentials: the plain advice.
+    let r = run_with(
+        ctq_with_home(home.path(), config)
+            .args(args)
+            .args(["--profile", "dev"]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: no AWS credentials: set AWS_PROFILE, run `aws configure` or `aws sso login`"
+    );
+
+    // AWS_CONFIG_FILE is where the SDK looks, so the message names it.
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::write(&elsewhere, "[profile ops]\n").unwrap();
+    let r = run_with(
+        ctq_with_home(home.path(), config)
+            .env("AWS_CONFIG_FILE", &elsewhere)
+            .args(args)
+            .args(["--profile", "dev"]),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "ctq: profile `dev` not found in {} (profiles there: ops): check --profile or AWS_PROFILE",
+            elsewhere.display()
+        )
+    );
 }
 
 #[test]
@@ -793,4 +893,290 @@ fn throttled_downloads_are_retried() {
         r.stderr
     );
     assert_eq!(r.json()[0]["count"], 3);
+}
+
+const ACCOUNT: &str = "111111111111";
+
+/// `n` trail objects delivered on 2024-09-05 in `region`, one `Call` event (error `E`) each,
+/// named `<tag>NNN`.
+fn day_of_objects(bucket: &Path, region: &str, n: usize, tag: &str) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let key = trail_path(
+                ACCOUNT,
+                region,
+                &format!("20240905T{:02}{:02}Z", i / 60, i % 60),
+                &format!("{tag}{i:03}"),
+            );
+            let ev = event(
+                "2024-09-05T10:00:00Z",
+                "Call",
+                json!({"errorCode": "E", "awsRegion": region}),
+            );
+            write(bucket, &key, &gz(&records(&[ev])));
+            key
+        })
+        .collect()
+}
+
+/// `errors` over 2024-09-05 of `bucket`, with `--stats`.
+fn errors_on_the_5th(server: &S3Server, bucket: &str) -> Run {
+    server.run(&[
+        "errors",
+        "-s",
+        &format!("s3://{bucket}"),
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+        "--stats",
+    ])
+}
+
+/// The events counted by `errors` (every test event is one `E` error).
+fn counted(r: &Run) -> u64 {
+    r.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["count"].as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn a_listing_page_cut_short_or_garbled_is_asked_again_and_never_taken_for_the_end() {
+    let server = S3Server::start();
+    // Pages of 10 keys, so that 25 objects take three pages.
+    server.faults.set_page_size(10);
+    let bucket = server.bucket("pages");
+    day_of_objects(&bucket, "us-east-1", 25, "a");
+    day_of_objects(&bucket, "eu-west-1", 5, "b");
+    day_of_objects(&bucket, "ap-south-1", 5, "c");
+    let day = format!("AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2024/09/05/");
+    // The delimiter listing that finds the region folders.
+    let regions = format!("AWSLogs/{ACCOUNT}/CloudTrail/");
+
+    let r = errors_on_the_5th(&server, "pages");
+    assert_eq!((r.code, counted(&r)), (0, 35), "{}", r.stderr);
+
+    for fault in [Fault::CutInHalf, Fault::Garble] {
+        for (on, prefix, page) in [
+            (On::first_page(&day), &day, 1),
+            (On::later_pages(&day), &day, 2),
+            (On::first_page(&regions), &regions, 1),
+        ] {
+            let case = format!("{fault:?} on {on:?}");
+            // Damaged once: asked again, and every object is read.
+            server.faults.clear();
+            server.faults.add(on.clone(), fault, Some(1));
+            let r = errors_on_the_5th(&server, "pages");
+            assert_eq!(server.faults.hits(), 1, "{case}");
+            assert_eq!(r.code, 0, "{case}: {}", r.stderr);
+            assert_eq!(counted(&r), 35, "{case}");
+            assert_eq!(stat(&r, "read"), 35, "{case}");
+
+            // Damaged every time: the run stops and says which listing, never a shorter report.
+            server.faults.clear();
+            server.faults.add(on, fault, None);
+            let r = errors_on_the_5th(&server, "pages");
+            assert_eq!(r.code, 1, "{case}: {}", r.stderr);
+            assert!(r.stdout.is_empty(), "{case}: {}", r.stdout);
+            assert_eq!(r.stderr.lines().count(), 1, "{case}: {}", r.stderr);
+            let expected = format!(
+                "ctq: s3://pages/{prefix}: listing page {page} came back damaged 3 times ("
+            );
+            assert!(r.stderr.starts_with(&expected), "{case}: {}", r.stderr);
+            assert!(
+                r.stderr
+                    .trim_end()
+                    .ends_with("); stopping rather than reporting on part of the objects"),
+                "{case}: {}",
+                r.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn a_key_with_an_escape_character_is_read_like_any_other() {
+    let server = S3Server::start();
+    let bucket = server.bucket("esc");
+    day_of_objects(&bucket, "us-east-1", 3, "plain");
+    // XML 1.0 cannot carry ESC: only an url-encoded listing can name this key.
+    let odd = trail_path(
+        ACCOUNT,
+        "us-east-1",
+        "20240905T1010Z",
+        "odd\u{1b}[31mred +%",
+    );
+    let ev = event("2024-09-05T10:00:00Z", "Call", json!({"errorCode": "E"}));
+    write(&bucket, &odd, &gz(&records(&[ev])));
+
+    let r = errors_on_the_5th(&server, "esc");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!((counted(&r), stat(&r, "read")), (4, 4), "{}", r.stderr);
+
+    // Named in a message, the key stays on its one line.
+    server
+        .faults
+        .add(On::object("odd\u{1b}"), Fault::FlipBytes, None);
+    let r = errors_on_the_5th(&server, "esc");
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!((counted(&r), stat(&r, "read")), (3, 3), "{}", r.stderr);
+    let named: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("_odd") && l.contains("red +%.json.gz"))
+        .collect();
+    assert_eq!(named.len(), 1, "{}", r.stderr);
+}
+
+#[test]
+fn a_body_damaged_on_the_way_is_fetched_again_before_it_is_skipped() {
+    let server = S3Server::start();
+    let bucket = server.bucket("flaky");
+    day_of_objects(&bucket, "us-east-1", 4, "good");
+    let flaky = trail_path(ACCOUNT, "us-east-1", "20240905T1100Z", "flaky");
+    let ev = event("2024-09-05T10:00:00Z", "Call", json!({"errorCode": "E"}));
+    write(&bucket, &flaky, &gz(&records(&[ev])));
+
+    // Bytes flipped in the gzip stream, no checksum to tell: the first copy fails to gunzip,
+    // the second is read.
+    server
+        .faults
+        .add(On::object("flaky"), Fault::FlipBytes, Some(1));
+    let r = errors_on_the_5th(&server, "flaky");
+    assert_eq!(server.faults.hits(), 1);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!((counted(&r), stat(&r, "read")), (5, 5), "{}", r.stderr);
+
+    // Damaged every time: skipped, named, the rest read.
+    server.faults.clear();
+    server
+        .faults
+        .add(On::object("flaky"), Fault::FlipBytes, None);
+    let r = errors_on_the_5th(&server, "flaky");
+    assert_eq!(server.faults.hits(), 2, "fetched twice, no more");
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(
+        (counted(&r), stat(&r, "read"), stat(&r, "failed")),
+        (4, 4, 1)
+    );
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.starts_with(&format!("ctq: s3://flaky/{flaky}: "))),
+        "{}",
+        r.stderr
+    );
+
+    // A checksum that does not match: the SDK notices, and the message says so.
+    server.faults.clear();
+    server
+        .faults
+        .add(On::object("flaky"), Fault::WrongChecksum, Some(1));
+    let r = errors_on_the_5th(&server, "flaky");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(counted(&r), 5);
+    server.faults.clear();
+    server
+        .faults
+        .add(On::object("flaky"), Fault::WrongChecksum, None);
+    let r = errors_on_the_5th(&server, "flaky");
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(counted(&r), 4);
+    assert!(
+        r.stderr.contains(&format!(
+            "ctq: s3://flaky/{flaky}: download failed after 3 attempts: checksum mismatch"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("connection lost"), "{}", r.stderr);
+}
+
+#[test]
+fn throttled_listings_are_retried() {
+    let server = S3Server::start();
+    let bucket = server.bucket("busy-list");
+    day_of_objects(&bucket, "us-east-1", 3, "a");
+    let day = format!("AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2024/09/05/");
+    server
+        .faults
+        .add(On::first_page("AWSLogs/"), Fault::SlowDown, Some(1));
+    server
+        .faults
+        .add(On::first_page(&day), Fault::SlowDown, Some(1));
+    let r = errors_on_the_5th(&server, "busy-list");
+    assert_eq!(server.faults.hits(), 2);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!((counted(&r), stat(&r, "read")), (3, 3), "{}", r.stderr);
+}
+
+#[test]
+fn a_download_that_stalls_times_out_is_retried_then_skipped() {
+    let server = S3Server::start();
+    let bucket = server.bucket("stall");
+    day_of_objects(&bucket, "us-east-1", 3, "good");
+    let stuck = trail_path(ACCOUNT, "us-east-1", "20240905T1100Z", "stuck");
+    // Large enough that half of it is more than one chunk's worth of headers and body.
+    let events: Vec<_> = (0..200)
+        .map(|i| {
+            let ev = json!({"errorCode": "E", "requestID": format!("r{i}")});
+            event("2024-09-05T10:00:00Z", "Call", ev)
+        })
+        .collect();
+    write(&bucket, &stuck, &gz(&records(&events)));
+    let args = [
+        "errors",
+        "-s",
+        "s3://stall",
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+        "--stats",
+    ];
+
+    // Stalls once: the second attempt reads it.
+    server
+        .faults
+        .add(On::object("stuck"), Fault::Stall, Some(1));
+    let started = std::time::Instant::now();
+    let r = run_with(server.ctq().env("CTQ_READ_TIMEOUT", "1").args(args), None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!((counted(&r), stat(&r, "read")), (203, 4), "{}", r.stderr);
+
+    // Stalls every time: three attempts of a second each, then skipped with the reason.
+    server.faults.clear();
+    server.faults.add(On::object("stuck"), Fault::Stall, None);
+    let r = run_with(server.ctq().env("CTQ_READ_TIMEOUT", "1").args(args), None);
+    assert_eq!(server.faults.hits(), 3);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(
+        (counted(&r), stat(&r, "read"), stat(&r, "failed")),
+        (3, 3, 1)
+    );
+    let line = format!("ctq: s3://stall/{stuck}: download failed after 3 attempts: stalled");
+    assert!(
+        r.stderr.lines().any(|l| l.starts_with(&line)),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A read timeout that is not a number of seconds is refused before anything is sent.
+    let r = run_with(
+        server.ctq().env("CTQ_READ_TIMEOUT", "soon").args(args),
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        "ctq: CTQ_READ_TIMEOUT: expected seconds between 0 and 3600, like 30 or 2.5, got `soon`"
+    );
 }

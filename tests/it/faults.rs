@@ -1,0 +1,391 @@
+//! What the test S3 server does beyond `s3s-fs`: what real S3 does that s3s-fs does not
+//! (`encoding-type=url`, opaque continuation tokens, pages smaller than 1,000 keys), and faults
+//! injected on the HTTP responses as a network or an overloaded S3 would damage them, by rules
+//! that each test sets on its own server. The SDK in ctq is never stubbed: it talks HTTP to this.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode, Uri};
+use hyper::body::Incoming;
+use s3s::dto::{EncodingType, ListObjectsV2Input, ListObjectsV2Output};
+use s3s::service::S3Service;
+use s3s::{Body, HttpError, S3, S3Request, S3Response, S3Result};
+
+/// What to do to a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Status 200 and the first half of the body, with a Content-Length that matches the cut.
+    CutInHalf,
+    /// Status 200 and the body with junk written over its middle (`<`, `&`, `;`).
+    Garble,
+    /// Status 200 and the body with bytes of its middle inverted (a gzip stream that fails).
+    FlipBytes,
+    /// The body as it is, with a CRC32 checksum header that does not match it.
+    WrongChecksum,
+    /// 503 SlowDown with a request id, as S3 answers under request-rate pressure.
+    SlowDown,
+    /// The headers and the first half of the body, then nothing, ever.
+    Stall,
+}
+
+/// Which requests a rule applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum On {
+    /// ListObjectsV2 of exactly this prefix: its first page (no continuation token), or any
+    /// later one.
+    Listing { prefix: String, page: Page },
+    /// GetObject of every key containing this text.
+    Object(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    First,
+    Later,
+}
+
+impl On {
+    pub fn first_page(prefix: &str) -> On {
+        On::Listing {
+            prefix: prefix.to_string(),
+            page: Page::First,
+        }
+    }
+
+    pub fn later_pages(prefix: &str) -> On {
+        On::Listing {
+            prefix: prefix.to_string(),
+            page: Page::Later,
+        }
+    }
+
+    pub fn object(key_part: &str) -> On {
+        On::Object(key_part.to_string())
+    }
+}
+
+struct Rule {
+    on: On,
+    fault: Fault,
+    /// How many matching requests get the fault (the first ones); None: every one.
+    times: Option<u32>,
+    hits: u32,
+}
+
+/// The rules of one server, and how it pages listings.
+#[derive(Default)]
+pub struct Faults {
+    rules: Mutex<Vec<Rule>>,
+    /// At most this many keys per listing page (0: as asked, up to 1,000).
+    page_size: AtomicI32,
+}
+
+impl Faults {
+    /// `fault` on the first `times` requests `on` matches (None: on every one).
+    pub fn add(&self, on: On, fault: Fault, times: Option<u32>) {
+        self.rules.lock().unwrap().push(Rule {
+            on,
+            fault,
+            times,
+            hits: 0,
+        });
+    }
+
+    pub fn clear(&self) {
+        self.rules.lock().unwrap().clear();
+    }
+
+    /// How many requests got a fault so far.
+    pub fn hits(&self) -> u32 {
+        self.rules.lock().unwrap().iter().map(|r| r.hits).sum()
+    }
+
+    pub fn set_page_size(&self, n: i32) {
+        self.page_size.store(n, Ordering::Relaxed);
+    }
+
+    /// The fault for this request, if a rule wants one (and count it).
+    fn take(&self, method: &Method, uri: &Uri) -> Option<Fault> {
+        if method != Method::GET {
+            return None;
+        }
+        let query = query_pairs(uri.query().unwrap_or_default());
+        let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+        let path = percent_decode(uri.path());
+        // Path style: `/bucket` for a listing, `/bucket/key` for an object.
+        let key = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .map(|(_, k)| k)
+            .unwrap_or_default();
+        let listing = param("list-type").is_some_and(|v| v == "2");
+        let mut rules = self.rules.lock().unwrap();
+        let rule = rules.iter_mut().find(|r| {
+            r.times.is_none_or(|t| r.hits < t)
+                && match &r.on {
+                    On::Listing { prefix, page } => {
+                        listing
+                            && param("prefix").map_or("", |p| p.as_str()) == prefix
+                            && (param("continuation-token").is_some() == (*page == Page::Later))
+                    }
+                    On::Object(part) => !listing && key.contains(part.as_str()),
+                }
+        })?;
+        rule.hits += 1;
+        Some(rule.fault)
+    }
+}
+
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// `%XX` and `+` (space) decoded, as S3 encodes keys with `encoding-type=url`.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 3 <= b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every byte but `A-Z a-z 0-9 - _ . ~` as `%XX`, a space as `+`: more than S3 encodes, so
+/// that a client that forgets to decode shows it.
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &c in s.as_bytes() {
+        match c {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(c as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{c:02X}")),
+        }
+    }
+    out
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+/// s3s-fs with what real S3 does on listings: keys url-encoded when asked, opaque continuation
+/// tokens (s3s-fs sends the last key, which may hold characters XML cannot carry), and the
+/// page size of [`Faults::set_page_size`].
+pub struct RealS3 {
+    pub fs: s3s_fs::FileSystem,
+    pub faults: std::sync::Arc<Faults>,
+}
+
+#[async_trait::async_trait]
+impl S3 for RealS3 {
+    async fn head_bucket(
+        &self,
+        req: S3Request<s3s::dto::HeadBucketInput>,
+    ) -> S3Result<S3Response<s3s::dto::HeadBucketOutput>> {
+        self.fs.head_bucket(req).await
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<s3s::dto::GetObjectInput>,
+    ) -> S3Result<S3Response<s3s::dto::GetObjectOutput>> {
+        self.fs.get_object(req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        mut req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let page = self.faults.page_size.load(Ordering::Relaxed);
+        if page > 0 {
+            req.input.max_keys = Some(req.input.max_keys.map_or(page, |m| m.min(page)));
+        }
+        let token = req.input.continuation_token.take();
+        if let Some(t) = &token {
+            req.input.continuation_token =
+                Some(unhex(t).ok_or_else(|| s3s::s3_error!(InvalidArgument, "bad token"))?);
+        }
+        let url = req
+            .input
+            .encoding_type
+            .as_ref()
+            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        let mut resp = self.fs.list_objects_v2(req).await?;
+        let out = &mut resp.output;
+        out.continuation_token = token;
+        out.next_continuation_token = out.next_continuation_token.as_deref().map(hex);
+        if url {
+            let enc = |v: &mut Option<String>| {
+                if let Some(s) = v {
+                    *s = url_encode(s);
+                }
+            };
+            enc(&mut out.prefix);
+            enc(&mut out.delimiter);
+            enc(&mut out.start_after);
+            for o in out.contents.iter_mut().flatten() {
+                enc(&mut o.key);
+            }
+            for p in out.common_prefixes.iter_mut().flatten() {
+                enc(&mut p.prefix);
+            }
+        }
+        Ok(resp)
+    }
+}
+
+/// The S3 service behind the rules of [`Faults`], in the same hyper server.
+#[derive(Clone)]
+pub struct FaultService {
+    pub inner: S3Service,
+    pub faults: std::sync::Arc<Faults>,
+}
+
+pub const FAULT_REQUEST_ID: &str = "CTQFAULT7Q2X9";
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl hyper::service::Service<Request<Incoming>> for FaultService {
+    type Response = Response<Body>;
+    type Error = HttpError;
+    type Future = BoxFuture<Result<Response<Body>, HttpError>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        let fault = self.faults.take(req.method(), req.uri());
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            if fault == Some(Fault::SlowDown) {
+                return Ok(slow_down());
+            }
+            let resp = hyper::service::Service::call(&inner, req).await?;
+            match fault {
+                Some(fault) if resp.status() == StatusCode::OK => Ok(damage(fault, resp).await),
+                _ => Ok(resp),
+            }
+        })
+    }
+}
+
+fn slow_down() -> Response<Body> {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>{FAULT_REQUEST_ID}</RequestId></Error>"
+    );
+    Response::builder()
+        .status(StatusCode::SERVICE_UNAVAILABLE)
+        .header("x-amz-request-id", FAULT_REQUEST_ID)
+        .header(CONTENT_TYPE, "application/xml")
+        .header(CONTENT_LENGTH, xml.len())
+        .body(Body::from(xml))
+        .unwrap()
+}
+
+async fn damage(fault: Fault, resp: Response<Body>) -> Response<Body> {
+    let (mut parts, mut body) = resp.into_parts();
+    let bytes = body.store_all_limited(64 << 20).await.unwrap();
+    let mid = bytes.len() / 2;
+    let body: Bytes = match fault {
+        Fault::CutInHalf => bytes.slice(..mid),
+        Fault::Garble => {
+            let mut v = bytes.to_vec();
+            let junk = b"<</&#;garbled!>";
+            let at = mid.min(v.len().saturating_sub(junk.len()));
+            let end = (at + junk.len()).min(v.len());
+            v[at..end].copy_from_slice(&junk[..end - at]);
+            v.into()
+        }
+        Fault::FlipBytes => {
+            let mut v = bytes.to_vec();
+            let end = (mid + 8).min(v.len());
+            for b in &mut v[mid..end] {
+                *b = !*b;
+            }
+            v.into()
+        }
+        Fault::WrongChecksum => {
+            // CRC32 0, base64: no body of these tests has it.
+            parts
+                .headers
+                .insert("x-amz-checksum-crc32", "AAAAAA==".parse().unwrap());
+            bytes
+        }
+        Fault::Stall => {
+            // The Content-Length of the whole body stays: the client waits for the rest.
+            return Response::from_parts(parts, Body::http_body(Stall(Some(bytes.slice(..mid)))));
+        }
+        Fault::SlowDown => unreachable!("answered before the request reaches S3"),
+    };
+    parts.headers.insert(CONTENT_LENGTH, body.len().into());
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// A body that sends its first chunk, then never another byte and never ends.
+struct Stall(Option<Bytes>);
+
+impl http_body::Body for Stall {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        match self.0.take() {
+            Some(first) => Poll::Ready(Some(Ok(http_body::Frame::data(first)))),
+            None => Poll::Pending,
+        }
+    }
+}
+
+#[test]
+fn s3_listing_url_encoding_round_trips() {
+    let key = "AWSLogs/1/a b+c\u{1b}é%.json.gz";
+    assert_eq!(percent_decode(&url_encode(key)), key);
+    assert_eq!(unhex(&hex(key)).as_deref(), Some(key));
+}
