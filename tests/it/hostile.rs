@@ -590,3 +590,32 @@ fn insights_events_saved_by_lookup_events_are_read() {
         json!([{"category": "Insight", "count": 1}])
     );
 }
+
+#[test]
+fn bombs_from_s3_are_skipped_in_bounded_memory() {
+    let server = crate::s3::S3Server::start();
+    let bucket = server.bucket("bombs");
+    let key = |stamp: &str, tag: &str| trail_path("111111111111", "us-east-1", stamp, tag);
+    write(&bucket, &key("20240905T1000Z", "zeros"), &zero_bomb());
+    write(&bucket, &key("20240905T1005Z", "spaces"), &whitespace_bomb());
+    write(
+        &bucket,
+        &key("20240905T1010Z", "good"),
+        &gz(&records(&[error_event("2024-09-05T10:00:00Z", "Good", "E", "m")])),
+    );
+    let (r, rss) = run_measured(
+        server.ctq().args([
+            "errors", "-o", "json", "--threads", "2", "-s", "s3://bombs", "--date", "2024-09-05",
+        ]),
+        None,
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(counts(&r), [("Good".to_string(), 1)]);
+    assert!(line_naming(&r, "_zeros.json.gz").contains("invalid JSON: byte 0x00 at offset 0"));
+    assert!(
+        line_naming(&r, "_spaces.json.gz").contains("over 1000 times the compressed size"),
+        "{}",
+        r.stderr
+    );
+    assert!(rss < MAX_RSS_MB, "peak RSS {rss} MB");
+}
