@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod escape;
 pub mod event;
 pub mod exit;
 pub mod net;
@@ -278,7 +279,8 @@ fn print_stats(found: &Found, listings: &[(String, Listing)], stats: &ScanStats)
     }
     let mut err = io::stderr().lock();
     for line in lines {
-        let _ = writeln!(err, "ctq: stats: {line}");
+        // Account and region come from paths and keys: escaped like every message.
+        let _ = writeln!(err, "ctq: stats: {}", escape::escape_control(&line));
     }
 }
 

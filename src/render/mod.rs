@@ -17,7 +17,7 @@ use clap::ValueEnum;
 
 use crate::time::{Micros, format_time};
 
-pub use table::escape_control;
+pub use crate::escape::escape_control;
 
 /// The output formats of `-o`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,6 +4,7 @@
 mod athena;
 mod cli;
 mod golden;
+mod hostile_output;
 mod inputs;
 mod investigations;
 mod output;
