@@ -106,6 +106,16 @@ pub struct Common {
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table, global = true, help_heading = "Output")]
     pub output: Format,
 
+    /// In CSV, write text cells exactly, even those that a spreadsheet would run as a formula
+    ///
+    /// By default a CSV text cell that starts with =, +, -, @, TAB or CR gets a leading ' so
+    /// that spreadsheets show it as text instead of running it (OWASP's advice against CSV
+    /// injection: fields such as errorMessage and userAgent are set by whoever made the
+    /// request). Counts, times and booleans are never changed. Use --csv-raw when a program,
+    /// not a spreadsheet, reads the CSV.
+    #[arg(long, global = true, help_heading = "Output")]
+    pub csv_raw: bool,
+
     /// Worker threads for decompression and parsing [default: all cores]
     #[arg(long, value_name = "N", global = true, help_heading = "Output")]
     pub threads: Option<NonZeroUsize>,

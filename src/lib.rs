@@ -154,7 +154,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         bail!(why);
     }
 
-    print_document(&output, config.format)?;
+    print_document(&output, config.style())?;
 
     if stats.events_untimed > 0 {
         warn(&format!(
@@ -178,9 +178,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 }
 
 /// The report on stdout, in the chosen format.
-fn print_document(doc: &Document, format: render::Format) -> anyhow::Result<()> {
+fn print_document(doc: &Document, style: render::Style) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
-    render::write(doc, format, &mut out)
+    render::write(doc, style, &mut out)
         .and_then(|()| out.flush())
         .context("cannot write the report")
 }
@@ -317,7 +317,7 @@ fn athena_report(config: &Config) -> anyhow::Result<Outcome> {
         }
     })?;
     let doc = athena::results::document(&config.report, &result)?;
-    print_document(&doc, config.format)?;
+    print_document(&doc, config.style())?;
     warn(&athena_cost_line(&result));
     Ok(Outcome::default())
 }

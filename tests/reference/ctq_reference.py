@@ -14,7 +14,7 @@ print.
                       events [FILTERS] [--fields PATHS]... [--raw] [--limit N] [--oldest-first] |
                       console-logins [--failures] [--no-mfa] |
                       network-activity [--vpce ID]... [--denied] |
-                      summary [--top N] [-o csv]>
+                      summary [--top N] [-o csv [--csv-raw]]>
 
 The last four (issue 4) follow tests/reference/CONTRACT-issue4.md. `events --raw` prints
 each matching event's own text from its file, one per line (-o is ignored); `summary -o csv`
@@ -758,16 +758,20 @@ def report_summary(events, top):
     }
 
 
-def csv_cell(text):
+def csv_cell(text, guard=False):
+    """RFC 4180 quoting; with guard (a text cell from the logs, without --csv-raw), a leading '
+    when the text starts like a spreadsheet formula (OWASP: =, +, -, @, TAB, CR)."""
     if text is None:
         return ""
     text = str(text)
+    if guard and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text
     if any(c in text for c in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
-def summary_csv(summary):
+def summary_csv(summary, raw=False):
     lines = ["section,key,count"]
     lines.append(f"events,,{summary['events']}")
     lines.append(f"errors,,{summary['errors']}")
@@ -775,10 +779,12 @@ def summary_csv(summary):
         if summary[name] is not None:
             lines.append(f"{name},{csv_cell(summary[name])},")
     for section in ("by_category", "by_account", "by_region", "top_event_sources", "top_event_names",
-                    "top_principals", "top_source_ips", "events_per_hour"):
+                    "top_principals", "top_source_ips"):
         for entry in summary[section]:
             key = [v for k, v in entry.items() if k != "count"][0]
-            lines.append(f"{section},{csv_cell(key)},{entry['count']}")
+            lines.append(f"{section},{csv_cell(key, guard=not raw)},{entry['count']}")
+    for entry in summary["events_per_hour"]:
+        lines.append(f"events_per_hour,{entry['hour']},{entry['count']}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -788,7 +794,8 @@ FILTERS = {"--user": "user", "--principal": "principal", "--access-key": "access
            "--event-source": "event_source", "--source-ip": "source_ip", "--bucket": "bucket", "--vpce": "vpce",
            "--error-code": "error_code", "--category": "category"}
 FLAGS = {"--details": "details", "--raw": "raw", "--oldest-first": "oldest_first", "--errors": "errors",
-         "--read-only": "read_only", "--write": "write", "--failures": "failures", "--no-mfa": "no_mfa", "--denied": "denied"}
+         "--read-only": "read_only", "--write": "write", "--failures": "failures", "--no-mfa": "no_mfa", "--denied": "denied",
+         "--csv-raw": "csv_raw"}
 # which command takes which option (besides the common ones)
 ALLOWED = {
     "sts-endpoints": {"--details"}, "root-activity": {"--details"}, "errors": {"--top"},
@@ -855,7 +862,8 @@ def parse_args(argv):
         i += 1
     if a["command"] not in ALLOWED:
         usage(f"unknown command {a['command']}")
-    common = {"-s", "--source", "--date", "--since", "--until", "--account", "--region", "-o", "--output", "--threads"}
+    common = {"-s", "--source", "--date", "--since", "--until", "--account", "--region", "-o", "--output", "--threads",
+              "--csv-raw"}
     for opt in a["given"] - common:
         if opt not in ALLOWED[a["command"]]:
             usage(f"{a['command']} does not take {opt}")
@@ -942,7 +950,7 @@ def main(argv):
     if cmd == "events" and a["raw"]:
         sys.stdout.buffer.write("".join(line + "\n" for line in rows).encode("utf-8"))
     elif cmd == "summary" and a["output"] == "csv":
-        sys.stdout.buffer.write(summary_csv(rows).encode("utf-8"))
+        sys.stdout.buffer.write(summary_csv(rows, raw=a["csv_raw"]).encode("utf-8"))
     else:
         sys.stdout.write(json.dumps(rows, indent=1, ensure_ascii=True) + "\n")
     return 3 if skipped else 0
