@@ -100,9 +100,10 @@ pub struct Common {
 
     /// Output format
     ///
-    /// table is for people; json (one array of row objects), ndjson (one object per line) and
-    /// csv (header, then rows; lists joined with ';') are for programs. Field names are the
-    /// column names shown in the table header.
+    /// table is for people: control and invisible characters are shown escaped and cells are
+    /// cut to 120 columns. json (one array of row objects), ndjson (one object per line) and
+    /// csv (header, then rows; lists joined with ';') are for programs and carry every value
+    /// whole. Field names are the column names shown in the table header.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table, global = true, help_heading = "Output")]
     pub output: Format,
 

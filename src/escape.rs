@@ -59,6 +59,75 @@ pub fn escape_control(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `s` escaped as `escape_control` does and cut to at most `max` display columns (at least 1):
+/// text that is wider ends with `…` within those columns, and an escape is never cut in two.
+/// Only what is shown is read, so the work is bounded by `max` however long `s` is.
+pub fn escape_truncated(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut width = 0;
+    // The length of `out` at the last point that leaves a column for `…`.
+    let mut fits = 0;
+    for c in s.chars() {
+        let start = out.len();
+        push_escaped(&mut out, c);
+        let w = if is_unsafe(c) {
+            out.len() - start
+        } else {
+            char_width(c)
+        };
+        if width + w > max {
+            out.truncate(fits);
+            out.push('…');
+            return out;
+        }
+        width += w;
+        if width < max {
+            fits = out.len();
+        }
+    }
+    out
+}
+
+/// The columns a terminal gives a printable character: 0 for combining marks and variation
+/// selectors, 2 for East Asian wide and fullwidth characters and most emoji, else 1. A close
+/// approximation of Unicode's East Asian Width, enough to cut a cell near its limit.
+pub fn char_width(c: char) -> usize {
+    match c as u32 {
+        0x0300..=0x036f
+        | 0x0483..=0x0489
+        | 0x0591..=0x05bd
+        | 0x0610..=0x061a
+        | 0x064b..=0x065f
+        | 0x1ab0..=0x1aff
+        | 0x1dc0..=0x1dff
+        | 0x20d0..=0x20ff
+        | 0xfe00..=0xfe0f
+        | 0xfe20..=0xfe2f
+        | 0xe0100..=0xe01ef => 0,
+        0x1100..=0x115f
+        | 0x231a..=0x231b
+        | 0x2329..=0x232a
+        | 0x23e9..=0x23ec
+        | 0x2614..=0x2615
+        | 0x2e80..=0x303e
+        | 0x3041..=0x33ff
+        | 0x3400..=0x4dbf
+        | 0x4e00..=0x9fff
+        | 0xa000..=0xa4cf
+        | 0xa960..=0xa97f
+        | 0xac00..=0xd7a3
+        | 0xf900..=0xfaff
+        | 0xfe30..=0xfe4f
+        | 0xff00..=0xff60
+        | 0xffe0..=0xffe6
+        | 0x1f300..=0x1f64f
+        | 0x1f900..=0x1f9ff
+        | 0x20000..=0x2fffd
+        | 0x30000..=0x3fffd => 2,
+        _ => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +203,34 @@ mod tests {
         for s in ["café", "日本語", "→ ✓ …", "emoji 🎉", "a\\x1b literally"] {
             assert_eq!(escape_control(s), s);
         }
+    }
+
+    #[test]
+    fn truncation_keeps_short_text() {
+        assert_eq!(escape_truncated("", 5), "");
+        assert_eq!(escape_truncated("abcde", 5), "abcde");
+        assert_eq!(escape_truncated("a\u{1b}b", 6), "a\\x1bb");
+    }
+
+    #[test]
+    fn truncation_ends_with_an_ellipsis_within_the_width() {
+        assert_eq!(escape_truncated("abcdef", 5), "abcd…");
+        assert_eq!(escape_truncated("ab", 1), "…");
+        // An escape is never cut in two: it goes whole or not at all.
+        assert_eq!(escape_truncated("ab\u{1b}cdef", 5), "ab…");
+        assert_eq!(escape_truncated("ab\u{1b}cdef", 7), "ab\\x1b…");
+        // Wide characters count two columns.
+        assert_eq!(escape_truncated("日本語です", 6), "日本…");
+        assert_eq!(escape_truncated("日本語", 6), "日本語");
+        // A combining mark stays with its letter and takes no column.
+        assert_eq!(escape_truncated("e\u{301}e\u{301}", 2), "e\u{301}e\u{301}");
+    }
+
+    #[test]
+    fn truncation_reads_only_what_it_shows() {
+        let long = "x".repeat(5_000_000);
+        let shown = escape_truncated(&long, 120);
+        assert_eq!(shown.chars().count(), 120);
+        assert!(shown.ends_with("x…"));
     }
 }

@@ -7,13 +7,15 @@
 //! or empty value is `null`.
 //!
 //! Hostile input is the normal case: the table shows control and invisible characters escaped
-//! (`crate::escape`); CSV guards text cells against formula injection unless `--csv-raw`.
+//! (`crate::escape`) and cuts each cell to `CELL_WIDTH` columns (JSON and CSV keep the whole
+//! value); CSV guards text cells against formula injection unless `--csv-raw`.
 
 mod csv;
 mod json;
 mod summary;
 mod table;
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use clap::ValueEnum;
@@ -21,6 +23,9 @@ use clap::ValueEnum;
 use crate::time::{Micros, format_time};
 
 pub use crate::escape::escape_control;
+
+/// The widest a table cell is shown, in terminal columns; longer text ends with `…`.
+pub const CELL_WIDTH: usize = 120;
 
 /// The output formats of `-o`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,16 +61,18 @@ impl Value {
         t.map_or(Value::Null, Value::Time)
     }
     /// The text of a scalar cell; lists are joined with `sep`; null is None.
-    fn text(&self, sep: &str) -> Option<String> {
+    fn text(&self, sep: &str) -> Option<Cow<'_, str>> {
         match self {
             Value::Null => None,
-            Value::Count(n) => Some(n.to_string()),
-            Value::Time(t) => Some(format_time(*t)),
-            Value::Str(s) => Some(s.clone()),
-            Value::List(l) => Some(l.join(sep)),
-            Value::Bool(b) => Some(b.to_string()),
+            Value::Count(n) => Some(n.to_string().into()),
+            Value::Time(t) => Some(format_time(*t).into()),
+            Value::Str(s) => Some(s.as_str().into()),
+            Value::List(l) => Some(l.join(sep).into()),
+            Value::Bool(b) => Some(b.to_string().into()),
             // A JSON string shows as its text; numbers, booleans, objects and arrays as JSON.
-            Value::Json(j) => Some(serde_json::from_str::<String>(j).unwrap_or_else(|_| j.clone())),
+            Value::Json(j) => Some(
+                serde_json::from_str::<String>(j).map_or_else(|_| j.as_str().into(), Cow::Owned),
+            ),
         }
     }
 

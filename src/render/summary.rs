@@ -13,7 +13,8 @@ use std::io::{self, Write};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Format, Style, csv, escape_control};
+use super::{CELL_WIDTH, Format, Style, csv};
+use crate::escape::escape_truncated;
 use crate::time::{Micros, format_time};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +166,7 @@ fn write_table(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         for (k, n) in &section.rows {
             table.add_row(vec![
                 k.as_deref()
-                    .map(|k| escape_control(k).into_owned())
+                    .map(|k| escape_truncated(k, CELL_WIDTH))
                     .unwrap_or_default(),
                 n.to_string(),
             ]);

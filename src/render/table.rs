@@ -1,13 +1,21 @@
 //! The table view for people. CloudTrail fields such as `userAgent` and `errorMessage` are
-//! attacker-controlled, so every cell goes through `crate::escape`: control, bidirectional and
-//! invisible characters are written as visible escapes, never raw.
+//! attacker-controlled, so every cell goes through `crate::escape` (control, bidirectional and
+//! invisible characters shown as visible escapes, never raw) and is cut to `CELL_WIDTH` columns
+//! before comfy-table sees it: a cell of megabytes costs no more than a short one, and the full
+//! value stays in JSON and CSV.
 
 use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-use super::{Output, Value};
-use crate::escape::escape_control;
+use super::{CELL_WIDTH, Output, Value};
+use crate::escape::{escape_control, escape_truncated};
+
+/// A cell as the table shows it: escaped, at most `CELL_WIDTH` columns, empty for null.
+pub(super) fn cell(v: &Value) -> String {
+    v.text(", ")
+        .map_or_else(String::new, |t| escape_truncated(&t, CELL_WIDTH))
+}
 
 pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
     let mut table = Table::new();
@@ -31,10 +39,7 @@ pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
         }
     }
     for row in &out.rows {
-        table.add_row(row.iter().map(|v| {
-            v.text(", ")
-                .map_or_else(String::new, |t| escape_control(&t).into_owned())
-        }));
+        table.add_row(row.iter().map(cell));
     }
     if out.rows.is_empty() {
         writeln!(w, "{table}")?;
@@ -46,4 +51,58 @@ pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
         writeln!(w, "{}", escape_control(line))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(rows: Vec<Vec<Value>>) -> String {
+        let out = Output {
+            columns: vec!["error_message", "count"],
+            rows,
+            footer: vec![],
+        };
+        let mut buf = Vec::new();
+        write(&out, &mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn cells_are_escaped() {
+        let table = render(vec![vec![
+            Value::Str("a\u{1b}[31mred\r\nb\u{7}\u{9b}c\u{202e}d\te\u{7f}".into()),
+            Value::Count(1),
+        ]]);
+        assert!(table.contains("a\\x1b[31mred\\r\\nb\\x07\\u{9b}c\\u{202e}d\\te\\x7f"));
+        assert!(!table.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn long_cells_are_cut_to_the_cell_width() {
+        let long = "word ".repeat(100_000);
+        let table = render(vec![
+            vec![Value::Str(long), Value::Count(7)],
+            vec![Value::Str("short".into()), Value::Count(1)],
+        ]);
+        for line in table.lines() {
+            assert!(line.chars().count() < CELL_WIDTH + 20, "{line}");
+        }
+        let first = table.lines().find(|l| l.contains("word")).unwrap();
+        assert!(first.contains("word word…"), "{first}");
+        // A list cell is cut as one text.
+        assert_eq!(
+            cell(&Value::List(vec!["x".repeat(200), "y".into()]))
+                .chars()
+                .count(),
+            CELL_WIDTH
+        );
+    }
+
+    #[test]
+    fn counts_and_times_are_never_cut() {
+        assert_eq!(cell(&Value::Count(u64::MAX)), u64::MAX.to_string());
+        assert_eq!(cell(&Value::Time(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(cell(&Value::Null), "");
+    }
 }

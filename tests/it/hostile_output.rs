@@ -1,6 +1,6 @@
 //! Issue 10: output that stays safe and bounded on hostile input. Names and keys quoted on stderr
-//! are escaped like table cells, and CSV guards text against formula injection (`--csv-raw`
-//! keeps it exact).
+//! are escaped like table cells, CSV guards text against formula injection (`--csv-raw` keeps
+//! it exact), and a huge cell is cut in the table but whole in JSON and CSV.
 
 use serde_json::{Value, json};
 
@@ -222,4 +222,80 @@ fn csv_counts_times_and_json_numbers_are_never_guarded() {
 fn csv_raw_is_in_the_help() {
     let r = run(&["--help"]);
     assert!(r.stdout.contains("--csv-raw"), "{}", r.stdout);
+}
+
+// ------------------------------------------------------------------------------- large cells
+
+#[test]
+fn a_16_mb_cell_is_cut_in_the_table_and_whole_in_json_and_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut message = String::from("User is not authorized: ");
+    while message.len() < 16 << 20 {
+        message.push_str("arn:aws:s3:::bucket/key\u{1b}[0m ");
+    }
+    write(
+        dir.path(),
+        "big.json",
+        &records(&[
+            error_event(
+                "2024-09-05T10:00:00Z",
+                "PutObject",
+                "AccessDenied",
+                &message,
+            ),
+            error_event("2024-09-05T10:00:01Z", "GetObject", "NoSuchKey", "short"),
+        ]),
+    );
+    let d = dir.path().to_str().unwrap();
+    let table = run(&["errors", "-s", d]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.len() < 4_000, "{} bytes", table.stdout.len());
+    let line = table
+        .stdout
+        .lines()
+        .find(|l| l.contains("AccessDenied"))
+        .unwrap();
+    assert!(line.chars().count() < 200, "{line}");
+    assert!(
+        line.contains("User is not authorized: arn:aws:s3:::bucket/key\\x1b[0m"),
+        "{line}"
+    );
+    assert!(line.contains('…'), "{line}");
+    assert_no_raw_controls("table", &table.stdout);
+
+    let json = run(&["errors", "-s", d, "-o", "json"]).json();
+    let row = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["error_code"] == "AccessDenied")
+        .unwrap();
+    assert_eq!(row["error_message"].as_str(), Some(message.as_str()));
+
+    let csv = run(&["errors", "-s", d, "-o", "csv"]).stdout;
+    assert!(csv.contains(&format!(",AccessDenied,{message},1\n")));
+}
+
+/// The summary's tables cut long keys too.
+#[test]
+fn summary_tables_cut_long_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let principal = format!("arn:aws:iam::111111111111:user/{}", "x".repeat(100_000));
+    write(
+        dir.path(),
+        "a.json",
+        &records(&[event(
+            "2024-09-05T10:00:00Z",
+            "GetObject",
+            json!({"userIdentity": {"arn": principal}}),
+        )]),
+    );
+    let r = run(&["summary", "-s", dir.path().to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.lines().all(|l| l.chars().count() < 200),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("user/xxx"), "{}", r.stdout);
 }
