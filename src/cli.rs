@@ -284,8 +284,10 @@ pub enum Command {
     /// What is in this window at all?
     ///
     /// Totals, first and last event, counts by category, account and region, the top event
-    /// sources, event names, principals and source IPs, and events per hour (a bar chart in the
-    /// table view).
+    /// sources, event names, principals and source IPs, and a timeline of events per hour, day
+    /// or month (a bar chart in the table view). Event times before 2013-11-01 or more than a
+    /// day ahead are implausible: counted, but left out of the first and last event and the
+    /// timeline.
     Summary {
         /// How many rows in each top list (0 for all)
         #[arg(long, value_name = "N", default_value_t = 10)]

@@ -144,7 +144,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 &progress,
             ),
             ReportSpec::Summary { top } => {
-                run_report(work(), &config, Summary::new(*top), &progress)
+                run_report(work(), &config, Summary::new(*top, config.now), &progress)
             }
             ReportSpec::AthenaDdl { .. } => unreachable!("athena ddl returns before scanning"),
         }
@@ -177,12 +177,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The report on stdout, in the chosen format.
+/// The report on stdout, in the chosen format, then its notes on stderr.
 fn print_document(doc: &Document, style: render::Style) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
     render::write(doc, style, &mut out)
         .and_then(|()| out.flush())
-        .context("cannot write the report")
+        .context("cannot write the report")?;
+    for note in render::notes(doc) {
+        warn(&note);
+    }
+    Ok(())
 }
 
 /// Generated text (SQL) on stdout; `what` names it in the error.

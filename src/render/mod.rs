@@ -119,7 +119,7 @@ impl From<Summary> for Document {
     }
 }
 
-pub use summary::{Section, Summary};
+pub use summary::{Bucket, Implausible, Section, Summary};
 
 /// How a document is written: the format, and whether CSV keeps text cells exactly
 /// (`--csv-raw`) instead of guarding those that start like a formula.
@@ -143,5 +143,14 @@ pub fn write(doc: &Document, style: Style, w: &mut impl Write) -> io::Result<()>
         (Document::Rows(out), Format::Json) => json::write(out, w),
         (Document::Rows(out), Format::Ndjson) => json::write_lines(out, w),
         (Document::Rows(out), Format::Csv) => csv::write(out, style.csv_raw, w),
+    }
+}
+
+/// What to say on stderr about a document after it is printed (the summary's implausible
+/// times), whatever the format.
+pub fn notes(doc: &Document) -> Vec<String> {
+    match doc {
+        Document::Summary(s) => s.implausible_note().into_iter().collect(),
+        Document::Rows(_) | Document::Lines(_) => Vec::new(),
     }
 }

@@ -1,9 +1,11 @@
 //! Issue 10: output that stays safe and bounded on hostile input. Names and keys quoted on stderr
 //! are escaped like table cells, CSV guards text against formula injection (`--csv-raw` keeps
-//! it exact), and a huge cell is cut in the table but whole in JSON and CSV.
+//! it exact), `summary` keeps its timeline short whatever the event times, and a huge cell is
+//! cut in the table but whole in JSON and CSV.
 
 use serde_json::{Value, json};
 
+use crate::athena::AthenaServer;
 use crate::util::*;
 
 /// A screen clear and an OSC 52 clipboard write (`echo pwned` in base64), then BEL.
@@ -222,6 +224,160 @@ fn csv_counts_times_and_json_numbers_are_never_guarded() {
 fn csv_raw_is_in_the_help() {
     let r = run(&["--help"]);
     assert!(r.stdout.contains("--csv-raw"), "{}", r.stdout);
+}
+
+// ----------------------------------------------------------------------------------- summary
+
+#[test]
+fn summary_of_years_2000_and_9999_is_small() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.json",
+        &records(&[
+            event("2000-01-01T00:00:00Z", "Old", json!({})),
+            event("9999-12-31T23:59:59Z", "Future", json!({})),
+        ]),
+    );
+    let d = dir.path().to_str().unwrap();
+    for format in ["json", "ndjson", "csv", "table"] {
+        let r = run(&["summary", "-s", d, "-o", format]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stdout.len() < 8_000,
+            "-o {format}: {} bytes",
+            r.stdout.len()
+        );
+        assert!(
+            r.stderr.contains(
+                "2 events have implausible times (earliest 2000-01-01T00:00:00Z, latest 9999-12-31T23:59:59Z"
+            ),
+            "{}",
+            r.stderr
+        );
+    }
+    let doc = run(&["summary", "-s", d, "-o", "json"]).json();
+    assert_eq!(doc["events"], 2);
+    assert_eq!(doc["implausible_times"], 2);
+    assert_eq!(doc["first_event"], Value::Null);
+    assert_eq!(doc["last_event"], Value::Null);
+    assert_eq!(doc["timeline"], json!([]));
+    assert_eq!(doc["top_event_names"].as_array().unwrap().len(), 2);
+    assert!(doc.get("events_per_hour").is_none());
+}
+
+#[test]
+fn summary_timeline_buckets_by_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let times = [
+        "2013-11-01T00:00:00Z",
+        "2024-09-05T10:15:00Z",
+        "2024-09-05T12:00:00Z",
+        "2024-09-25T00:00:00Z",
+        "1999-12-31T23:59:59Z",
+    ];
+    let evs: Vec<Value> = times
+        .iter()
+        .map(|t| event(t, "GetObject", json!({})))
+        .collect();
+    write(dir.path(), "a.json", &records(&evs));
+    let summary = |window: &[&str]| {
+        let r = run(&[&["summary", "-s", d, "-o", "json"][..], window].concat());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    };
+    let all = summary(&[]);
+    assert_eq!(all["timeline_bucket"], "month");
+    assert_eq!(all["first_event"], "2013-11-01T00:00:00Z");
+    assert_eq!(all["last_event"], "2024-09-25T00:00:00Z");
+    assert_eq!(all["implausible_times"], 1);
+    let timeline = all["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 12 * 10 + 11);
+    assert_eq!(
+        timeline[0],
+        json!({"start": "2013-11-01T00:00:00Z", "count": 1})
+    );
+    assert_eq!(
+        timeline.last().unwrap(),
+        &json!({"start": "2024-09-01T00:00:00Z", "count": 3})
+    );
+
+    let september = summary(&["--since", "2024-09-01", "--until", "2024-10-01"]);
+    assert_eq!(september["timeline_bucket"], "day");
+    assert_eq!(september["timeline"].as_array().unwrap().len(), 21);
+
+    let day = summary(&["--date", "2024-09-05"]);
+    assert_eq!(day["timeline_bucket"], "hour");
+    assert_eq!(
+        day["timeline"],
+        json!([
+            {"start": "2024-09-05T10:00:00Z", "count": 1},
+            {"start": "2024-09-05T11:00:00Z", "count": 0},
+            {"start": "2024-09-05T12:00:00Z", "count": 1},
+        ])
+    );
+    let table = run(&["summary", "-s", d]).stdout;
+    assert!(
+        table.contains("\nevents per month (UTC)\n2013-11 1 "),
+        "{table}"
+    );
+    let table = run(&["summary", "-s", d, "--date", "2024-09-05"]).stdout;
+    assert!(
+        table.contains("\nevents per hour (UTC)\n2024-09-05T10:00Z 1 "),
+        "{table}"
+    );
+}
+
+/// Implausible times and every timeline bucket through both engines: the same documents.
+#[test]
+fn athena_summary_agrees_on_implausible_times_and_buckets() {
+    let trail = tempfile::tempdir().unwrap();
+    let evs: Vec<Value> = [
+        "2000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "2013-11-01T00:00:00Z",
+        "2024-09-05T10:15:00Z",
+        "2024-09-05T12:00:00Z",
+        "2024-09-25T00:00:00Z",
+    ]
+    .iter()
+    .map(|t| event(t, "GetObject", json!({"errorCode": "=cmd"})))
+    .collect();
+    let key = trail_path("111111111111", "us-east-1", "20240905T1205Z", "a1");
+    write(trail.path(), &key, &gz(&records(&evs)));
+    let server = AthenaServer::start(trail.path(), &[]);
+    assert_eq!(server.events, evs.len());
+    let local_source = trail.path().to_str().unwrap();
+    for window in [
+        &["--since", "1999-01-01"][..],
+        &["--since", "2024-09-01", "--until", "2024-10-01"],
+        &["--date", "2024-09-05"],
+    ] {
+        for format in ["json", "csv", "table"] {
+            let args = [&["summary", "-o", format][..], window].concat();
+            let local = run(&[&["-s", local_source][..], &args].concat());
+            let athena = server.ctq(&args);
+            assert_eq!(
+                (local.code, athena.code),
+                (0, 0),
+                "{args:?}: {}{}",
+                local.stderr,
+                athena.stderr
+            );
+            assert_eq!(local.stdout, athena.stdout, "{args:?}");
+        }
+    }
+    let doc = server
+        .ctq(&["summary", "-o", "json", "--since", "1999-01-01"])
+        .json();
+    assert_eq!(
+        (
+            doc["implausible_times"].clone(),
+            doc["timeline_bucket"].clone()
+        ),
+        (json!(2), json!("month"))
+    );
 }
 
 // ------------------------------------------------------------------------------- large cells
