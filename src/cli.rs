@@ -100,11 +100,22 @@ pub struct Common {
 
     /// Output format
     ///
-    /// table is for people; json (one array of row objects), ndjson (one object per line) and
-    /// csv (header, then rows; lists joined with ';') are for programs. Field names are the
-    /// column names shown in the table header.
+    /// table is for people: control and invisible characters are shown escaped and cells are
+    /// cut to 120 columns. json (one array of row objects), ndjson (one object per line) and
+    /// csv (header, then rows; lists joined with ';') are for programs and carry every value
+    /// whole. Field names are the column names shown in the table header.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table, global = true, help_heading = "Output")]
     pub output: Format,
+
+    /// In CSV, write text cells exactly, even those that a spreadsheet would run as a formula
+    ///
+    /// By default a CSV text cell that starts with =, +, -, @, TAB or CR gets a leading ' so
+    /// that spreadsheets show it as text instead of running it (OWASP's advice against CSV
+    /// injection: fields such as errorMessage and userAgent are set by whoever made the
+    /// request). Counts, times and booleans are never changed. Use --csv-raw when a program,
+    /// not a spreadsheet, reads the CSV.
+    #[arg(long, global = true, help_heading = "Output")]
+    pub csv_raw: bool,
 
     /// Worker threads for decompression and parsing [default: all cores]
     #[arg(long, value_name = "N", global = true, help_heading = "Output")]
@@ -281,8 +292,10 @@ pub enum Command {
     /// What is in this window at all?
     ///
     /// Totals, first and last event, counts by category, account and region, the top event
-    /// sources, event names, principals and source IPs, and events per hour (a bar chart in the
-    /// table view).
+    /// sources, event names, principals and source IPs, and a timeline of events per hour, day
+    /// or month (a bar chart in the table view). Event times before 2013-11-01 or more than a
+    /// day ahead are implausible: counted, but left out of the first and last event and the
+    /// timeline.
     Summary {
         /// How many rows in each top list (0 for all)
         #[arg(long, value_name = "N", default_value_t = 10)]

@@ -6,7 +6,7 @@ use crate::athena::client::AthenaSettings;
 use crate::cli::{Cli, Command, Engine};
 use crate::event::Event;
 use crate::exit::UsageError;
-use crate::render::Format;
+use crate::render::{self, Format};
 use crate::reports::events::{Columns, EventFilters};
 use crate::source::SourceSpec;
 use crate::source::s3::S3Settings;
@@ -78,6 +78,8 @@ pub struct Config {
     pub sources: Vec<SourceSpec>,
     pub filter: Filter,
     pub format: Format,
+    /// `--csv-raw`: CSV text cells exactly, not guarded against formula injection.
+    pub csv_raw: bool,
     pub threads: Option<NonZeroUsize>,
     /// `--max-decompressed-size`: the most JSON bytes one input may hold.
     pub max_json: u64,
@@ -96,6 +98,14 @@ pub struct Config {
 }
 
 impl Config {
+    /// How the report is written.
+    pub fn style(&self) -> render::Style {
+        render::Style {
+            format: self.format,
+            csv_raw: self.csv_raw,
+        }
+    }
+
     /// The `s3://BUCKET[/PREFIX]` sources, as (bucket, prefix).
     pub fn s3_sources(&self) -> Vec<(&str, &str)> {
         self.sources
@@ -269,6 +279,7 @@ impl Config {
                 regions: c.regions,
             },
             format: c.output,
+            csv_raw: c.csv_raw,
             threads: c.threads,
             max_json: c
                 .max_decompressed_size

@@ -4,6 +4,8 @@ use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use crate::escape::escape_control;
+
 /// Exit codes, as documented in `--help` and the README.
 pub const OK: u8 = 0;
 pub const FATAL: u8 = 1;
@@ -37,10 +39,13 @@ impl std::error::Error for UsageError {}
 
 /// Print a warning about one input on stderr. A closed or failing stderr is ignored: the report on
 /// stdout matters more than a message about it.
+///
+/// Messages quote file names, S3 keys and JSON keys from the input, so the whole line goes
+/// through the escaping of table cells (our own text has no control characters to lose).
 pub fn warn(message: &str) {
     crate::progress::clear();
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "ctq: {message}");
+    let _ = writeln!(err, "ctq: {}", escape_control(message));
 }
 
 /// Map the result of a run to the process exit code, printing fatal errors.
@@ -56,6 +61,7 @@ pub fn code(result: anyhow::Result<Outcome>) -> ExitCode {
             } else {
                 FATAL
             };
+            // Through `warn`, so escaped: an error's context names files and S3 keys.
             warn(&format!("{e:#}"));
             if code == USAGE {
                 let _ = writeln!(io::stderr(), "\nFor more information, try '--help'.");

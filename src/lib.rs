@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod escape;
 pub mod event;
 pub mod exit;
 pub mod net;
@@ -146,7 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 &progress,
             ),
             ReportSpec::Summary { top } => {
-                run_report(work(), &config, Summary::new(*top), &progress)
+                run_report(work(), &config, Summary::new(*top, config.now), &progress)
             }
             ReportSpec::AthenaDdl { .. } => unreachable!("athena ddl returns before scanning"),
         }
@@ -156,7 +157,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         bail!(why);
     }
 
-    print_document(&output, config.format)?;
+    print_document(&output, config.style())?;
 
     if stats.events_untimed > 0 {
         warn(&format!(
@@ -179,12 +180,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The report on stdout, in the chosen format.
-fn print_document(doc: &Document, format: render::Format) -> anyhow::Result<()> {
+/// The report on stdout, in the chosen format, then its notes on stderr.
+fn print_document(doc: &Document, style: render::Style) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
-    render::write(doc, format, &mut out)
+    render::write(doc, style, &mut out)
         .and_then(|()| out.flush())
-        .context("cannot write the report")
+        .context("cannot write the report")?;
+    for note in render::notes(doc) {
+        warn(&note);
+    }
+    Ok(())
 }
 
 /// Generated text (SQL) on stdout; `what` names it in the error.
@@ -283,7 +288,8 @@ fn print_stats(found: &Found, listings: &[(String, Listing)], stats: &ScanStats)
     }
     let mut err = io::stderr().lock();
     for line in lines {
-        let _ = writeln!(err, "ctq: stats: {line}");
+        // Account and region come from paths and keys: escaped like every message.
+        let _ = writeln!(err, "ctq: stats: {}", escape::escape_control(&line));
     }
 }
 
@@ -320,7 +326,7 @@ fn athena_report(config: &Config) -> anyhow::Result<Outcome> {
         }
     })?;
     let doc = athena::results::document(&config.report, &result)?;
-    print_document(&doc, config.format)?;
+    print_document(&doc, config.style())?;
     warn(&athena_cost_line(&result));
     Ok(Outcome::default())
 }

@@ -7,7 +7,7 @@ use anyhow::{Context, anyhow, bail};
 
 use super::client::QueryResult;
 use crate::config::ReportSpec;
-use crate::render::{Document, Output, Section, Summary, Value};
+use crate::render::{Bucket, Document, Implausible, Output, Section, Summary, Value};
 use crate::reports::{bucket, console, errors, events, network, root, sts, summary};
 use crate::time::{self, HOUR};
 
@@ -200,6 +200,7 @@ fn summary_document(t: &Table<'_>) -> anyhow::Result<Summary> {
         errors: 0,
         first: None,
         last: None,
+        implausible: Implausible::default(),
         sections: summary::SECTIONS
             .iter()
             .map(|(name, key, _)| Section {
@@ -208,7 +209,8 @@ fn summary_document(t: &Table<'_>) -> anyhow::Result<Summary> {
                 rows: vec![],
             })
             .collect(),
-        hours: vec![],
+        bucket: Bucket::Hour,
+        timeline: vec![],
     };
     let mut hours = HashMap::new();
     let time = |r: &[Option<String>], c: &str| -> anyhow::Result<Option<i64>> {
@@ -224,10 +226,17 @@ fn summary_document(t: &Table<'_>) -> anyhow::Result<Summary> {
                 doc.errors = t.count(r, "ctq_errors")?;
                 doc.first = time(r, "first_seen")?;
                 doc.last = time(r, "last_seen")?;
+                doc.implausible = Implausible {
+                    count: t.count(r, "ctq_implausible")?,
+                    first: time(r, "ctq_implausible_first")?,
+                    last: time(r, "ctq_implausible_last")?,
+                };
             }
-            Some("hours") => {
-                if let Some(h) = time(r, "key")? {
-                    *hours.entry(h.div_euclid(HOUR)).or_insert(0) += n;
+            // One row per bucket of the query's choice; `summary::timeline` puts each into the
+            // bucket the local engine chooses.
+            Some("timeline") => {
+                if let Some(start) = time(r, "key")? {
+                    *hours.entry(start.div_euclid(HOUR)).or_insert(0) += n;
                 }
             }
             Some(name) => {
@@ -243,6 +252,6 @@ fn summary_document(t: &Table<'_>) -> anyhow::Result<Summary> {
             None => bail!("Athena query {}: a summary row without a section", t.res.id),
         }
     }
-    doc.hours = summary::every_hour(doc.first, doc.last, &hours);
+    (doc.bucket, doc.timeline) = summary::timeline(doc.first, doc.last, &hours);
     Ok(doc)
 }

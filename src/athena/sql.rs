@@ -17,8 +17,9 @@
 use std::fmt::Write as _;
 
 use crate::config::{Filter, ReportSpec};
+use crate::render::Bucket;
 use crate::reports::events::{Columns, EventFilters};
-use crate::reports::summary::SECTIONS;
+use crate::reports::summary::{SECTIONS, plausible_times};
 use crate::time::{self, DAY, Micros};
 
 /// The table a query reads.
@@ -222,7 +223,7 @@ pub fn query(
         }
         ReportSpec::ConsoleLogins { failures, no_mfa } => console_logins(*failures, *no_mfa),
         ReportSpec::NetworkActivity { vpces, denied } => network_activity(vpces, *denied),
-        ReportSpec::Summary { top } => summary(*top),
+        ReportSpec::Summary { top } => summary(*top, filter, now),
         ReportSpec::AthenaDdl { .. } => return Err("athena ddl is not a report".into()),
     };
     Ok(assemble(parts, report_name(report), filter, now, target))
@@ -813,9 +814,11 @@ const SUMMARY_KEYS: [&str; 7] = [
     "source_ip",
 ];
 
-/// One row per section entry, plus `totals` (count, errors, first and last time) and `hours`
-/// (events per UTC hour; ctq fills the empty hours between the first and the last).
-fn summary(top: Option<usize>) -> Parts {
+/// One row per section entry, `timeline` rows (events per bucket), and `totals`: the count,
+/// errors, the first and last plausible time, and how many times were implausible with the
+/// earliest and latest (`reports::summary`). The query picks the timeline's bucket by the local
+/// engine's rule (`Bucket::for_span`), so that few rows come back; ctq fills the empty buckets.
+fn summary(top: Option<usize>, filter: &Filter, now: Micros) -> Parts {
     let mut branches: Vec<String> = SECTIONS
         .iter()
         .zip(SUMMARY_KEYS)
@@ -828,9 +831,26 @@ fn summary(top: Option<usize>) -> Parts {
         })
         .collect();
     branches.push(format!(
-        "  SELECT {} AS \"ord\", 'hours' AS \"section\", to_iso8601(date_trunc('hour', ts)) AS \"key\", count(*) AS \"count\" FROM w GROUP BY date_trunc('hour', ts)",
+        "  SELECT {} AS \"ord\", 'timeline' AS \"section\", to_iso8601(\"start\") AS \"key\", count(*) AS \"count\" FROM tl GROUP BY \"start\"",
         SECTIONS.len()
     ));
+    // The plausible times, cut to the window so that the bounds (and the golden SQL) do not
+    // move with "now" when the window ends before it.
+    let (from, until) = plausible_times(now);
+    let since = filter.window.since.unwrap_or(now - DAY).max(from);
+    let until = filter.window.until.map_or(until, |u| u.min(until));
+    let points = Bucket::MAX_POINTS;
+    let plausible = format!(
+        "v AS (\n  SELECT *, (ts >= {} AND ts < {}) AS plausible FROM w\n),\n\
+         extent AS (\n  SELECT min(ts) AS span_first, max(ts) AS span_last FROM v WHERE plausible\n),\n\
+         tl AS (\n  SELECT CASE\n\
+         \x20     WHEN date_diff('hour', date_trunc('hour', span_first), date_trunc('hour', span_last)) < {points} THEN date_trunc('hour', ts)\n\
+         \x20     WHEN date_diff('day', date_trunc('day', span_first), date_trunc('day', span_last)) < {points} THEN date_trunc('day', ts)\n\
+         \x20     ELSE date_trunc('month', ts)\n\
+         \x20   END AS \"start\"\n  FROM v CROSS JOIN extent\n  WHERE plausible\n)",
+        time_lit(since),
+        time_lit(until)
+    );
     let ranked = format!(
         "s AS (\n{}\n),\nr AS (\n  SELECT *, row_number() OVER (PARTITION BY \"ord\" ORDER BY \"count\" DESC, \"key\" ASC NULLS FIRST) AS \"rank\" FROM s\n)",
         branches.join("\n  UNION ALL\n")
@@ -850,9 +870,14 @@ fn summary(top: Option<usize>) -> Parts {
     };
     let select = format!(
         "SELECT -1 AS \"ord\", 'totals' AS \"section\", CAST(NULL AS VARCHAR) AS \"key\", count(*) AS \"count\",\n  \
-         count_if(error_code IS NOT NULL) AS ctq_errors, to_iso8601(min(ts)) AS first_seen, to_iso8601(max(ts)) AS last_seen, 0 AS \"rank\"\nFROM w\n\
+         count_if(error_code IS NOT NULL) AS ctq_errors,\n  \
+         to_iso8601(min(CASE WHEN plausible THEN ts END)) AS first_seen, to_iso8601(max(CASE WHEN plausible THEN ts END)) AS last_seen,\n  \
+         count_if(NOT plausible) AS ctq_implausible, to_iso8601(min(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_first, \
+         to_iso8601(max(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_last,\n  \
+         0 AS \"rank\"\nFROM v\n\
          UNION ALL\n\
-         SELECT \"ord\", \"section\", \"key\", \"count\", CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), \"rank\"\nFROM r{cut}\n\
+         SELECT \"ord\", \"section\", \"key\", \"count\", CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),\n  \
+         CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), \"rank\"\nFROM r{cut}\n\
          ORDER BY \"ord\", \"rank\""
     );
     Parts {
@@ -867,7 +892,7 @@ fn summary(top: Option<usize>) -> Parts {
             F::ErrorCode,
         ],
         conditions: vec![],
-        ctes: vec![ranked],
+        ctes: vec![plausible, ranked],
         select,
     }
 }

@@ -1,30 +1,46 @@
 //! `summary`: one document with totals, counts by category, account and region, the top
-//! sources, names, principals and IPs, and events per hour.
+//! sources, names, principals and IPs, and a timeline of events per hour, day or month.
 //!
 //! JSON shape (`-o json`; `-o ndjson` is the same object on one line):
 //! `{"events": n, "errors": n, "first_event": time|null, "last_event": time|null,
+//!   "implausible_times": n,
 //!   "by_category": [{"category": …, "count": n}], "by_account": […], "by_region": […],
 //!   "top_event_sources": […], "top_event_names": […], "top_principals": […],
-//!   "top_source_ips": […], "events_per_hour": [{"hour": "2024-09-05T10:00:00Z", "count": n}]}`.
-//! `-o csv`: `section,key,count` lines. The table view draws the hourly counts as a bar chart.
+//!   "top_source_ips": […], "timeline_bucket": "hour"|"day"|"month",
+//!   "timeline": [{"start": "2024-09-05T10:00:00Z", "count": n}]}`.
+//! `-o csv`: `section,key,count` lines. The table view draws the timeline as a bar chart.
 
 use std::io::{self, Write};
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Format, escape_control};
-use crate::time::{Micros, format_time};
+use super::{CELL_WIDTH, Format, Style, csv};
+use crate::escape::escape_truncated;
+use crate::time::{DAY, HOUR, Micros, civil_from_days, days_from_civil, format_time};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub events: u64,
     pub errors: u64,
+    /// The earliest and latest plausible event time.
     pub first: Option<Micros>,
     pub last: Option<Micros>,
+    /// Events with a readable but implausible time: counted in `events` and the sections, not in
+    /// `first`, `last` or the timeline.
+    pub implausible: Implausible,
     pub sections: Vec<Section>,
-    /// Every hour from the first event's to the last's, zeros included.
-    pub hours: Vec<(Micros, u64)>,
+    pub bucket: Bucket,
+    /// Every bucket from the first event's to the last's, zeros included.
+    pub timeline: Vec<(Micros, u64)>,
+}
+
+/// How many events had an implausible time, and the earliest and latest such time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Implausible {
+    pub count: u64,
+    pub first: Option<Micros>,
+    pub last: Option<Micros>,
 }
 
 /// A list of (key, count), already ordered and cut to `--top`.
@@ -35,6 +51,102 @@ pub struct Section {
     /// JSON name of the key in each entry, e.g. `principal`.
     pub key: &'static str,
     pub rows: Vec<(Option<String>, u64)>,
+}
+
+/// The unit of the timeline: the finest that gives at most `MAX_POINTS` buckets from the first
+/// event to the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Bucket {
+    #[default]
+    Hour,
+    Day,
+    Month,
+}
+
+impl Bucket {
+    /// About as many points as a terminal or a chart shows usefully.
+    pub const MAX_POINTS: i64 = 400;
+
+    /// The finest bucket that spans `first..=last` in at most `MAX_POINTS` buckets (hour when
+    /// there is no time at all).
+    pub fn for_span(first: Option<Micros>, last: Option<Micros>) -> Bucket {
+        let (Some(f), Some(l)) = (first, last) else {
+            return Bucket::Hour;
+        };
+        [Bucket::Hour, Bucket::Day]
+            .into_iter()
+            .find(|b| b.index(l) - b.index(f) < Self::MAX_POINTS)
+            .unwrap_or(Bucket::Month)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+            Bucket::Month => "month",
+        }
+    }
+
+    /// The number of the bucket that holds `t`, counted from 1970 (hours, days or months).
+    pub fn index(self, t: Micros) -> i64 {
+        match self {
+            Bucket::Hour => t.div_euclid(HOUR),
+            Bucket::Day => t.div_euclid(DAY),
+            Bucket::Month => {
+                let (y, m, _) = civil_from_days(t.div_euclid(DAY));
+                (y - 1970) * 12 + i64::from(m) - 1
+            }
+        }
+    }
+
+    /// When bucket number `i` starts.
+    pub fn start(self, i: i64) -> Micros {
+        match self {
+            Bucket::Hour => i * HOUR,
+            Bucket::Day => i * DAY,
+            Bucket::Month => {
+                let month = i.rem_euclid(12) as u32 + 1;
+                days_from_civil(1970 + i.div_euclid(12), month, 1) * DAY
+            }
+        }
+    }
+
+    /// The table's label of a bucket: `2024-09-05T10:00Z`, `2024-09-05` or `2024-09`.
+    fn label(self, start: Micros) -> String {
+        let t = format_time(start);
+        match self {
+            Bucket::Hour => format!("{}:00Z", &t[..13]),
+            Bucket::Day => t[..10].to_string(),
+            Bucket::Month => t[..7].to_string(),
+        }
+    }
+}
+
+impl Summary {
+    /// The note for stderr when events had implausible times.
+    pub fn implausible_note(&self) -> Option<String> {
+        let Implausible { count, first, last } = self.implausible;
+        if count == 0 {
+            return None;
+        }
+        let time = |t: Option<Micros>| t.map_or_else(|| "-".to_string(), format_time);
+        let rule = "before 2013-11-01 or more than a day ahead";
+        let left_out = "counted in events and the lists, left out of first_event, last_event and \
+                        the timeline";
+        Some(if count == 1 {
+            format!(
+                "summary: 1 event has an implausible time ({}, {rule}): {left_out}",
+                time(first)
+            )
+        } else {
+            format!(
+                "summary: {count} events have implausible times (earliest {}, latest {}, {rule}): \
+                 {left_out}",
+                time(first),
+                time(last)
+            )
+        })
+    }
 }
 
 struct Entries<'a>(&'a Section);
@@ -60,13 +172,13 @@ impl Serialize for Entry<'_> {
     }
 }
 
-struct Hours<'a>(&'a [(Micros, u64)]);
+struct Timeline<'a>(&'a [(Micros, u64)]);
 
-impl Serialize for Hours<'_> {
+impl Serialize for Timeline<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for (h, n) in self.0 {
-            seq.serialize_element(&Entry("hour", Some(&format_time(*h)), *n))?;
+        for (start, n) in self.0 {
+            seq.serialize_element(&Entry("start", Some(&format_time(*start)), *n))?;
         }
         seq.end()
     }
@@ -79,16 +191,18 @@ impl Serialize for Summary {
         m.serialize_entry("errors", &self.errors)?;
         m.serialize_entry("first_event", &self.first.map(format_time))?;
         m.serialize_entry("last_event", &self.last.map(format_time))?;
+        m.serialize_entry("implausible_times", &self.implausible.count)?;
         for section in &self.sections {
             m.serialize_entry(section.name, &Entries(section))?;
         }
-        m.serialize_entry("events_per_hour", &Hours(&self.hours))?;
+        m.serialize_entry("timeline_bucket", self.bucket.name())?;
+        m.serialize_entry("timeline", &Timeline(&self.timeline))?;
         m.end()
     }
 }
 
-pub fn write(s: &Summary, format: Format, w: &mut impl Write) -> io::Result<()> {
-    match format {
+pub fn write(s: &Summary, style: Style, w: &mut impl Write) -> io::Result<()> {
+    match style.format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *w, s)?;
             w.write_all(b"\n")
@@ -97,22 +211,27 @@ pub fn write(s: &Summary, format: Format, w: &mut impl Write) -> io::Result<()> 
             serde_json::to_writer(&mut *w, s)?;
             w.write_all(b"\n")
         }
-        Format::Csv => write_csv(s, w),
+        Format::Csv => write_csv(s, style.csv_raw, w),
         Format::Table => write_table(s, w),
     }
 }
 
-fn write_csv(s: &Summary, w: &mut impl Write) -> io::Result<()> {
-    let line = |w: &mut dyn Write,
-                section: &str,
-                key: Option<&str>,
-                count: Option<u64>|
-     -> io::Result<()> {
+/// The key column of a CSV line: text from the logs (guarded unless `--csv-raw`) or our own.
+enum Key<'a> {
+    None,
+    Ours(&'a str),
+    Logged(&'a str),
+}
+
+fn write_csv(s: &Summary, raw: bool, w: &mut impl Write) -> io::Result<()> {
+    let line = |w: &mut dyn Write, section: &str, key: Key, count: Option<u64>| -> io::Result<()> {
         let mut buf = Vec::new();
-        super::csv::field(&mut buf, section)?;
+        csv::field(&mut buf, section)?;
         buf.push(b',');
-        if let Some(k) = key {
-            super::csv::field(&mut buf, k)?;
+        match key {
+            Key::None => {}
+            Key::Ours(k) => csv::field(&mut buf, k)?,
+            Key::Logged(k) => csv::field(&mut buf, &csv::guarded(k, raw))?,
         }
         buf.push(b',');
         if let Some(n) = count {
@@ -122,28 +241,31 @@ fn write_csv(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         w.write_all(&buf)
     };
     writeln!(w, "section,key,count")?;
-    line(w, "events", None, Some(s.events))?;
-    line(w, "errors", None, Some(s.errors))?;
+    line(w, "events", Key::None, Some(s.events))?;
+    line(w, "errors", Key::None, Some(s.errors))?;
     if let Some(t) = s.first {
-        line(w, "first_event", Some(&format_time(t)), None)?;
+        line(w, "first_event", Key::Ours(&format_time(t)), None)?;
     }
     if let Some(t) = s.last {
-        line(w, "last_event", Some(&format_time(t)), None)?;
+        line(w, "last_event", Key::Ours(&format_time(t)), None)?;
     }
+    line(w, "implausible_times", Key::None, Some(s.implausible.count))?;
     for section in &s.sections {
         for (k, n) in &section.rows {
-            line(w, section.name, k.as_deref(), Some(*n))?;
+            let key = k.as_deref().map_or(Key::None, Key::Logged);
+            line(w, section.name, key, Some(*n))?;
         }
     }
-    for (h, n) in &s.hours {
-        line(w, "events_per_hour", Some(&format_time(*h)), Some(*n))?;
+    line(w, "timeline_bucket", Key::Ours(s.bucket.name()), None)?;
+    for (start, n) in &s.timeline {
+        line(w, "timeline", Key::Ours(&format_time(*start)), Some(*n))?;
     }
     Ok(())
 }
 
 fn write_table(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     let time = |t: Option<Micros>| t.map_or_else(|| "-".to_string(), format_time);
-    writeln!(
+    write!(
         w,
         "events: {} · errors: {} · first: {} · last: {}",
         s.events,
@@ -151,6 +273,10 @@ fn write_table(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         time(s.first),
         time(s.last)
     )?;
+    if s.implausible.count > 0 {
+        write!(w, " · implausible times: {}", s.implausible.count)?;
+    }
+    writeln!(w)?;
     for section in &s.sections {
         let mut table = Table::new();
         table.load_style(presets::UTF8_FULL_CONDENSED);
@@ -159,7 +285,7 @@ fn write_table(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         for (k, n) in &section.rows {
             table.add_row(vec![
                 k.as_deref()
-                    .map(|k| escape_control(k).into_owned())
+                    .map(|k| escape_truncated(k, CELL_WIDTH))
                     .unwrap_or_default(),
                 n.to_string(),
             ]);
@@ -171,14 +297,16 @@ fn write_table(s: &Summary, w: &mut impl Write) -> io::Result<()> {
         writeln!(w, "{table}")?;
     }
     writeln!(w)?;
-    writeln!(w, "events per hour (UTC)")?;
-    let max = s.hours.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    writeln!(w, "events per {} (UTC)", s.bucket.name())?;
+    let max = s.timeline.iter().map(|(_, n)| *n).max().unwrap_or(0);
     let width = max.to_string().len();
-    for (h, n) in &s.hours {
-        let label = &format_time(*h)[..13];
-        writeln!(w, "{label}:00Z {n:>width$} {}", bar(*n, max, 50))?;
+    for (start, n) in &s.timeline {
+        let label = s.bucket.label(*start);
+        writeln!(w, "{label} {n:>width$} {}", bar(*n, max, 50))?;
     }
-    if s.hours.is_empty() {
+    if s.timeline.is_empty() && s.implausible.count > 0 {
+        writeln!(w, "(no events with a plausible time)")?;
+    } else if s.timeline.is_empty() {
         writeln!(w, "(no events with a readable time)")?;
     }
     Ok(())
@@ -201,12 +329,119 @@ fn bar(n: u64, max: u64, width: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_event_time;
+
+    fn t(s: &str) -> Micros {
+        parse_event_time(s).unwrap()
+    }
 
     #[test]
-    fn bars_scale_to_the_largest_hour() {
+    fn bars_scale_to_the_largest_bucket() {
         assert_eq!(bar(0, 10, 50), "");
         assert_eq!(bar(10, 10, 50).chars().count(), 50);
         assert_eq!(bar(5, 10, 50), "█".repeat(25));
-        assert_eq!(bar(1, 1000, 50), "▏", "a non-zero hour is never invisible");
+        assert_eq!(
+            bar(1, 1000, 50),
+            "▏",
+            "a non-zero bucket is never invisible"
+        );
+    }
+
+    #[test]
+    fn the_finest_bucket_with_at_most_400_points() {
+        let at = |s| Some(t(s));
+        assert_eq!(Bucket::for_span(None, None), Bucket::Hour);
+        let first = at("2024-09-01T00:59:59Z");
+        // 400 hours, counting the first's and the last's: still hourly.
+        assert_eq!(
+            Bucket::for_span(first, at("2024-09-17T15:00:00Z")),
+            Bucket::Hour
+        );
+        assert_eq!(
+            Bucket::for_span(first, at("2024-09-17T16:00:00Z")),
+            Bucket::Day
+        );
+        assert_eq!(
+            Bucket::for_span(first, at("2025-10-05T23:59:59Z")),
+            Bucket::Day
+        );
+        assert_eq!(
+            Bucket::for_span(first, at("2025-10-06T00:00:00Z")),
+            Bucket::Month
+        );
+    }
+
+    #[test]
+    fn buckets_start_on_calendar_boundaries() {
+        for (bucket, time, start, label) in [
+            (
+                Bucket::Hour,
+                "2024-09-05T10:59:59Z",
+                "2024-09-05T10:00:00Z",
+                "2024-09-05T10:00Z",
+            ),
+            (
+                Bucket::Day,
+                "2024-02-29T23:00:00Z",
+                "2024-02-29T00:00:00Z",
+                "2024-02-29",
+            ),
+            (
+                Bucket::Month,
+                "2024-12-31T23:59:59Z",
+                "2024-12-01T00:00:00Z",
+                "2024-12",
+            ),
+            (
+                Bucket::Month,
+                "1969-12-31T23:59:59Z",
+                "1969-12-01T00:00:00Z",
+                "1969-12",
+            ),
+        ] {
+            let i = bucket.index(t(time));
+            assert_eq!(format_time(bucket.start(i)), start);
+            assert_eq!(bucket.index(bucket.start(i)), i);
+            assert_eq!(bucket.label(bucket.start(i)), label);
+        }
+        let dec = Bucket::Month.index(t("2024-12-15T00:00:00Z"));
+        assert_eq!(
+            format_time(Bucket::Month.start(dec + 1)),
+            "2025-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn csv_guards_logged_keys_only() {
+        let s = Summary {
+            events: 2,
+            errors: 0,
+            first: Some(t("2024-09-05T10:00:00Z")),
+            last: Some(t("2024-09-05T10:00:00Z")),
+            implausible: Implausible::default(),
+            sections: vec![Section {
+                name: "top_principals",
+                key: "principal",
+                rows: vec![(Some("=cmd|' /C calc'!A0".into()), 1), (None, 1)],
+            }],
+            bucket: Bucket::Hour,
+            timeline: vec![(t("2024-09-05T10:00:00Z"), 2)],
+        };
+        let mut out = Vec::new();
+        write_csv(&s, false, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "section,key,count\nevents,,2\nerrors,,0\nfirst_event,2024-09-05T10:00:00Z,\n\
+             last_event,2024-09-05T10:00:00Z,\nimplausible_times,,0\n\
+             top_principals,'=cmd|' /C calc'!A0,1\ntop_principals,,1\n\
+             timeline_bucket,hour,\ntimeline,2024-09-05T10:00:00Z,2\n"
+        );
+        let mut out = Vec::new();
+        write_csv(&s, true, &mut out).unwrap();
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .contains("\ntop_principals,=cmd|' /C calc'!A0,1\n")
+        );
     }
 }

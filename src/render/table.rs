@@ -1,40 +1,20 @@
 //! The table view for people. CloudTrail fields such as `userAgent` and `errorMessage` are
-//! attacker-controlled, so control characters (and the bidirectional overrides that reorder what
-//! a terminal shows) are written as visible escapes, never raw.
+//! attacker-controlled, so every cell goes through `crate::escape` (control, bidirectional and
+//! invisible characters shown as visible escapes, never raw) and is cut to `CELL_WIDTH` columns
+//! before comfy-table sees it: a cell of megabytes costs no more than a short one, and the full
+//! value stays in JSON and CSV.
 
-use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-use super::{Output, Value};
+use super::{CELL_WIDTH, Output, Value};
+use crate::escape::{escape_control, escape_truncated};
 
-/// `\x1b`, `\r`, `\n`, `\t`, `\u{9b}`, `\u{202e}` … instead of the raw character.
-pub fn escape_control(s: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !s.chars().any(unsafe_char) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if unsafe_char(c) && (c as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if unsafe_char(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
+/// A cell as the table shows it: escaped, at most `CELL_WIDTH` columns, empty for null.
+pub(super) fn cell(v: &Value) -> String {
+    v.text(", ")
+        .map_or_else(String::new, |t| escape_truncated(&t, CELL_WIDTH))
 }
 
 pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
@@ -47,7 +27,7 @@ pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
     } else {
         table.set_content_arrangement(ContentArrangement::Disabled);
     }
-    table.set_header(out.columns.iter().copied());
+    table.set_header(out.columns.iter().map(|c| escape_control(c).into_owned()));
     // Counts read best right-aligned.
     for (i, column) in table.column_iter_mut().enumerate() {
         if out
@@ -59,10 +39,7 @@ pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
         }
     }
     for row in &out.rows {
-        table.add_row(row.iter().map(|v| {
-            v.text(", ")
-                .map_or_else(String::new, |t| escape_control(&t).into_owned())
-        }));
+        table.add_row(row.iter().map(cell));
     }
     if out.rows.is_empty() {
         writeln!(w, "{table}")?;
@@ -80,12 +57,52 @@ pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    fn render(rows: Vec<Vec<Value>>) -> String {
+        let out = Output {
+            columns: vec!["error_message", "count"],
+            rows,
+            footer: vec![],
+        };
+        let mut buf = Vec::new();
+        write(&out, &mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
     #[test]
-    fn escapes_terminal_controls() {
-        assert_eq!(escape_control("curl/8.0"), "curl/8.0");
+    fn cells_are_escaped() {
+        let table = render(vec![vec![
+            Value::Str("a\u{1b}[31mred\r\nb\u{7}\u{9b}c\u{202e}d\te\u{7f}".into()),
+            Value::Count(1),
+        ]]);
+        assert!(table.contains("a\\x1b[31mred\\r\\nb\\x07\\u{9b}c\\u{202e}d\\te\\x7f"));
+        assert!(!table.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn long_cells_are_cut_to_the_cell_width() {
+        let long = "word ".repeat(100_000);
+        let table = render(vec![
+            vec![Value::Str(long), Value::Count(7)],
+            vec![Value::Str("short".into()), Value::Count(1)],
+        ]);
+        for line in table.lines() {
+            assert!(line.chars().count() < CELL_WIDTH + 20, "{line}");
+        }
+        let first = table.lines().find(|l| l.contains("word")).unwrap();
+        assert!(first.contains("word word…"), "{first}");
+        // A list cell is cut as one text.
         assert_eq!(
-            escape_control("a\u{1b}[31mred\r\nb\u{7}\u{9b}c\u{202e}d\te\u{7f}"),
-            "a\\x1b[31mred\\r\\nb\\x07\\u{9b}c\\u{202e}d\\te\\x7f"
+            cell(&Value::List(vec!["x".repeat(200), "y".into()]))
+                .chars()
+                .count(),
+            CELL_WIDTH
         );
+    }
+
+    #[test]
+    fn counts_and_times_are_never_cut() {
+        assert_eq!(cell(&Value::Count(u64::MAX)), u64::MAX.to_string());
+        assert_eq!(cell(&Value::Time(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(cell(&Value::Null), "");
     }
 }

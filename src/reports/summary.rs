@@ -1,20 +1,32 @@
 //! `summary`: what is in this window at all.
+//!
+//! Event times before CloudTrail began (2013-11-01) or more than a day after the run's "now" are
+//! implausible: a clock or a forger wrote them. Such events count in `events`, `errors` and the
+//! lists like any other, but they are left out of `first_event`, `last_event` and the timeline,
+//! which would otherwise span centuries; the document counts them in `implausible_times`. The
+//! timeline's bucket is the finest of hour, day and month that spans the plausible times in at
+//! most `Bucket::MAX_POINTS` points, so its length is bounded whatever the input.
 
 use std::collections::HashMap;
 
 use super::{Agg, Groups, Report};
 use crate::event::Event;
-use crate::render::{Section, Summary as Doc};
-use crate::time::{HOUR, Micros};
+use crate::render::{Bucket, Implausible, Section, Summary as Doc};
+use crate::time::{DAY, HOUR, Micros, days_from_civil};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Summary {
     top: Option<usize>,
-    /// Every event: how many, the earliest and latest time.
+    /// Plausible times are in `[plausible.0, plausible.1)`.
+    plausible: (Micros, Micros),
+    /// Every event: how many, the earliest and latest plausible time.
     all: Agg,
+    /// Events with an implausible time: how many, the earliest and latest.
+    implausible: Agg,
     errors: u64,
     /// by_category, by_account, by_region, sources, names, principals, source IPs.
     counts: [Groups; 7],
+    /// Events per hour (hours since the epoch), plausible times only.
     hours: HashMap<i64, u64>,
 }
 
@@ -29,11 +41,22 @@ pub const SECTIONS: [(&str, &str, bool); 7] = [
     ("top_source_ips", "source_ip", true),
 ];
 
+/// The plausible event times for a run at `now`: from 2013-11-01T00:00:00Z, when CloudTrail
+/// began, up to (not including) one day after `now`.
+pub fn plausible_times(now: Micros) -> (Micros, Micros) {
+    (days_from_civil(2013, 11, 1) * DAY, now + DAY)
+}
+
 impl Summary {
-    pub fn new(top: Option<usize>) -> Self {
+    pub fn new(top: Option<usize>, now: Micros) -> Self {
         Summary {
             top,
-            ..Default::default()
+            plausible: plausible_times(now),
+            all: Agg::default(),
+            implausible: Agg::default(),
+            errors: 0,
+            counts: Default::default(),
+            hours: HashMap::new(),
         }
     }
 }
@@ -55,14 +78,23 @@ impl Report for Summary {
         for (groups, key) in self.counts.iter_mut().zip(keys) {
             groups.entry(&[key]).add(None);
         }
-        self.all.add(time);
-        if let Some(t) = time {
-            *self.hours.entry(t.div_euclid(HOUR)).or_default() += 1;
+        let (from, until) = self.plausible;
+        match time {
+            Some(t) if (from..until).contains(&t) => {
+                self.all.add(Some(t));
+                *self.hours.entry(t.div_euclid(HOUR)).or_default() += 1;
+            }
+            Some(t) => {
+                self.all.add(None);
+                self.implausible.add(Some(t));
+            }
+            None => self.all.add(None),
         }
     }
 
     fn merge(&mut self, other: Self) {
         self.all.merge(other.all);
+        self.implausible.merge(other.implausible);
         self.errors += other.errors;
         for (a, b) in self.counts.iter_mut().zip(other.counts) {
             a.merge(b);
@@ -89,29 +121,162 @@ impl Report for Summary {
                     .collect(),
             })
             .collect();
-        let hours = every_hour(self.all.first, self.all.last, &self.hours);
+        let (bucket, timeline) = timeline(self.all.first, self.all.last, &self.hours);
         Doc {
             events: self.all.count,
             errors: self.errors,
             first: self.all.first,
             last: self.all.last,
+            implausible: Implausible {
+                count: self.implausible.count,
+                first: self.implausible.first,
+                last: self.implausible.last,
+            },
             sections,
-            hours,
+            bucket,
+            timeline,
         }
     }
 }
 
-/// Every hour from the first event's to the last's, with its count (zero when absent); `counts`
-/// is keyed by hours since the epoch.
-pub fn every_hour(
+/// The timeline from the first (plausible) event to the last: its bucket (`Bucket::for_span`)
+/// and every bucket's start and count, zeros included. `hours` holds counts by hours since the
+/// epoch; an entry may stand for a whole day or month (Athena sends coarser rows), as only the
+/// bucket that holds it matters.
+pub fn timeline(
     first: Option<Micros>,
     last: Option<Micros>,
-    counts: &HashMap<i64, u64>,
-) -> Vec<(Micros, u64)> {
-    match (first, last) {
-        (Some(f), Some(l)) => (f.div_euclid(HOUR)..=l.div_euclid(HOUR))
-            .map(|h| (h * HOUR, counts.get(&h).copied().unwrap_or(0)))
-            .collect(),
-        _ => Vec::new(),
+    hours: &HashMap<i64, u64>,
+) -> (Bucket, Vec<(Micros, u64)>) {
+    let bucket = Bucket::for_span(first, last);
+    let (Some(f), Some(l)) = (first, last) else {
+        return (bucket, Vec::new());
+    };
+    let mut counts: HashMap<i64, u64> = HashMap::new();
+    for (h, n) in hours {
+        *counts.entry(bucket.index(h * HOUR)).or_default() += n;
+    }
+    let points = (bucket.index(f)..=bucket.index(l))
+        .map(|i| (bucket.start(i), counts.get(&i).copied().unwrap_or(0)))
+        .collect();
+    (bucket, points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{format_time, parse_event_time};
+
+    fn t(s: &str) -> Micros {
+        parse_event_time(s).unwrap()
+    }
+
+    fn hours(times: &[&str]) -> HashMap<i64, u64> {
+        let mut m = HashMap::new();
+        for s in times {
+            *m.entry(t(s).div_euclid(HOUR)).or_default() += 1;
+        }
+        m
+    }
+
+    fn shown(points: &[(Micros, u64)]) -> Vec<(String, u64)> {
+        points.iter().map(|(s, n)| (format_time(*s), *n)).collect()
+    }
+
+    #[test]
+    fn hourly_timeline_includes_empty_hours() {
+        let times = [
+            "2024-09-05T10:10:00Z",
+            "2024-09-05T12:59:59Z",
+            "2024-09-05T10:00:00Z",
+        ];
+        let (bucket, points) = timeline(
+            Some(t("2024-09-05T10:00:00Z")),
+            Some(t("2024-09-05T12:59:59Z")),
+            &hours(&times),
+        );
+        assert_eq!(bucket, Bucket::Hour);
+        assert_eq!(
+            shown(&points),
+            [
+                ("2024-09-05T10:00:00Z".to_string(), 2),
+                ("2024-09-05T11:00:00Z".to_string(), 0),
+                ("2024-09-05T12:00:00Z".to_string(), 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn twelve_years_are_monthly() {
+        let times = [
+            "2013-11-01T00:00:00Z",
+            "2013-11-30T23:00:00Z",
+            "2026-01-11T22:54:56Z",
+        ];
+        let (bucket, points) = timeline(Some(t(times[0])), Some(t(times[2])), &hours(&times));
+        assert_eq!(bucket, Bucket::Month);
+        assert_eq!(points.len(), 12 * 12 + 3);
+        assert_eq!(
+            shown(&points[..2]),
+            [
+                ("2013-11-01T00:00:00Z".to_string(), 2),
+                ("2013-12-01T00:00:00Z".to_string(), 0),
+            ]
+        );
+        assert_eq!(
+            shown(&points[points.len() - 1..]),
+            [("2026-01-01T00:00:00Z".to_string(), 1)]
+        );
+    }
+
+    #[test]
+    fn no_times_no_timeline() {
+        assert_eq!(
+            timeline(None, None, &HashMap::new()),
+            (Bucket::Hour, vec![])
+        );
+    }
+
+    #[test]
+    fn implausible_times_count_but_stay_out_of_the_span() {
+        let now = t("2026-11-29T12:00:00Z");
+        let (from, until) = plausible_times(now);
+        assert_eq!(format_time(from), "2013-11-01T00:00:00Z");
+        assert_eq!(format_time(until), "2026-11-30T12:00:00Z");
+        let mut s = Summary::new(None, now);
+        for time in [
+            t("2000-01-01T00:00:00Z"),
+            t("2013-10-31T23:59:59Z"),
+            t("2013-11-01T00:00:00Z"),
+            t("2026-11-30T11:59:59Z"),
+            t("2026-11-30T12:00:00Z"),
+            t("9999-12-31T23:59:59Z"),
+        ] {
+            let mut other = Summary::new(None, now);
+            other.observe(&Event::default(), Some(time));
+            s.merge(other);
+        }
+        s.observe(&Event::default(), None);
+        let doc = s.finish();
+        assert_eq!(doc.events, 7);
+        assert_eq!(
+            doc.first.map(format_time).as_deref(),
+            Some("2013-11-01T00:00:00Z")
+        );
+        assert_eq!(
+            doc.last.map(format_time).as_deref(),
+            Some("2026-11-30T11:59:59Z")
+        );
+        assert_eq!(doc.implausible.count, 4);
+        assert_eq!(
+            doc.implausible.first.map(format_time).as_deref(),
+            Some("2000-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            doc.implausible.last.map(format_time).as_deref(),
+            Some("9999-12-31T23:59:59Z")
+        );
+        assert_eq!(doc.bucket, Bucket::Month);
+        assert_eq!(doc.timeline.iter().map(|p| p.1).sum::<u64>(), 2);
     }
 }

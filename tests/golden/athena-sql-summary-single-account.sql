@@ -21,6 +21,21 @@ w AS (
     AND ts < from_iso8601_timestamp('2024-09-07T00:00:00Z') AT TIME ZONE 'UTC'
     AND account_id IN ('111111111111')
 ),
+v AS (
+  SELECT *, (ts >= from_iso8601_timestamp('2024-09-05T10:00:00Z') AT TIME ZONE 'UTC' AND ts < from_iso8601_timestamp('2024-09-07T00:00:00Z') AT TIME ZONE 'UTC') AS plausible FROM w
+),
+extent AS (
+  SELECT min(ts) AS span_first, max(ts) AS span_last FROM v WHERE plausible
+),
+tl AS (
+  SELECT CASE
+      WHEN date_diff('hour', date_trunc('hour', span_first), date_trunc('hour', span_last)) < 400 THEN date_trunc('hour', ts)
+      WHEN date_diff('day', date_trunc('day', span_first), date_trunc('day', span_last)) < 400 THEN date_trunc('day', ts)
+      ELSE date_trunc('month', ts)
+    END AS "start"
+  FROM v CROSS JOIN extent
+  WHERE plausible
+),
 s AS (
   SELECT 0 AS "ord", 'by_category' AS "section", category AS "key", count(*) AS "count" FROM w GROUP BY category
   UNION ALL
@@ -36,16 +51,20 @@ s AS (
   UNION ALL
   SELECT 6 AS "ord", 'top_source_ips' AS "section", source_ip AS "key", count(*) AS "count" FROM w GROUP BY source_ip
   UNION ALL
-  SELECT 7 AS "ord", 'hours' AS "section", to_iso8601(date_trunc('hour', ts)) AS "key", count(*) AS "count" FROM w GROUP BY date_trunc('hour', ts)
+  SELECT 7 AS "ord", 'timeline' AS "section", to_iso8601("start") AS "key", count(*) AS "count" FROM tl GROUP BY "start"
 ),
 r AS (
   SELECT *, row_number() OVER (PARTITION BY "ord" ORDER BY "count" DESC, "key" ASC NULLS FIRST) AS "rank" FROM s
 )
 SELECT -1 AS "ord", 'totals' AS "section", CAST(NULL AS VARCHAR) AS "key", count(*) AS "count",
-  count_if(error_code IS NOT NULL) AS ctq_errors, to_iso8601(min(ts)) AS first_seen, to_iso8601(max(ts)) AS last_seen, 0 AS "rank"
-FROM w
+  count_if(error_code IS NOT NULL) AS ctq_errors,
+  to_iso8601(min(CASE WHEN plausible THEN ts END)) AS first_seen, to_iso8601(max(CASE WHEN plausible THEN ts END)) AS last_seen,
+  count_if(NOT plausible) AS ctq_implausible, to_iso8601(min(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_first, to_iso8601(max(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_last,
+  0 AS "rank"
+FROM v
 UNION ALL
-SELECT "ord", "section", "key", "count", CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), "rank"
+SELECT "ord", "section", "key", "count", CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),
+  CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), "rank"
 FROM r
 WHERE "ord" NOT IN (3, 4, 5, 6) OR "rank" <= 5
 ORDER BY "ord", "rank"

@@ -8,6 +8,7 @@ mod fuzz;
 pub mod fuzz_check;
 mod golden;
 mod hostile;
+mod hostile_output;
 mod inputs;
 mod investigations;
 mod output;

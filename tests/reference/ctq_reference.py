@@ -14,7 +14,7 @@ print.
                       events [FILTERS] [--fields PATHS]... [--raw] [--limit N] [--oldest-first] |
                       console-logins [--failures] [--no-mfa] |
                       network-activity [--vpce ID]... [--denied] |
-                      summary [--top N] [-o csv]>
+                      summary [--top N] [-o csv [--csv-raw]]>
 
 The last four (issue 4) follow tests/reference/CONTRACT-issue4.md. `events --raw` prints
 each matching event's own text from its file, one per line (-o is ignored); `summary -o csv`
@@ -749,26 +749,78 @@ def counted(values, name, top=0):
     return [{name: k, "count": n} for k, n in rows]
 
 
+# CloudTrail began on 2013-11-01; an event time before that, or more than a day after the run's
+# "now", is implausible: counted in events, errors and the lists, but not in first_event,
+# last_event or the timeline (CONTRACT-issue4.md, section 4).
+CLOUDTRAIL_BEGAN = datetime(2013, 11, 1, tzinfo=UTC)
+TIMELINE_POINTS = 400  # at most this many buckets: hour, else day, else month
+
+
+def month_start(t):
+    return t.replace(day=1, hour=0, minute=0, second=0)
+
+
+def bucket_starts(first, last, bucket):
+    """Every bucket start from first's bucket to last's, in order."""
+    if bucket == "hour":
+        t, step = first.replace(minute=0, second=0), lambda t: t + timedelta(hours=1)
+    elif bucket == "day":
+        t, step = first.replace(hour=0, minute=0, second=0), lambda t: t + timedelta(days=1)
+    else:
+        t = month_start(first)
+        step = lambda t: t.replace(year=t.year + t.month // 12, month=t.month % 12 + 1)
+    out = []
+    while t <= last:
+        out.append(t)
+        t = step(t)
+    return out
+
+
+def truncate(t, bucket):
+    if bucket == "hour":
+        return t.replace(minute=0, second=0)
+    if bucket == "day":
+        return t.replace(hour=0, minute=0, second=0)
+    return month_start(t)
+
+
+def choose_bucket(first, last):
+    """The finest bucket giving at most TIMELINE_POINTS points from first to last (counted with
+    whole hours, days, months; not by walking them, which would take ages on a wide span)."""
+    if first is None:
+        return "hour"
+    hours = (last.replace(minute=0, second=0) - first.replace(minute=0, second=0)) // timedelta(hours=1) + 1
+    if hours <= TIMELINE_POINTS:
+        return "hour"
+    days = (last.date() - first.date()).days + 1
+    if days <= TIMELINE_POINTS:
+        return "day"
+    return "month"
+
+
 def report_summary(events, top):
+    now = datetime.now(UTC)
     times = [t for _, t, _ in events if t is not None]
-    first = min(times) if times else None
-    last = max(times) if times else None
-    hours = []
-    if times:
-        per_hour = {}
-        for t in times:
-            h = t.replace(minute=0, second=0)
-            per_hour[h] = per_hour.get(h, 0) + 1
-        h = first.replace(minute=0, second=0)
-        while h <= last:
-            hours.append({"hour": fmt_time(h), "count": per_hour.get(h, 0)})
-            h += timedelta(hours=1)
+    plausible = [t for t in times if CLOUDTRAIL_BEGAN <= t < now + timedelta(days=1)]
+    implausible = [t for t in times if not (CLOUDTRAIL_BEGAN <= t < now + timedelta(days=1))]
+    first = min(plausible) if plausible else None
+    last = max(plausible) if plausible else None
+    bucket = choose_bucket(first, last)
+    timeline = []
+    if plausible:
+        per_bucket = {}
+        for t in plausible:
+            b = truncate(t, bucket)
+            per_bucket[b] = per_bucket.get(b, 0) + 1
+        timeline = [{"start": fmt_time(b), "count": per_bucket.get(b, 0)}
+                    for b in bucket_starts(first, last, bucket)]
     evs = [e for e, _, _ in events]
     return {
         "events": len(evs),
         "errors": sum(1 for e in evs if s(e.get("errorCode")) is not None),
         "first_event": fmt_time(first),
         "last_event": fmt_time(last),
+        "implausible_times": len(implausible),
         "by_category": counted([category(e) for e in evs], "category"),
         "by_account": counted([s(e.get("recipientAccountId")) for e in evs], "account"),
         "by_region": counted([s(e.get("awsRegion")) for e in evs], "region"),
@@ -776,31 +828,40 @@ def report_summary(events, top):
         "top_event_names": counted([s(e.get("eventName")) for e in evs], "event_name", top),
         "top_principals": counted([principal(e) for e in evs], "principal", top),
         "top_source_ips": counted([s(e.get("sourceIPAddress")) for e in evs], "source_ip", top),
-        "events_per_hour": hours,
+        "timeline_bucket": bucket,
+        "timeline": timeline,
     }
 
 
-def csv_cell(text):
+def csv_cell(text, guard=False):
+    """RFC 4180 quoting; with guard (a text cell from the logs, without --csv-raw), a leading '
+    when the text starts like a spreadsheet formula (OWASP: =, +, -, @, TAB, CR)."""
     if text is None:
         return ""
     text = str(text)
+    if guard and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text
     if any(c in text for c in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
-def summary_csv(summary):
+def summary_csv(summary, raw=False):
     lines = ["section,key,count"]
     lines.append(f"events,,{summary['events']}")
     lines.append(f"errors,,{summary['errors']}")
     for name in ("first_event", "last_event"):
         if summary[name] is not None:
             lines.append(f"{name},{csv_cell(summary[name])},")
+    lines.append(f"implausible_times,,{summary['implausible_times']}")
     for section in ("by_category", "by_account", "by_region", "top_event_sources", "top_event_names",
-                    "top_principals", "top_source_ips", "events_per_hour"):
+                    "top_principals", "top_source_ips"):
         for entry in summary[section]:
             key = [v for k, v in entry.items() if k != "count"][0]
-            lines.append(f"{section},{csv_cell(key)},{entry['count']}")
+            lines.append(f"{section},{csv_cell(key, guard=not raw)},{entry['count']}")
+    lines.append(f"timeline_bucket,{summary['timeline_bucket']},")
+    for entry in summary["timeline"]:
+        lines.append(f"timeline,{entry['start']},{entry['count']}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -810,7 +871,8 @@ FILTERS = {"--user": "user", "--principal": "principal", "--access-key": "access
            "--event-source": "event_source", "--source-ip": "source_ip", "--bucket": "bucket", "--vpce": "vpce",
            "--error-code": "error_code", "--category": "category"}
 FLAGS = {"--details": "details", "--raw": "raw", "--oldest-first": "oldest_first", "--errors": "errors",
-         "--read-only": "read_only", "--write": "write", "--failures": "failures", "--no-mfa": "no_mfa", "--denied": "denied"}
+         "--read-only": "read_only", "--write": "write", "--failures": "failures", "--no-mfa": "no_mfa", "--denied": "denied",
+         "--csv-raw": "csv_raw"}
 # which command takes which option (besides the common ones)
 ALLOWED = {
     "sts-endpoints": {"--details"}, "root-activity": {"--details"}, "errors": {"--top"},
@@ -877,7 +939,8 @@ def parse_args(argv):
         i += 1
     if a["command"] not in ALLOWED:
         usage(f"unknown command {a['command']}")
-    common = {"-s", "--source", "--date", "--since", "--until", "--account", "--region", "-o", "--output", "--threads"}
+    common = {"-s", "--source", "--date", "--since", "--until", "--account", "--region", "-o", "--output", "--threads",
+              "--csv-raw"}
     for opt in a["given"] - common:
         if opt not in ALLOWED[a["command"]]:
             usage(f"{a['command']} does not take {opt}")
@@ -964,7 +1027,7 @@ def main(argv):
     if cmd == "events" and a["raw"]:
         sys.stdout.buffer.write("".join(line + "\n" for line in rows).encode("utf-8"))
     elif cmd == "summary" and a["output"] == "csv":
-        sys.stdout.buffer.write(summary_csv(rows).encode("utf-8"))
+        sys.stdout.buffer.write(summary_csv(rows, raw=a["csv_raw"]).encode("utf-8"))
     else:
         sys.stdout.write(json.dumps(rows, indent=1, ensure_ascii=True) + "\n")
     return 3 if skipped else 0
