@@ -346,7 +346,9 @@ fn athena_summary_agrees_on_implausible_times_and_buckets() {
     .collect();
     let key = trail_path("111111111111", "us-east-1", "20240905T1205Z", "a1");
     write(trail.path(), &key, &gz(&records(&evs)));
-    let server = AthenaServer::start(trail.path(), &[]);
+    let Some(server) = AthenaServer::start(trail.path(), &[]) else {
+        return;
+    };
     assert_eq!(server.events, evs.len());
     let local_source = trail.path().to_str().unwrap();
     for window in [
