@@ -23,6 +23,7 @@ the SerDe takes its text).
 The translation from Athena's SQL (Trino) to DuckDB's, which is all that stands between the
 query ctq prints and the one DuckDB runs:
 - `x -> expr` lambdas become `lambda x: expr` (DuckDB's lambda syntax);
+- `regexp_like(s, p)` becomes `regexp_matches(s, p)` (both match anywhere in s);
 - `try(contains('CIDR', CAST(col AS IPADDRESS)))` becomes `ctq_ip_in('CIDR', col)`, a Python
   function with Trino's meaning: the text is an IPv4 or IPv6 address inside the block (an
   IPv4-mapped IPv6 address counts as IPv4, as Trino's IPADDRESS does);
@@ -268,6 +269,8 @@ def translate(sql):
     sql = re.sub(r"try\(contains\(('(?:[^']|'')*'), CAST\((\w+) AS IPADDRESS\)\)\)",
                  r"ctq_ip_in(\1, \2)", sql)
     sql = re.sub(r"\b(\w+) -> ", r"lambda \1: ", sql)
+    # Athena's regexp_like(s, p) is DuckDB's regexp_matches(s, p): both match anywhere in s.
+    sql = re.sub(r"\bregexp_like\(", "regexp_matches(", sql)
     return sql
 
 

@@ -52,6 +52,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`cloudtrail_logs` (
   vpcendpointid STRING,
   vpcendpointaccountid STRING,
   eventcategory STRING,
+  managementevent STRING,
   tlsdetails STRUCT<tlsversion: STRING, ciphersuite: STRING, clientprovidedhostheader: STRING>
 )
 PARTITIONED BY (`account` STRING, `region` STRING, `day` STRING)

@@ -12,7 +12,7 @@ WITH e AS (
     NULLIF(errormessage, '') AS error_message,
     NULLIF(useridentity.type, '') AS identity_type,
     NULLIF(useridentity.username, '') AS user_name,
-    CASE WHEN strpos(useridentity.arn, '/') > 0 THEN NULLIF(regexp_extract(useridentity.arn, '[^/]*$'), '') END AS arn_last,
+    CASE WHEN strpos(useridentity.arn, '/') > 0 THEN NULLIF(regexp_extract(useridentity.arn, '[^/]*$'), '') WHEN regexp_like(useridentity.arn, '^arn:[^:]*:[^:]*:[^:]*:[^:]*:root$') THEN 'root' END AS arn_last,
     COALESCE(NULLIF(useridentity.arn, ''), NULLIF(useridentity.invokedby, ''), NULLIF(useridentity.principalid, ''), NULLIF(useridentity.accountid, ''), NULLIF(useridentity.type, ''), 'unknown') AS principal,
     NULLIF(json_extract_scalar(responseelements, '$.ConsoleLogin'), '') AS console_login,
     CASE lower(json_format(json_extract(additionaleventdata, '$.MFAUsed'))) WHEN 'true' THEN true WHEN '"yes"' THEN true WHEN 'false' THEN false WHEN '"no"' THEN false END AS mfa_used

@@ -13,7 +13,7 @@ WITH e AS (
     CASE lower(readonly) WHEN 'true' THEN true WHEN 'false' THEN false END AS read_only,
     NULLIF(useridentity.username, '') AS user_name,
     NULLIF(useridentity.sessioncontext.sessionissuer.username, '') AS issuer_user_name,
-    CASE WHEN strpos(useridentity.arn, '/') > 0 THEN NULLIF(regexp_extract(useridentity.arn, '[^/]*$'), '') END AS arn_last,
+    CASE WHEN strpos(useridentity.arn, '/') > 0 THEN NULLIF(regexp_extract(useridentity.arn, '[^/]*$'), '') WHEN regexp_like(useridentity.arn, '^arn:[^:]*:[^:]*:[^:]*:[^:]*:root$') THEN 'root' END AS arn_last,
     COALESCE(NULLIF(useridentity.arn, ''), NULLIF(useridentity.invokedby, ''), NULLIF(useridentity.principalid, ''), NULLIF(useridentity.accountid, ''), NULLIF(useridentity.type, ''), 'unknown') AS principal,
     NULLIF(json_extract_scalar(requestparameters, '$.bucketName'), '') AS bucket_name,
     resources AS resources
@@ -30,7 +30,7 @@ w AS (
     AND aws_region IN ('eu-west-1')
     AND (user_name = 'erin' OR issuer_user_name = 'erin' OR arn_last = 'erin')
     AND COALESCE(try(contains('198.51.100.0/24', CAST(source_ip AS IPADDRESS))), false)
-    AND (bucket_name = 'it''s' OR COALESCE(cardinality(filter(resources, r -> r.arn = 'arn:aws:s3:::it''s' OR starts_with(r.arn, 'arn:aws:s3:::it''s/'))) > 0, false))
+    AND (bucket_name = 'it''s' OR COALESCE(cardinality(filter(resources, r -> regexp_like(r.arn, '^arn:aws(-[^:]*)?:s3:::') AND (regexp_replace(r.arn, '^arn:aws(-[^:]*)?:s3:::', '') = 'it''s' OR starts_with(regexp_replace(r.arn, '^arn:aws(-[^:]*)?:s3:::', ''), 'it''s/')))) > 0, false))
     AND read_only = true
 ),
 d AS (

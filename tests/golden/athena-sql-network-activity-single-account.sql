@@ -7,7 +7,7 @@ WITH e AS (
     NULLIF(eventsource, '') AS event_source,
     NULLIF(eventname, '') AS event_name,
     NULLIF(errorcode, '') AS error_code,
-    NULLIF(eventcategory, '') AS category,
+    COALESCE(NULLIF(eventcategory, ''), CASE WHEN eventtype IN ('AwsVpceEvent', 'AwsVpceEvents') THEN 'NetworkActivity' WHEN eventtype = 'AwsCloudTrailInsight' THEN 'Insight' WHEN lower(managementevent) = 'false' THEN 'Data' ELSE 'Management' END) AS category,
     NULLIF(eventtype, '') AS event_type,
     NULLIF(vpcendpointid, '') AS vpce,
     COALESCE(NULLIF(useridentity.arn, ''), NULLIF(useridentity.invokedby, ''), NULLIF(useridentity.principalid, ''), NULLIF(useridentity.accountid, ''), NULLIF(useridentity.type, ''), 'unknown') AS principal

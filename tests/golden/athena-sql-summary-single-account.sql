@@ -9,7 +9,7 @@ WITH e AS (
     NULLIF(eventname, '') AS event_name,
     NULLIF(sourceipaddress, '') AS source_ip,
     NULLIF(errorcode, '') AS error_code,
-    NULLIF(eventcategory, '') AS category,
+    COALESCE(NULLIF(eventcategory, ''), CASE WHEN eventtype IN ('AwsVpceEvent', 'AwsVpceEvents') THEN 'NetworkActivity' WHEN eventtype = 'AwsCloudTrailInsight' THEN 'Insight' WHEN lower(managementevent) = 'false' THEN 'Data' ELSE 'Management' END) AS category,
     COALESCE(NULLIF(useridentity.arn, ''), NULLIF(useridentity.invokedby, ''), NULLIF(useridentity.principalid, ''), NULLIF(useridentity.accountid, ''), NULLIF(useridentity.type, ''), 'unknown') AS principal
   FROM "default"."cloudtrail_logs"
   WHERE day BETWEEN '2024/09/05' AND '2024/09/07'

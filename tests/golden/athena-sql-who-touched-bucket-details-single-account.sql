@@ -23,7 +23,7 @@ w AS (
   WHERE ts >= from_iso8601_timestamp('2024-09-05T10:00:00Z') AT TIME ZONE 'UTC'
     AND ts < from_iso8601_timestamp('2024-09-07T00:00:00Z') AT TIME ZONE 'UTC'
     AND account_id IN ('111111111111')
-    AND (bucket_name = 'prod-data' OR COALESCE(cardinality(filter(resources, r -> r.arn = 'arn:aws:s3:::prod-data' OR starts_with(r.arn, 'arn:aws:s3:::prod-data/'))) > 0, false))
+    AND (bucket_name = 'prod-data' OR COALESCE(cardinality(filter(resources, r -> regexp_like(r.arn, '^arn:aws(-[^:]*)?:s3:::') AND (regexp_replace(r.arn, '^arn:aws(-[^:]*)?:s3:::', '') = 'prod-data' OR starts_with(regexp_replace(r.arn, '^arn:aws(-[^:]*)?:s3:::', ''), 'prod-data/')))) > 0, false))
 ),
 d AS (
   SELECT

@@ -21,7 +21,7 @@ w AS (
     AND ts < from_iso8601_timestamp('2024-09-06T00:00:00Z') AT TIME ZONE 'UTC'
     AND account_id IN ('222222222222', '333333333333')
     AND aws_region IN ('eu-west-1')
-    AND (bucket_name = 'prod-data' OR COALESCE(cardinality(filter(resources, r -> r.arn = 'arn:aws:s3:::prod-data' OR starts_with(r.arn, 'arn:aws:s3:::prod-data/'))) > 0, false))
+    AND (bucket_name = 'prod-data' OR COALESCE(cardinality(filter(resources, r -> regexp_like(r.arn, '^arn:aws(-[^:]*)?:s3:::') AND (regexp_replace(r.arn, '^arn:aws(-[^:]*)?:s3:::', '') = 'prod-data' OR starts_with(regexp_replace(r.arn, '^arn:aws(-[^:]*)?:s3:::', ''), 'prod-data/')))) > 0, false))
 )
 SELECT
   "principal",
