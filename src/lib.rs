@@ -88,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 objects,
                 Arc::clone(&progress),
                 Arc::clone(&fatal),
+                config.max_json,
             )));
         }
     }

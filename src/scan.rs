@@ -77,14 +77,30 @@ pub struct Fetched {
     /// How messages name it: `s3://bucket/key`.
     pub name: String,
     pub origin: Option<Origin>,
-    pub body: Result<Vec<u8>, String>,
+    pub body: Result<Body, String>,
     /// Download the object again: a body that fails gzip or JSON may have been damaged on the
     /// way, so it is fetched once more before it is skipped.
     pub refetch: Option<Refetch>,
 }
 
+/// A downloaded body: in memory, or, past `decode::WHOLE` bytes, in an unnamed temporary file,
+/// so that a large object costs disk, not memory.
+pub enum Body {
+    Memory(Vec<u8>),
+    Spooled(std::fs::File, u64),
+}
+
+impl Body {
+    pub fn size(&self) -> u64 {
+        match self {
+            Body::Memory(v) => v.len() as u64,
+            Body::Spooled(_, n) => *n,
+        }
+    }
+}
+
 /// Fetch an object's body once more (blocks the calling worker until it has arrived).
-pub type Refetch = Box<dyn FnOnce() -> Result<Vec<u8>, String> + Send>;
+pub type Refetch = Box<dyn FnOnce() -> Result<Body, String> + Send>;
 
 /// The account and region an input belongs to, from its place in the trail layout.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -291,20 +307,34 @@ fn scan_one<R: Report>(
     let fetched;
     // The bytes read so far, and the rest of the input when it is larger than `WHOLE`.
     let (raw, rest): (&[u8], Option<Box<dyn std::io::Read + '_>>) = match work {
-        Work::Local(input) => {
-            let (reader, size): (Box<dyn std::io::Read>, Option<u64>) = match input {
-                Input::File(path) => match local::open_regular(path) {
-                    Ok(Ok((f, len))) => (Box::new(f), Some(len)),
-                    Ok(Err(what)) => return Err(format!("not a regular file ({what})")),
-                    Err(e) => return Err(format!("cannot read: {}", io_reason(&e))),
+        Work::Fetched(f) if matches!(f.body, Ok(Body::Memory(_))) => {
+            let Ok(Body::Memory(body)) = f.body else {
+                unreachable!()
+            };
+            fetched = body;
+            stats.input_bytes += fetched.len() as u64;
+            (&fetched[..], None)
+        }
+        work => {
+            let (reader, size): (Box<dyn std::io::Read>, Option<u64>) = match work {
+                Work::Fetched(f) => match f.body? {
+                    Body::Spooled(file, n) => (Box::new(file), Some(n)),
+                    Body::Memory(_) => unreachable!("taken above"),
                 },
-                Input::Named(path) => {
-                    let f = std::fs::File::open(path)
-                        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
-                    let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-                    (Box::new(f), size)
-                }
-                Input::Stdin => (Box::new(std::io::stdin().lock()), None),
+                Work::Local(input) => match input {
+                    Input::File(path) => match local::open_regular(path) {
+                        Ok(Ok((f, len))) => (Box::new(f), Some(len)),
+                        Ok(Err(what)) => return Err(format!("not a regular file ({what})")),
+                        Err(e) => return Err(format!("cannot read: {}", io_reason(&e))),
+                    },
+                    Input::Named(path) => {
+                        let f = std::fs::File::open(path)
+                            .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+                        let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+                        (Box::new(f), size)
+                    }
+                    Input::Stdin => (Box::new(std::io::stdin().lock()), None),
+                },
             };
             bufs.raw.clear();
             if let Some(size) = size.filter(|&n| n <= WHOLE as u64) {
@@ -322,11 +352,6 @@ fn scan_one<R: Report>(
                 stats.input_bytes += bufs.raw.len() as u64;
                 (&bufs.raw[..], None)
             }
-        }
-        Work::Fetched(f) => {
-            fetched = f.body?;
-            stats.input_bytes += fetched.len() as u64;
-            (&fetched[..], None)
         }
     };
     let keep_raw = acc.wants_raw();

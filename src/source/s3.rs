@@ -30,8 +30,9 @@ use tokio::task::JoinSet;
 use super::layout::{self, Level};
 use crate::aws;
 use crate::config::Filter;
+use crate::decode::WHOLE;
 use crate::progress::Progress;
-use crate::scan::{Fetched, Origin, Refetch};
+use crate::scan::{Body, Fetched, Origin, Refetch};
 use crate::source::local::is_event_file_name;
 use crate::time::{self, Micros};
 
@@ -482,6 +483,7 @@ impl Bucket<'_> {
         objects: Vec<ObjectRef>,
         progress: Arc<Progress>,
         fatal: Arc<Mutex<Option<String>>>,
+        max_json: u64,
     ) -> impl Iterator<Item = Fetched> + Send + 'static {
         let concurrency = self.session.concurrency;
         let read_timeout = self.session.read_timeout;
@@ -509,9 +511,27 @@ impl Bucket<'_> {
                 );
                 tokio::spawn(async move {
                     let name = format!("s3://{bucket}/{}", obj.key);
+                    // An object larger than the JSON one input may hold cannot be read whole:
+                    // gzip or not, its JSON is at least about as large. It is not downloaded.
+                    if obj.size > max_json.saturating_add(max_json / 64) {
+                        let _ = tx
+                            .send(Fetched {
+                                name,
+                                origin: obj.origin,
+                                body: Err(format!(
+                                    "an object of {}, over --max-decompressed-size ({}): not downloaded",
+                                    crate::decode::human_size(obj.size),
+                                    crate::decode::human_size(max_json)
+                                )),
+                                refetch: None,
+                            })
+                            .await;
+                        drop(permit);
+                        return;
+                    }
                     let body = match get_object(&client, &bucket, &obj.key, read_timeout).await {
                         Ok(body) => {
-                            progress.downloaded(body.len() as u64);
+                            progress.downloaded(body.size());
                             Ok(body)
                         }
                         Err(GetError::Fatal(why)) => {
@@ -531,7 +551,7 @@ impl Bucket<'_> {
                             let body = handle
                                 .block_on(get_object(&client, &bucket, &key, read_timeout))
                                 .map_err(GetError::into_reason)?;
-                            progress.downloaded(body.len() as u64);
+                            progress.downloaded(body.size());
                             Ok(body)
                         }) as Refetch
                     });
@@ -575,7 +595,7 @@ async fn get_object(
     bucket: &str,
     key: &str,
     read_timeout: Duration,
-) -> Result<Vec<u8>, GetError> {
+) -> Result<Body, GetError> {
     const ATTEMPTS: u32 = 3;
     let mut last = String::new();
     for attempt in 1..=ATTEMPTS {
@@ -596,12 +616,14 @@ async fn get_object(
     )))
 }
 
-/// The whole body of a GetObject response. Each wait for more bytes is bounded by the read
-/// timeout, so a server that sends the headers and then nothing cannot hold the run forever.
-async fn read_body(out: GetObjectOutput, read_timeout: Duration) -> Result<Vec<u8>, String> {
-    let expected = out.content_length().unwrap_or(0).clamp(0, 64 << 20) as usize;
+/// The whole body of a GetObject response: in memory up to `decode::WHOLE` bytes, past that in
+/// an unnamed temporary file. Each wait for more bytes is bounded by the read timeout, so a
+/// server that sends the headers and then nothing cannot hold the run forever.
+async fn read_body(out: GetObjectOutput, read_timeout: Duration) -> Result<Body, String> {
+    let expected = out.content_length().unwrap_or(0).clamp(0, WHOLE as i64) as usize;
     let mut body = out.body;
     let mut data = Vec::with_capacity(expected);
+    let mut spool: Option<(std::fs::File, u64)> = None;
     loop {
         match tokio::time::timeout(read_timeout, body.next()).await {
             Err(_) => {
@@ -611,8 +633,36 @@ async fn read_body(out: GetObjectOutput, read_timeout: Duration) -> Result<Vec<u
                     aws::READ_TIMEOUT_VAR
                 ));
             }
-            Ok(None) => return Ok(data),
-            Ok(Some(Ok(chunk))) => data.extend_from_slice(&chunk),
+            Ok(None) => {
+                return Ok(match spool {
+                    None => Body::Memory(data),
+                    Some((mut file, n)) => {
+                        use std::io::Seek;
+                        file.rewind()
+                            .map_err(|e| format!("cannot read the temporary copy: {e}"))?;
+                        Body::Spooled(file, n)
+                    }
+                });
+            }
+            Ok(Some(Ok(chunk))) => {
+                if spool.is_none() && data.len() + chunk.len() > WHOLE {
+                    let mut file = temp_file().map_err(|e| {
+                        format!("cannot make a temporary copy of a large object: {e}")
+                    })?;
+                    std::io::Write::write_all(&mut file, &data)
+                        .map_err(|e| format!("cannot write the temporary copy: {e}"))?;
+                    spool = Some((file, data.len() as u64));
+                    data = Vec::new();
+                }
+                match &mut spool {
+                    None => data.extend_from_slice(&chunk),
+                    Some((file, n)) => {
+                        std::io::Write::write_all(file, &chunk)
+                            .map_err(|e| format!("cannot write the temporary copy: {e}"))?;
+                        *n += chunk.len() as u64;
+                    }
+                }
+            }
             Ok(Some(Err(e))) => {
                 return Err(match aws::transport_reason(&e).as_str() {
                     "checksum mismatch" => {
@@ -621,6 +671,34 @@ async fn read_body(out: GetObjectOutput, read_timeout: Duration) -> Result<Vec<u
                     reason => format!("connection lost while reading ({reason})"),
                 });
             }
+        }
+    }
+}
+
+/// A temporary file with no name: created in the system's temporary folder and unlinked at
+/// once, so it disappears with the run whatever happens.
+fn temp_file() -> std::io::Result<std::fs::File> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    loop {
+        let path = dir.join(format!(
+            "ctq-{}-{}.body",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => {
+                std::fs::remove_file(&path)?;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
         }
     }
 }

@@ -27,7 +27,10 @@ fn run_measured(cmd: &mut Command, feed: Option<Feed>) -> (Run, u64) {
     let timed = Path::new("/usr/bin/time").exists();
     let mut wrapped = if timed {
         let mut w = Command::new("/usr/bin/time");
-        w.arg("-q").arg("-f").arg(format!("{MARK}%M")).arg(cmd.get_program());
+        w.arg("-q")
+            .arg("-f")
+            .arg(format!("{MARK}%M"))
+            .arg(cmd.get_program());
         w
     } else {
         crate::reference::skipped(
@@ -604,15 +607,32 @@ fn bombs_from_s3_are_skipped_in_bounded_memory() {
     let bucket = server.bucket("bombs");
     let key = |stamp: &str, tag: &str| trail_path("111111111111", "us-east-1", stamp, tag);
     write(&bucket, &key("20240905T1000Z", "zeros"), &zero_bomb());
-    write(&bucket, &key("20240905T1005Z", "spaces"), &whitespace_bomb());
+    write(
+        &bucket,
+        &key("20240905T1005Z", "spaces"),
+        &whitespace_bomb(),
+    );
     write(
         &bucket,
         &key("20240905T1010Z", "good"),
-        &gz(&records(&[error_event("2024-09-05T10:00:00Z", "Good", "E", "m")])),
+        &gz(&records(&[error_event(
+            "2024-09-05T10:00:00Z",
+            "Good",
+            "E",
+            "m",
+        )])),
     );
     let (r, rss) = run_measured(
         server.ctq().args([
-            "errors", "-o", "json", "--threads", "2", "-s", "s3://bombs", "--date", "2024-09-05",
+            "errors",
+            "-o",
+            "json",
+            "--threads",
+            "2",
+            "-s",
+            "s3://bombs",
+            "--date",
+            "2024-09-05",
         ]),
         None,
     );
@@ -625,4 +645,51 @@ fn bombs_from_s3_are_skipped_in_bounded_memory() {
         r.stderr
     );
     assert!(rss < MAX_RSS_MB, "peak RSS {rss} MB");
+}
+
+#[test]
+fn a_large_s3_object_is_read_from_a_temporary_copy_in_bounded_memory() {
+    let server = crate::s3::S3Server::start();
+    let bucket = server.bucket("large");
+    // 96 MiB of plain trail JSON: over the 64 MiB kept in memory, so the body goes to a
+    // temporary file and is streamed from there.
+    let message = "y".repeat(1 << 20);
+    let events: Vec<Value> = (0..96)
+        .map(|i| {
+            error_event(
+                &format!("2024-09-05T10:{:02}:00Z", i % 60),
+                "Large",
+                "E",
+                &message,
+            )
+        })
+        .collect();
+    let key = trail_path("111111111111", "us-east-1", "20240905T1000Z", "large");
+    let key = key.strip_suffix(".gz").unwrap();
+    write(&bucket, key, &records(&events));
+    let args = [
+        "errors",
+        "-o",
+        "json",
+        "--threads",
+        "2",
+        "-s",
+        "s3://large",
+        "--date",
+        "2024-09-05",
+    ];
+    let (r, rss) = run_measured(server.ctq().args(args), None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(counts(&r), [("Large".to_string(), 96)]);
+    assert!(rss < MAX_RSS_MB, "peak RSS {rss} MB");
+    // Larger than the JSON an input may hold: not even downloaded.
+    let r = server.run(&[&args[..], &["--max-decompressed-size", "10M"]].concat());
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        line_naming(&r, "_large.json").ends_with(
+            "an object of 96.0 MiB, over --max-decompressed-size (10 MiB): not downloaded"
+        ),
+        "{}",
+        r.stderr
+    );
 }
