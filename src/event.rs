@@ -215,7 +215,7 @@ pub fn parse_events<'a>(
     keep_raw: bool,
 ) -> Result<Parsed, String> {
     let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-    let first = text.iter().find(|b| !b.is_ascii_whitespace());
+    let first = text.iter().find(|b| !is_json_space(b));
     if first.is_none() {
         return Err("empty file (no JSON)".into());
     }
@@ -332,7 +332,7 @@ fn top_shape(top: Top) -> Result<Shape, String> {
 fn line_of(text: &[u8], offset: usize) -> usize {
     let skip = text[offset..]
         .iter()
-        .take_while(|b| b.is_ascii_whitespace())
+        .take_while(|b| is_json_space(b))
         .count();
     1 + text[..offset + skip]
         .iter()
@@ -593,6 +593,22 @@ fn utf8(text: &[u8]) -> Result<(), String> {
             text[at]
         )
     })
+}
+
+/// JSON's whitespace: space, tab, line feed, carriage return (not form feed, unlike
+/// `u8::is_ascii_whitespace`).
+pub fn is_json_space(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Check that `text` is one JSON value the readers would accept, without building it: UTF-8,
+/// not too deep, valid JSON (serde_json skips values without recursing).
+pub fn check_value(text: &[u8]) -> Result<(), String> {
+    utf8(text)?;
+    check_depth(text)?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| json_error(&e))
 }
 
 /// Refuse text nested deeper than the parsers will go, before serde_json reads it. The limit is

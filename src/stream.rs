@@ -15,7 +15,7 @@
 use std::io::Read;
 
 use crate::decode::{human_size, read_error};
-use crate::event::{self, Event, Shape};
+use crate::event::{self, Event, Shape, is_json_space};
 
 /// How much to read at a time.
 pub const CHUNK: usize = 4 << 20;
@@ -188,7 +188,7 @@ impl<R: Read> Reader<R> {
         loop {
             if let Some(p) = self.buf[self.start..]
                 .iter()
-                .position(|b| !b.is_ascii_whitespace())
+                .position(|b| !is_json_space(b))
             {
                 self.start += p;
                 return Ok(Some(self.buf[self.start]));
@@ -206,7 +206,7 @@ impl<R: Read> Reader<R> {
     fn records_opening(&mut self) -> Result<bool, String> {
         let mut k = 1;
         for token in [&b"\"Records\""[..], b":", b"["] {
-            while self.at(k)?.is_some_and(|b| b.is_ascii_whitespace()) {
+            while self.at(k)?.is_some_and(|b| is_json_space(&b)) {
                 k += 1;
                 if k > MAX_VALUE {
                     return Err(over(MAX_VALUE, "a top-level JSON object"));
@@ -242,7 +242,10 @@ impl<R: Read> Reader<R> {
                 return Err("invalid JSON after the \"Records\" array".into());
             }
             let (s, e) = self.value_end(MAX_VALUE, "an object key")?;
-            let is_records = &self.buf[s..e] == b"\"Records\"";
+            // Decoded as JSON: "Rec\u006frds" is "Records" too.
+            let is_records = serde_json::from_slice::<String>(&self.buf[s..e])
+                .map_err(|e| event::json_error(&e))?
+                == "Records";
             self.start = e;
             if self.next_token()? != Some(b':') {
                 return Err("invalid JSON after the \"Records\" array".into());
@@ -255,10 +258,12 @@ impl<R: Read> Reader<R> {
                     self.elements(keep_raw, false, sink)?;
                 }
                 Some(_) => {
-                    let (_, e) = self.value_end(MAX_VALUE, "a JSON value")?;
+                    let (s, e) = self.value_end(MAX_VALUE, "a JSON value")?;
                     if is_records {
                         return Err("\"Records\" is not an array of events".into());
                     }
+                    // Not read, but it must be JSON, as the whole-buffer reader requires.
+                    event::check_value(&self.buf[s..e])?;
                     self.start = e;
                 }
                 None => return Err(truncated()),
@@ -370,7 +375,7 @@ impl Scan {
         if self.scalar {
             while self.offset < b.len() {
                 if matches!(b[self.offset], b',' | b']' | b'}' | b'[' | b'{' | b'"')
-                    || b[self.offset].is_ascii_whitespace()
+                    || is_json_space(&b[self.offset])
                 {
                     return Some(self.offset.max(1));
                 }
