@@ -54,14 +54,70 @@ fn rows(out: &Output) -> impl Iterator<Item = Row<'_>> {
 
 pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
     let all: Vec<Row> = rows(out).collect();
-    serde_json::to_writer_pretty(&mut *w, &all)?;
+    serde_json::to_writer_pretty(TerminalSafe(&mut *w), &all)?;
     w.write_all(b"\n")
 }
 
 pub fn write_lines(out: &Output, w: &mut impl Write) -> io::Result<()> {
     for row in rows(out) {
-        serde_json::to_writer(&mut *w, &row)?;
+        serde_json::to_writer(TerminalSafe(&mut *w), &row)?;
         w.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// serde_json escapes the control characters below U+0020 and nothing else, so a C1 control
+/// (U+009B is a CSI to some terminals), a bidi override or a tag character from the logs would
+/// reach a terminal raw when JSON is printed to one. This writer turns those (the characters
+/// `escape::is_unsafe` names, from DEL up) into `\uXXXX` escapes: the same JSON value, safe to
+/// print. They can only occur inside JSON strings, so the escape is always valid there.
+pub(super) struct TerminalSafe<W>(pub W);
+
+impl<W: Write> Write for TerminalSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // serde_json hands over whole string fragments, so a character is never split.
+        let text = match std::str::from_utf8(buf) {
+            Ok(t) if buf.iter().any(|&b| b >= 0x7f) => t,
+            _ => {
+                self.0.write_all(buf)?;
+                return Ok(buf.len());
+            }
+        };
+        let mut last = 0;
+        for (i, c) in text.char_indices() {
+            if (c as u32) >= 0x7f && crate::escape::is_unsafe(c) {
+                self.0.write_all(&buf[last..i])?;
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(self.0, "\\u{unit:04x}")?;
+                }
+                last = i + c.len_utf8();
+            }
+        }
+        self.0.write_all(&buf[last..])?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_a_terminal_acts_on_are_escaped_and_the_json_value_is_the_same() {
+        let text = "a\u{9b}31m\u{202e}b\u{e0041}c\u{7f}d é ✓";
+        let mut out = Vec::new();
+        serde_json::to_writer_pretty(TerminalSafe(&mut out), &vec![text]).unwrap();
+        let written = String::from_utf8(out).unwrap();
+        assert_eq!(
+            written,
+            "[\n  \"a\\u009b31m\\u202eb\\udb40\\udc41c\\u007fd é ✓\"\n]"
+        );
+        let back: Vec<String> = serde_json::from_str(&written).unwrap();
+        assert_eq!(back, [text]);
+    }
 }

@@ -204,11 +204,11 @@ impl Serialize for Summary {
 pub fn write(s: &Summary, style: Style, w: &mut impl Write) -> io::Result<()> {
     match style.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, s)?;
+            serde_json::to_writer_pretty(super::json::TerminalSafe(&mut *w), s)?;
             w.write_all(b"\n")
         }
         Format::Ndjson => {
-            serde_json::to_writer(&mut *w, s)?;
+            serde_json::to_writer(super::json::TerminalSafe(&mut *w), s)?;
             w.write_all(b"\n")
         }
         Format::Csv => write_csv(s, style.csv_raw, w),
