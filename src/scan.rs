@@ -304,76 +304,69 @@ fn scan_one<R: Report>(
     max_json: u64,
 ) -> Result<Read, String> {
     let limit = WHOLE.min(usize::try_from(max_json).unwrap_or(WHOLE));
-    let fetched;
-    // The bytes read so far, and the rest of the input when it is larger than `WHOLE`.
-    let (raw, rest): (&[u8], Option<Box<dyn std::io::Read + '_>>) = match work {
-        Work::Fetched(f) if matches!(f.body, Ok(Body::Memory(_))) => {
-            let Ok(Body::Memory(body)) = f.body else {
-                unreachable!()
-            };
-            fetched = body;
-            stats.input_bytes += fetched.len() as u64;
-            (&fetched[..], None)
+    // The input's first bytes (all of it, when it is at most `WHOLE`), and the rest as a reader.
+    let (head, rest): (Vec<u8>, Option<Box<dyn std::io::Read>>) = match work {
+        Work::Fetched(Fetched {
+            body: Ok(Body::Memory(body)),
+            ..
+        }) => {
+            stats.input_bytes += body.len() as u64;
+            (body, None)
         }
         work => {
-            let (reader, size): (Box<dyn std::io::Read>, Option<u64>) = match work {
+            let (mut reader, size): (Box<dyn std::io::Read>, Option<u64>) = match work {
                 Work::Fetched(f) => match f.body? {
                     Body::Spooled(file, n) => (Box::new(file), Some(n)),
                     Body::Memory(_) => unreachable!("taken above"),
                 },
-                Work::Local(input) => match input {
-                    Input::File(path) => match local::open_regular(path) {
-                        Ok(Ok((f, len))) => (Box::new(f), Some(len)),
-                        Ok(Err(what)) => return Err(format!("not a regular file ({what})")),
-                        Err(e) => return Err(format!("cannot read: {}", io_reason(&e))),
-                    },
-                    Input::Named(path) => {
-                        let f = std::fs::File::open(path)
-                            .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
-                        let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-                        (Box::new(f), size)
-                    }
-                    Input::Stdin => (Box::new(std::io::stdin().lock()), None),
+                Work::Local(Input::File(path)) => match local::open_regular(path) {
+                    Ok(Ok((f, len))) => (Box::new(f), Some(len)),
+                    Ok(Err(what)) => return Err(format!("not a regular file ({what})")),
+                    Err(e) => return Err(format!("cannot read: {}", io_reason(&e))),
                 },
+                Work::Local(Input::Named(path)) => {
+                    let f = std::fs::File::open(path)
+                        .map_err(|e| format!("cannot read: {}", io_reason(&e)))?;
+                    let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+                    (Box::new(f), size)
+                }
+                Work::Local(Input::Stdin) => (Box::new(std::io::stdin().lock()), None),
             };
-            bufs.raw.clear();
+            // The worker's buffer, lent to this input and given back below.
+            let mut head = std::mem::take(&mut bufs.raw);
+            head.clear();
             if let Some(size) = size.filter(|&n| n <= WHOLE as u64) {
-                bufs.raw.reserve(size as usize);
+                head.reserve(size as usize);
             }
-            let mut reader = reader;
             (&mut reader)
                 .take(WHOLE as u64 + 1)
-                .read_to_end(&mut bufs.raw)
+                .read_to_end(&mut head)
                 .map_err(|e| read_error(&e))?;
-            if bufs.raw.len() > WHOLE {
+            if head.len() > WHOLE {
                 stats.input_bytes += size.unwrap_or(0);
-                (&bufs.raw[..], Some(reader))
+                (head, Some(reader))
             } else {
-                stats.input_bytes += bufs.raw.len() as u64;
-                (&bufs.raw[..], None)
+                stats.input_bytes += head.len() as u64;
+                (head, None)
             }
         }
     };
     let keep_raw = acc.wants_raw();
-    if rest.is_none()
-        && let Decoded::Whole(text) =
-            decode::decode(raw, &mut bufs.text, &mut bufs.inflater, limit)?
-    {
-        let mut events: Vec<Event<'_>> = Vec::new();
-        let parsed = event::parse_events(text, &mut events, keep_raw)?;
-        stats.json_bytes += text.len() as u64;
-        stats.events += events.len() as u64;
-        for ev in &events {
-            observe(ev, filter, acc, stats);
+    if rest.is_none() {
+        let read = match decode::decode(&head, &mut bufs.text, &mut bufs.inflater, limit) {
+            Ok(Decoded::Whole(text)) => Some(read_whole(text, filter, acc, stats, keep_raw)),
+            Ok(Decoded::TooLarge) => None,
+            Err(why) => Some(Err(why)),
+        };
+        if let Some(read) = read {
+            bufs.raw = head;
+            return read;
         }
-        return Ok(Read {
-            values: parsed.values,
-            documents: parsed.documents,
-        });
     }
-    // Too large to hold: stream it, into an accumulator of its own.
+    // Too large to hold: stream it (the bytes already read first, not copied), into an
+    // accumulator of its own.
     let reader = decode::stream_reader(
-        raw.to_vec(),
+        head,
         rest.unwrap_or_else(|| Box::new(std::io::empty())),
         max_json,
     );
@@ -391,6 +384,28 @@ fn scan_one<R: Report>(
     Ok(Read {
         values: streamed.values,
         documents: streamed.documents,
+    })
+}
+
+/// Parse a whole decoded input, then observe its events: none of them is observed unless all of
+/// the input parsed.
+fn read_whole<R: Report>(
+    text: &[u8],
+    filter: &Filter,
+    acc: &mut R,
+    stats: &mut ScanStats,
+    keep_raw: bool,
+) -> Result<Read, String> {
+    let mut events: Vec<Event<'_>> = Vec::new();
+    let parsed = event::parse_events(text, &mut events, keep_raw)?;
+    stats.json_bytes += text.len() as u64;
+    stats.events += events.len() as u64;
+    for ev in &events {
+        observe(ev, filter, acc, stats);
+    }
+    Ok(Read {
+        values: parsed.values,
+        documents: parsed.documents,
     })
 }
 
