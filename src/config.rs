@@ -4,8 +4,8 @@ use std::num::NonZeroUsize;
 
 use crate::athena::client::AthenaSettings;
 use crate::cli::{Cli, Command, Engine};
-use crate::event::Event;
 use crate::exit::UsageError;
+use crate::filter::Filter;
 use crate::render::{self, Format};
 use crate::reports::events::{Columns, EventFilters};
 use crate::source::SourceSpec;
@@ -51,26 +51,6 @@ pub enum ReportSpec {
         event_folder: String,
         organization: Option<String>,
     },
-}
-
-/// Which events reach the report.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub window: Window,
-    pub accounts: Vec<String>,
-    pub regions: Vec<String>,
-}
-
-impl Filter {
-    /// The account and region filters (the window is applied by the scanner, which has the
-    /// parsed time at hand).
-    pub fn accepts(&self, ev: &Event<'_>) -> bool {
-        fn any_of(wanted: &[String], got: Option<&str>) -> bool {
-            wanted.is_empty() || got.is_some_and(|g| wanted.iter().any(|w| w == g))
-        }
-        any_of(&self.accounts, ev.recipient_account_id.as_deref())
-            && any_of(&self.regions, ev.aws_region.as_deref())
-    }
 }
 
 #[derive(Debug, Clone)]

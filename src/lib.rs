@@ -11,6 +11,7 @@ pub mod decode;
 pub mod escape;
 pub mod event;
 pub mod exit;
+pub mod filter;
 pub mod net;
 pub mod progress;
 pub mod render;

@@ -12,10 +12,10 @@ use std::panic::AssertUnwindSafe;
 
 use rayon::prelude::*;
 
-use crate::config::Filter;
 use crate::decode::{self, Decoded, WHOLE, read_error};
 use crate::event::{self, Event};
 use crate::exit::warn;
+use crate::filter::Filter;
 use crate::progress::Progress;
 use crate::reports::Report;
 use crate::source::Input;

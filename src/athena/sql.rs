@@ -16,7 +16,8 @@
 
 use std::fmt::Write as _;
 
-use crate::config::{Filter, ReportSpec};
+use crate::config::ReportSpec;
+use crate::filter::Filter;
 use crate::render::Bucket;
 use crate::reports::events::{Columns, EventFilters};
 use crate::reports::summary::{SECTIONS, plausible_times};

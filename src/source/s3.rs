@@ -29,8 +29,8 @@ use tokio::task::JoinSet;
 
 use super::layout::{self, Level};
 use crate::aws;
-use crate::config::Filter;
 use crate::decode::WHOLE;
+use crate::filter::Filter;
 use crate::progress::Progress;
 use crate::scan::{Body, Fetched, Origin, Refetch};
 use crate::source::local::is_event_file_name;
