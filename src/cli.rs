@@ -1,14 +1,20 @@
-//! The command line as the user types it (clap definitions only; see `config` for what the
-//! program uses).
+//! The command line as the user types it: the options every command takes (`Common`), checked
+//! into a `Config`, and the commands (each report's own options live in its module, `reports/`).
 
 use std::num::NonZeroUsize;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
-use crate::exit::EXIT_CODES_HELP;
-use crate::net::IpNet;
+use crate::config::{AthenaSettings, Config, Engine};
+use crate::ddl::AthenaCommand;
+use crate::exit::{EXIT_CODES_HELP, UsageError};
+use crate::filter::Filter;
 use crate::render::Format;
-use crate::time::{DateArg, TimeArg};
+use crate::reports;
+use crate::source::SourceSpec;
+use crate::source::layout::is_account_id;
+use crate::source::s3::S3Settings;
+use crate::time::{self, DAY, DateArg, Micros, TimeArg, Window};
 
 /// Answer questions about AWS CloudTrail logs in seconds, from S3 or from trail files on disk.
 #[derive(Debug, Parser)]
@@ -208,239 +214,121 @@ pub struct Common {
     pub print_sql: bool,
 }
 
-/// Where a report runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Engine {
-    /// Read the logs here, from --source
-    Local,
-    /// One SQL query on Amazon Athena
-    Athena,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Who still calls the global STS endpoint (sts.amazonaws.com)?
-    ///
-    /// STS calls with a TLS host header, grouped by host, endpoint (global or regional), region
-    /// and user agent. The table ends with totals, including STS calls without a host header
-    /// (AWS services acting on your behalf).
-    StsEndpoints {
-        /// List every call to the global endpoint instead of grouping
-        #[arg(long)]
-        details: bool,
-    },
-    /// Did anyone use the root user?
-    ///
-    /// Events whose userIdentity.type is Root, grouped by event name and invoking service.
-    RootActivity {
-        /// List every root event instead of grouping
-        #[arg(long)]
-        details: bool,
-    },
-    /// What fails most?
-    ///
-    /// Events with an errorCode, grouped by event name, error code and error message.
-    Errors {
-        /// How many rows to print (0 for all)
-        #[arg(long, value_name = "N", default_value_t = 10)]
-        top: usize,
-    },
-    /// Who touched this S3 bucket?
-    ///
-    /// Events whose requestParameters.bucketName is BUCKET, or with a resource ARN that is the
-    /// bucket or an object in it, grouped by principal and event name.
-    WhoTouchedBucket {
-        /// The bucket name (not an ARN)
-        bucket: String,
-        /// List every matching event instead of grouping
-        #[arg(long)]
-        details: bool,
-    },
-    /// What did this user, access key or IP do? Search events
-    ///
-    /// Every event that passes the filters, newest first. Repeats of one filter are OR, different
-    /// filters are AND. For example: --user alice --since 1d; --access-key AKIA…; --source-ip
-    /// 203.0.113.0/24 --errors; --bucket prod-data --write.
-    Events(Box<EventsArgs>),
-    /// Who signed in to the console, from where, with or without MFA, and which attempts failed?
-    ///
-    /// Every ConsoleLogin event. The table ends with totals: successes, failures, logins
-    /// without MFA, root logins.
-    ConsoleLogins {
-        /// Only failed sign-ins (responseElements.ConsoleLogin is Failure)
-        #[arg(long)]
-        failures: bool,
-        /// Only sign-ins without MFA (additionalEventData.MFAUsed is No)
-        #[arg(long)]
-        no_mfa: bool,
-    },
-    /// What went through a VPC endpoint, and what did its policy deny?
-    ///
-    /// Network activity events grouped by VPC endpoint, event source, event name, principal and
-    /// error code.
-    NetworkActivity {
-        /// Only this VPC endpoint (repeat for several)
-        #[arg(long = "vpce", value_name = "ID")]
-        vpces: Vec<String>,
-        /// Only calls the endpoint policy denied (errorCode VpceAccessDenied)
-        #[arg(long)]
-        denied: bool,
-    },
+    #[command(flatten)]
+    Report(reports::Command),
     /// When one machine is not enough: set up Amazon Athena for the trail
     #[command(subcommand)]
     Athena(AthenaCommand),
-    /// What is in this window at all?
-    ///
-    /// Totals, first and last event, counts by category, account and region, the top event
-    /// sources, event names, principals and source IPs, and a timeline of events per hour, day
-    /// or month (a bar chart in the table view). Event times before 2013-11-01 or more than a
-    /// day ahead are implausible: counted, but left out of the first and last event and the
-    /// timeline.
-    Summary {
-        /// How many rows in each top list (0 for all)
-        #[arg(long, value_name = "N", default_value_t = 10)]
-        top: usize,
-    },
 }
 
-/// `ctq athena …`
-#[derive(Debug, Subcommand)]
-pub enum AthenaCommand {
-    /// Print a CREATE EXTERNAL TABLE for the trail, with partition projection on account, region
-    /// and day
-    ///
-    /// With S3 access, the accounts, regions and organization folder are found in the bucket
-    /// (--source s3://BUCKET[/PREFIX]); with --account and --region given, nothing is read and
-    /// --organization names the organization folder if there is one. --since sets the first day
-    /// of the day projection (default 2013/11/01).
-    Ddl {
-        /// The table name
-        #[arg(long, default_value = "cloudtrail_logs")]
-        table: String,
-        /// The Glue database
-        #[arg(long, default_value = "default")]
-        database: String,
-        /// Which events: CloudTrail (management and data) or CloudTrail-NetworkActivity
-        #[arg(long, default_value = "CloudTrail", value_parser = ["CloudTrail", "CloudTrail-NetworkActivity", "CloudTrail-Insight"])]
-        event_folder: String,
-        /// The organization folder (o-…) when --account and --region are given without S3 access
-        #[arg(long, value_name = "ID")]
-        organization: Option<String>,
-    },
-}
-
-/// The options of `events`.
-#[derive(Debug, Args)]
-pub struct EventsArgs {
-    /// Events of this IAM user, role or role session: userIdentity.userName,
-    /// sessionContext.sessionIssuer.userName, or the last part of userIdentity.arn
-    #[arg(long = "user", value_name = "NAME", help_heading = "Event filters")]
-    pub users: Vec<String>,
-    /// Events whose principal contains TEXT
-    #[arg(
-        long = "principal",
-        value_name = "TEXT",
-        help_heading = "Event filters"
-    )]
-    pub principals: Vec<String>,
-    /// Events signed with this access key (userIdentity.accessKeyId)
-    #[arg(long = "access-key", value_name = "ID", help_heading = "Event filters")]
-    pub access_keys: Vec<String>,
-    /// Events with this eventName
-    #[arg(
-        long = "event-name",
-        value_name = "NAME",
-        help_heading = "Event filters"
-    )]
-    pub event_names: Vec<String>,
-    /// Events with this eventSource (for example s3.amazonaws.com)
-    #[arg(
-        long = "event-source",
-        value_name = "SOURCE",
-        help_heading = "Event filters"
-    )]
-    pub event_sources: Vec<String>,
-    /// Events from this IP address or CIDR block (IPv4 or IPv6)
-    #[arg(
-        long = "source-ip",
-        value_name = "IP|CIDR",
-        help_heading = "Event filters"
-    )]
-    pub source_ips: Vec<IpNet>,
-    /// Events on this S3 bucket (same rule as who-touched-bucket)
-    #[arg(long = "bucket", value_name = "NAME", help_heading = "Event filters")]
-    pub buckets: Vec<String>,
-    /// Events through this VPC endpoint (vpcEndpointId)
-    #[arg(long = "vpce", value_name = "ID", help_heading = "Event filters")]
-    pub vpces: Vec<String>,
-    /// Events with this errorCode
-    #[arg(
-        long = "error-code",
-        value_name = "CODE",
-        help_heading = "Event filters"
-    )]
-    pub error_codes: Vec<String>,
-    /// Events with any errorCode
-    #[arg(long, help_heading = "Event filters")]
-    pub errors: bool,
-    /// Only read-only calls (readOnly true)
-    #[arg(long, conflicts_with = "write", help_heading = "Event filters")]
-    pub read_only: bool,
-    /// Only calls that change something (readOnly false)
-    #[arg(long, help_heading = "Event filters")]
-    pub write: bool,
-    /// Events of this eventCategory (repeat for several)
-    #[arg(
-        long = "category",
-        value_enum,
-        ignore_case = true,
-        help_heading = "Event filters"
-    )]
-    pub categories: Vec<Category>,
-
-    /// Columns by CloudTrail field path, comma-separated (userIdentity.arn,requestParameters.bucketName)
-    ///
-    /// A nested object or array shows as compact JSON in tables and CSV, and as itself in JSON.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "PATHS",
-        conflicts_with = "raw",
-        help_heading = "Event output"
-    )]
-    pub fields: Vec<String>,
-    /// Write each matching event exactly as it appeared in the log, one per line (for jq)
-    #[arg(long, help_heading = "Event output")]
-    pub raw: bool,
-    /// Only the N newest matches (the N oldest with --oldest-first)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Event output")]
-    pub limit: Option<u64>,
-    /// Oldest first instead of newest first
-    #[arg(long, help_heading = "Event output")]
-    pub oldest_first: bool,
-}
-
-/// CloudTrail's event categories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Category {
-    #[value(name = "Management")]
-    Management,
-    #[value(name = "Data")]
-    Data,
-    #[value(name = "NetworkActivity")]
-    NetworkActivity,
-    #[value(name = "Insight")]
-    Insight,
-}
-
-impl Category {
-    pub fn name(self) -> &'static str {
-        match self {
-            Category::Management => "Management",
-            Category::Data => "Data",
-            Category::NetworkActivity => "NetworkActivity",
-            Category::Insight => "Insight",
+impl Common {
+    /// The settings, validated: `now` is taken once for the run; `is_ddl` says the command is
+    /// `athena ddl`, which runs no report, so never on Athena.
+    pub fn config(self, now: Micros, is_ddl: bool) -> Result<Config, UsageError> {
+        let c = self;
+        let engine = if is_ddl {
+            Engine::Local
+        } else if c.print_sql {
+            Engine::Athena
+        } else {
+            c.engine
+        };
+        let on_athena = engine == Engine::Athena;
+        if let Some(out) = &c.athena_output
+            && !out.starts_with("s3://")
+        {
+            return Err(UsageError(format!(
+                "--athena-output '{out}' is not an S3 location: give s3://BUCKET/PREFIX/"
+            )));
         }
+        if c.sources.is_empty() && !on_athena {
+            return Err(UsageError(
+                "no source given: pass --source with a folder, a file, - for standard input or \
+                 s3://BUCKET[/PREFIX] (or set CTQ_SOURCE)"
+                    .into(),
+            ));
+        }
+        let mut sources = Vec::new();
+        for s in &c.sources {
+            let spec = SourceSpec::parse(s).map_err(UsageError)?;
+            if !sources.contains(&spec) {
+                sources.push(spec);
+            }
+        }
+        let mut window = match c.date {
+            Some(day) => Window {
+                since: Some(day.0 * DAY),
+                until: Some((day.0 + 1) * DAY),
+            },
+            None => Window {
+                since: c.since.map(|t| t.resolve(now)),
+                until: c.until.map(|t| t.resolve(now)),
+            },
+        };
+        // Athena, like S3, never reads a whole trail by default.
+        let any_s3 = on_athena || sources.iter().any(|s| matches!(s, SourceSpec::S3 { .. }));
+        let mut default_window = false;
+        if any_s3 && window.since.is_none() {
+            if window.until.is_some() {
+                return Err(UsageError(
+                    "an S3 source or --engine athena needs --since (or --date) with --until: \
+                     reading a whole bucket is never a default"
+                        .into(),
+                ));
+            }
+            window.since = Some(now - DAY);
+            default_window = true;
+        }
+        if let (Some(s), Some(u)) = (window.since, window.until)
+            && s >= u
+        {
+            return Err(UsageError(format!(
+                "the time window is empty: --since {} is not before --until {}",
+                time::format_time(s),
+                time::format_time(u)
+            )));
+        }
+        for a in &c.accounts {
+            if !is_account_id(a) {
+                return Err(UsageError(format!(
+                    "--account '{a}' is not an AWS account id (12 digits, for example 123456789012)"
+                )));
+            }
+        }
+        Ok(Config {
+            sources,
+            filter: Filter {
+                window,
+                accounts: c.accounts,
+                regions: c.regions,
+            },
+            format: c.output,
+            csv_raw: c.csv_raw,
+            threads: c.threads,
+            max_json: c
+                .max_decompressed_size
+                .unwrap_or(crate::decode::DEFAULT_MAX_JSON),
+            s3: S3Settings {
+                profile: c.profile.clone(),
+                endpoint_url: c.endpoint_url,
+                concurrency: c.concurrency.get(),
+            },
+            default_window,
+            quiet: c.quiet,
+            stats: c.stats,
+            now,
+            engine,
+            athena: AthenaSettings {
+                database: c.athena_database,
+                table: c.athena_table,
+                workgroup: c.athena_workgroup,
+                output: c.athena_output,
+                profile: c.profile.clone(),
+            },
+            print_sql: c.print_sql,
+        })
     }
 }
 

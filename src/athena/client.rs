@@ -8,28 +8,8 @@ use aws_sdk_athena::Client;
 use aws_sdk_athena::error::DisplayErrorContext;
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
 
-/// Where and how to run queries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AthenaSettings {
-    pub database: String,
-    pub table: String,
-    pub workgroup: String,
-    /// `s3://…` for query results; None takes the workgroup's.
-    pub output: Option<String>,
-    pub profile: Option<String>,
-}
-
-/// What a finished query returned.
-#[derive(Debug, Clone, Default)]
-pub struct QueryResult {
-    pub id: String,
-    pub columns: Vec<String>,
-    /// Each cell as Athena returns it: text, or None for SQL NULL.
-    pub rows: Vec<Vec<Option<String>>>,
-    pub scanned_bytes: Option<i64>,
-    pub engine_millis: Option<i64>,
-    pub output_location: Option<String>,
-}
+use super::results::QueryResult;
+use crate::config::AthenaSettings;
 
 /// Rows asked for per GetQueryResults call (Athena's maximum).
 const PAGE: i32 = 1000;

@@ -1,4 +1,5 @@
-//! Each report as one Athena (Trino) query over the table of `ctq athena ddl`.
+//! The shared SQL builder: each report's Athena (Trino) query over the table of `ctq athena ddl`
+//! is a `Query` (written in the report's module) that `assemble` wraps in the common parts.
 //!
 //! The query has the local engine's semantics, field by field:
 //! - An empty string is NULL (`NULLIF(x, '')`), as the local parser treats "" as absent.
@@ -16,11 +17,8 @@
 
 use std::fmt::Write as _;
 
-use crate::config::ReportSpec;
+use crate::document::Column;
 use crate::filter::Filter;
-use crate::render::Bucket;
-use crate::reports::events::{Columns, EventFilters};
-use crate::reports::summary::{SECTIONS, plausible_times};
 use crate::time::{self, DAY, Micros};
 
 /// The table a query reads.
@@ -32,7 +30,7 @@ pub struct Target {
 
 /// A normalized column of the `e` CTE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum F {
+pub enum F {
     Ts,
     AccountId,
     AwsRegion,
@@ -64,7 +62,7 @@ enum F {
 }
 
 impl F {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             F::Ts => "ts",
             F::AccountId => "account_id",
@@ -97,7 +95,7 @@ impl F {
         }
     }
 
-    fn expr(self) -> &'static str {
+    pub fn expr(self) -> &'static str {
         match self {
             F::Ts => "try(from_iso8601_timestamp(replace(eventtime, ' ', 'T'))) AT TIME ZONE 'UTC'",
             F::AccountId => "NULLIF(recipientaccountid, '')",
@@ -162,13 +160,13 @@ pub fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn list(items: &[String]) -> String {
+pub fn list(items: &[String]) -> String {
     items.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ")
 }
 
 /// A time bound as Athena reads it, rounded up to the millisecond (Athena's timestamps are
 /// milliseconds, so `ts >= t` and `ts < t` keep the same events as with the exact bound).
-fn time_lit(t: Micros) -> String {
+pub fn time_lit(t: Micros) -> String {
     let ms = t.div_euclid(1000) + i64::from(t.rem_euclid(1000) != 0);
     let whole = time::format_time(ms * 1000);
     let frac = ms.rem_euclid(1000);
@@ -186,65 +184,24 @@ fn day_partition(day: i64) -> String {
 
 /// What one report's query needs: the columns of `e`, the conditions of `w`, and the final
 /// statement over `w`.
-struct Parts {
-    fields: Vec<F>,
-    conditions: Vec<String>,
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub fields: Vec<F>,
+    pub conditions: Vec<String>,
     /// CTEs after `w`, each `name AS (…)`.
-    ctes: Vec<String>,
-    select: String,
+    pub ctes: Vec<String>,
+    pub select: String,
 }
 
-/// The query for a report, or why the report cannot run on Athena.
-pub fn query(
-    report: &ReportSpec,
+/// The whole statement: the report's `Query` over the table's partitions of the window, with
+/// the common filters. `name` is the report's command, named in the first line.
+pub fn assemble(
+    mut parts: Query,
+    name: &str,
     filter: &Filter,
     now: Micros,
     target: &Target,
-) -> Result<String, String> {
-    let parts = match report {
-        ReportSpec::StsEndpoints { details } => sts(*details),
-        ReportSpec::RootActivity { details } => root(*details),
-        ReportSpec::Errors { top } => errors(*top),
-        ReportSpec::WhoTouchedBucket { bucket, details } => who_touched_bucket(bucket, *details),
-        ReportSpec::Events {
-            filters,
-            columns,
-            oldest_first,
-            limit,
-        } => {
-            if *columns != Columns::Default {
-                return Err(
-                    "--fields and --raw need each event's own JSON, which the Athena \
-                            table does not keep (CloudTrail's SerDe splits it into columns); \
-                            run them on the local engine, for example with --source s3://…"
-                        .into(),
-                );
-            }
-            events(filters, *oldest_first, *limit)
-        }
-        ReportSpec::ConsoleLogins { failures, no_mfa } => console_logins(*failures, *no_mfa),
-        ReportSpec::NetworkActivity { vpces, denied } => network_activity(vpces, *denied),
-        ReportSpec::Summary { top } => summary(*top, filter, now),
-        ReportSpec::AthenaDdl { .. } => return Err("athena ddl is not a report".into()),
-    };
-    Ok(assemble(parts, report_name(report), filter, now, target))
-}
-
-fn report_name(report: &ReportSpec) -> &'static str {
-    match report {
-        ReportSpec::StsEndpoints { .. } => "sts-endpoints",
-        ReportSpec::RootActivity { .. } => "root-activity",
-        ReportSpec::Errors { .. } => "errors",
-        ReportSpec::WhoTouchedBucket { .. } => "who-touched-bucket",
-        ReportSpec::Events { .. } => "events",
-        ReportSpec::ConsoleLogins { .. } => "console-logins",
-        ReportSpec::NetworkActivity { .. } => "network-activity",
-        ReportSpec::Summary { .. } => "summary",
-        ReportSpec::AthenaDdl { .. } => "athena ddl",
-    }
-}
-
-fn assemble(mut parts: Parts, name: &str, filter: &Filter, now: Micros, target: &Target) -> String {
+) -> String {
     // The window: Athena always gets one (see `Config`); an open end is "now".
     let since = filter.window.since.unwrap_or(now - DAY);
     let until = filter.window.until;
@@ -317,14 +274,14 @@ fn assemble(mut parts: Parts, name: &str, filter: &Filter, now: Micros, target: 
 }
 
 /// `ORDER BY` for grouped rows: count descending, then the keys ascending, NULL first.
-fn group_order(keys: &[&str]) -> String {
+pub fn group_order(keys: &[&str]) -> String {
     let mut o = vec!["\"count\" DESC".to_string()];
     o.extend(keys.iter().map(|k| format!("{} ASC NULLS FIRST", ident(k))));
     format!("ORDER BY {}", o.join(", "))
 }
 
 /// `ORDER BY` for event rows (`prefix` names the relation holding `ts` and the cells).
-fn detail_order(prefix: &str, cells: &[&str], oldest_first: bool) -> String {
+pub fn detail_order(prefix: &str, cells: &[&str], oldest_first: bool) -> String {
     let dir = if oldest_first { "ASC" } else { "DESC" };
     let mut o = vec![
         format!("floor(to_unixtime({prefix}\"ts\")) {dir} NULLS LAST"),
@@ -339,7 +296,7 @@ fn detail_order(prefix: &str, cells: &[&str], oldest_first: bool) -> String {
 }
 
 /// A select list of `expr AS "name"` pairs.
-fn select_list(cols: &[(&str, &str)]) -> String {
+pub fn select_list(cols: &[(&str, &str)]) -> String {
     cols.iter()
         .map(|(name, expr)| {
             if expr == name {
@@ -352,18 +309,27 @@ fn select_list(cols: &[(&str, &str)]) -> String {
         .join(",\n  ")
 }
 
-const FIRST_LAST: [(&str, &str); 2] = [
-    ("first_seen", "to_iso8601(min(ts))"),
-    ("last_seen", "to_iso8601(max(ts))"),
-];
+/// A report column and the SQL expression that fills it: the column's name and kind are written
+/// once, for both engines.
+pub type Cell = (Column, &'static str);
 
-/// Grouped rows: keys, `count`, then `extra` aggregates.
-fn grouped(keys: &[(&str, &str)], extra: &[(&str, &str)], from: &str) -> String {
-    let mut cols: Vec<(&str, &str)> = keys.to_vec();
-    cols.push(("count", "count(*)"));
-    cols.extend_from_slice(extra);
-    let names: Vec<&str> = keys.iter().map(|k| k.0).collect();
-    let by: Vec<String> = (1..=keys.len()).map(|i| i.to_string()).collect();
+/// The columns of a report's cells.
+pub fn columns(cells: &[Cell]) -> Vec<Column> {
+    cells.iter().map(|c| c.0).collect()
+}
+
+fn named(cells: &[Cell]) -> Vec<(&str, &str)> {
+    cells.iter().map(|(c, expr)| (c.name, *expr)).collect()
+}
+
+/// Grouped rows of `from`: the first `keys` cells are the group's keys, the others its
+/// aggregates (`count(*)`, first and last time …); `hidden` aggregates (footer totals, `ctq_*`)
+/// follow them.
+pub fn grouped(cells: &[Cell], keys: usize, hidden: &[(&str, &str)], from: &str) -> String {
+    let mut cols = named(cells);
+    cols.extend_from_slice(hidden);
+    let names: Vec<&str> = cells[..keys].iter().map(|c| c.0.name).collect();
+    let by: Vec<String> = (1..=keys).map(|i| i.to_string()).collect();
     format!(
         "SELECT\n  {}\nFROM {from}\nGROUP BY {}\n{}",
         select_list(&cols),
@@ -375,17 +341,17 @@ fn grouped(keys: &[(&str, &str)], extra: &[(&str, &str)], from: &str) -> String 
 /// Event rows of `from`, with footer totals (`ctq_*` aggregates over `from_totals`) on every
 /// row. The totals come through a LEFT JOIN so that they arrive even when no event matches; that
 /// lone row has `ctq_row` NULL and is not printed.
-fn details(
-    cells: &[(&str, &str)],
+pub fn details(
+    cells: &[Cell],
     from: &str,
     totals: &[(&str, &str)],
     from_totals: &str,
     oldest_first: bool,
     limit: Option<usize>,
 ) -> (Vec<String>, String) {
-    let mut d: Vec<(&str, &str)> = cells.to_vec();
+    let mut d = named(cells);
     d.extend([("ts", "ts"), ("ctq_event_id", "event_id"), ("ctq_row", "1")]);
-    let names: Vec<&str> = cells.iter().map(|c| c.0).collect();
+    let names: Vec<&str> = cells.iter().map(|c| c.0.name).collect();
     let limit = limit.map(|n| format!("\nLIMIT {n}")).unwrap_or_default();
     let mut ctes = vec![format!(
         "d AS (\n  SELECT\n    {}\n  FROM {from}\n)",
@@ -411,212 +377,8 @@ fn details(
     (ctes, sel)
 }
 
-const STS_ENDPOINT: &str = "CASE WHEN host IS NULL THEN NULL \
-     WHEN lower(host) = 'sts.amazonaws.com' OR lower(host) LIKE 'sts-global.%' THEN 'global' \
-     ELSE 'regional' END";
-
-fn sts(details_: bool) -> Parts {
-    let mut fields = vec![F::EventSource, F::Host, F::AwsRegion, F::UserAgent];
-    let s = format!("s AS (\n  SELECT *, {STS_ENDPOINT} AS endpoint\n  FROM w\n)");
-    if !details_ {
-        // Calls without a host header form the group with a NULL host: the footer's count,
-        // not a printed row.
-        return Parts {
-            fields,
-            conditions: vec!["event_source = 'sts.amazonaws.com'".into()],
-            ctes: vec![s],
-            select: grouped(
-                &[
-                    ("host_header", "host"),
-                    ("endpoint", "endpoint"),
-                    ("region", "aws_region"),
-                    ("user_agent", "user_agent"),
-                ],
-                &[],
-                "s",
-            ),
-        };
-    }
-    fields.extend([F::AccountId, F::EventName, F::SourceIp, F::EventId, F::Arn]);
-    let (mut ctes, select) = details(
-        &[
-            ("event_time", "to_iso8601(ts)"),
-            ("account", "account_id"),
-            ("event_name", "event_name"),
-            ("host_header", "host"),
-            ("source_ip", "source_ip"),
-            ("event_id", "event_id"),
-            ("principal_arn", "arn"),
-        ],
-        "s WHERE endpoint = 'global'",
-        &[
-            ("ctq_global", "count_if(endpoint = 'global')"),
-            ("ctq_regional", "count_if(endpoint = 'regional')"),
-            ("ctq_no_host", "count_if(endpoint IS NULL)"),
-        ],
-        "s",
-        false,
-        None,
-    );
-    ctes.insert(0, s);
-    Parts {
-        fields,
-        conditions: vec!["event_source = 'sts.amazonaws.com'".into()],
-        ctes,
-        select,
-    }
-}
-
-fn root(details_: bool) -> Parts {
-    let conditions = vec!["identity_type = 'Root'".to_string()];
-    if !details_ {
-        return Parts {
-            fields: vec![F::IdentityType, F::EventName, F::InvokedBy],
-            conditions,
-            ctes: vec![],
-            select: grouped(
-                &[("event_name", "event_name"), ("invoked_by", "invoked_by")],
-                &FIRST_LAST,
-                "w",
-            ),
-        };
-    }
-    let (ctes, select) = details(
-        &[
-            ("event_time", "to_iso8601(ts)"),
-            ("account", "account_id"),
-            ("region", "aws_region"),
-            ("event_name", "event_name"),
-            ("event_source", "event_source"),
-            ("source_ip", "source_ip"),
-            ("user_agent", "user_agent"),
-            ("error_code", "error_code"),
-            ("invoked_by", "invoked_by"),
-            ("event_id", "event_id"),
-        ],
-        "w",
-        &[],
-        "",
-        false,
-        None,
-    );
-    Parts {
-        fields: vec![
-            F::IdentityType,
-            F::AccountId,
-            F::AwsRegion,
-            F::EventName,
-            F::EventSource,
-            F::SourceIp,
-            F::UserAgent,
-            F::ErrorCode,
-            F::InvokedBy,
-            F::EventId,
-        ],
-        conditions,
-        ctes,
-        select,
-    }
-}
-
-fn errors(top: Option<usize>) -> Parts {
-    let mut select = grouped(
-        &[
-            ("event_name", "event_name"),
-            ("error_code", "error_code"),
-            ("error_message", "error_message"),
-        ],
-        // How many kinds there are in all, for the footer when --top cuts the list.
-        &[("ctq_kinds", "count(*) OVER ()")],
-        "w",
-    );
-    if let Some(n) = top {
-        let _ = write!(select, "\nLIMIT {n}");
-    }
-    Parts {
-        fields: vec![F::EventName, F::ErrorCode, F::ErrorMessage],
-        conditions: vec!["error_code IS NOT NULL".into()],
-        ctes: vec![],
-        select,
-    }
-}
-
-/// `bucket_name` is the bucket, or a resource ARN is the bucket or an object in it, in any AWS
-/// partition (`arn:aws:s3:::`, `arn:aws-cn:s3:::` …).
-fn touches_bucket(bucket: &str) -> String {
-    const S3_ARN: &str = "'^arn:aws(-[^:]*)?:s3:::'";
-    format!(
-        "(bucket_name = {b} OR COALESCE(cardinality(filter(resources, r -> regexp_like(r.arn, {S3_ARN}) \
-         AND (regexp_replace(r.arn, {S3_ARN}, '') = {b} OR starts_with(regexp_replace(r.arn, {S3_ARN}, ''), {bs})))) > 0, false))",
-        b = lit(bucket),
-        bs = lit(&format!("{bucket}/"))
-    )
-}
-
-fn who_touched_bucket(bucket: &str, details_: bool) -> Parts {
-    let conditions = vec![touches_bucket(bucket)];
-    if !details_ {
-        let mut extra = FIRST_LAST.to_vec();
-        extra.push((
-            "source_ips",
-            "json_format(CAST(array_sort(array_distinct(array_agg(source_ip) FILTER (WHERE source_ip IS NOT NULL))) AS JSON))",
-        ));
-        return Parts {
-            fields: vec![
-                F::BucketName,
-                F::Resources,
-                F::Principal,
-                F::EventName,
-                F::SourceIp,
-            ],
-            conditions,
-            ctes: vec![],
-            select: grouped(
-                &[("principal", "principal"), ("event_name", "event_name")],
-                &extra,
-                "w",
-            ),
-        };
-    }
-    let (ctes, select) = details(
-        &[
-            ("event_time", "to_iso8601(ts)"),
-            ("event_name", "event_name"),
-            ("event_source", "event_source"),
-            ("principal", "principal"),
-            ("source_ip", "source_ip"),
-            ("user_agent", "user_agent"),
-            ("error_code", "error_code"),
-            ("key", "object_key"),
-            ("event_id", "event_id"),
-        ],
-        "w",
-        &[],
-        "",
-        false,
-        None,
-    );
-    Parts {
-        fields: vec![
-            F::BucketName,
-            F::Resources,
-            F::EventName,
-            F::EventSource,
-            F::Principal,
-            F::SourceIp,
-            F::UserAgent,
-            F::ErrorCode,
-            F::ObjectKey,
-            F::EventId,
-        ],
-        conditions,
-        ctes,
-        select,
-    }
-}
-
 /// `(a OR b …)` over the values of one filter; None when the filter is not given.
-fn any_of<T>(values: &[T], one: impl Fn(&T) -> String) -> Option<String> {
+pub fn any_of<T>(values: &[T], one: impl Fn(&T) -> String) -> Option<String> {
     match values {
         [] => None,
         [v] => Some(one(v)),
@@ -624,277 +386,6 @@ fn any_of<T>(values: &[T], one: impl Fn(&T) -> String) -> Option<String> {
             "({})",
             vs.iter().map(one).collect::<Vec<_>>().join(" OR ")
         )),
-    }
-}
-
-fn events(f: &EventFilters, oldest_first: bool, limit: Option<usize>) -> Parts {
-    let mut fields = vec![
-        F::AccountId,
-        F::AwsRegion,
-        F::EventSource,
-        F::EventName,
-        F::Principal,
-        F::SourceIp,
-        F::ErrorCode,
-        F::EventId,
-    ];
-    let mut c: Vec<String> = Vec::new();
-    if let Some(x) = any_of(&f.users, |u| {
-        format!(
-            "(user_name = {0} OR issuer_user_name = {0} OR arn_last = {0})",
-            lit(u)
-        )
-    }) {
-        fields.extend([F::UserName, F::IssuerUserName, F::ArnLast]);
-        c.push(x);
-    }
-    c.extend(any_of(&f.principals, |p| {
-        format!("strpos(principal, {}) > 0", lit(p))
-    }));
-    if let Some(x) = any_of(&f.access_keys, |k| format!("access_key = {}", lit(k))) {
-        fields.push(F::AccessKey);
-        c.push(x);
-    }
-    c.extend(any_of(&f.event_names, |n| {
-        format!("event_name = {}", lit(n))
-    }));
-    c.extend(any_of(&f.event_sources, |s| {
-        format!("event_source = {}", lit(s))
-    }));
-    c.extend(any_of(&f.source_ips, |net| {
-        format!(
-            "COALESCE(try(contains({}, CAST(source_ip AS IPADDRESS))), false)",
-            lit(&net.to_string())
-        )
-    }));
-    if let Some(x) = any_of(&f.buckets, |b| touches_bucket(b)) {
-        fields.extend([F::BucketName, F::Resources]);
-        c.push(x);
-    }
-    if let Some(x) = any_of(&f.vpces, |v| format!("vpce = {}", lit(v))) {
-        fields.push(F::Vpce);
-        c.push(x);
-    }
-    c.extend(any_of(&f.error_codes, |e| {
-        format!("error_code = {}", lit(e))
-    }));
-    if f.errors_only {
-        c.push("error_code IS NOT NULL".into());
-    }
-    if let Some(r) = f.read_only {
-        fields.push(F::ReadOnly);
-        c.push(format!("read_only = {r}"));
-    }
-    if let Some(x) = any_of(&f.categories, |k| format!("category = {}", lit(k))) {
-        fields.push(F::Category);
-        c.push(x);
-    }
-    let (ctes, select) = details(
-        &[
-            ("event_time", "to_iso8601(ts)"),
-            ("account", "account_id"),
-            ("region", "aws_region"),
-            ("event_source", "event_source"),
-            ("event_name", "event_name"),
-            ("principal", "principal"),
-            ("source_ip", "source_ip"),
-            ("error_code", "error_code"),
-        ],
-        "w",
-        &[],
-        "",
-        oldest_first,
-        limit,
-    );
-    Parts {
-        fields,
-        conditions: c,
-        ctes,
-        select,
-    }
-}
-
-fn console_logins(failures: bool, no_mfa: bool) -> Parts {
-    let mut conditions = vec!["event_name = 'ConsoleLogin'".to_string()];
-    if failures {
-        conditions.push("console_login = 'Failure'".into());
-    }
-    if no_mfa {
-        conditions.push("mfa_used = false".into());
-    }
-    let (ctes, select) = details(
-        &[
-            ("event_time", "to_iso8601(ts)"),
-            ("account", "account_id"),
-            ("region", "aws_region"),
-            ("principal", "principal"),
-            ("user_name", "COALESCE(user_name, arn_last)"),
-            ("identity_type", "identity_type"),
-            ("source_ip", "source_ip"),
-            ("result", "console_login"),
-            ("mfa_used", "mfa_used"),
-            ("error_message", "error_message"),
-            ("user_agent", "user_agent"),
-        ],
-        "w",
-        &[
-            ("ctq_successes", "count_if(console_login = 'Success')"),
-            ("ctq_failures", "count_if(console_login = 'Failure')"),
-            ("ctq_without_mfa", "count_if(mfa_used = false)"),
-            ("ctq_root", "count_if(identity_type = 'Root')"),
-        ],
-        "w",
-        false,
-        None,
-    );
-    Parts {
-        fields: vec![
-            F::EventName,
-            F::AccountId,
-            F::AwsRegion,
-            F::Principal,
-            F::UserName,
-            F::ArnLast,
-            F::IdentityType,
-            F::SourceIp,
-            F::ConsoleLogin,
-            F::MfaUsed,
-            F::ErrorMessage,
-            F::UserAgent,
-            F::EventId,
-        ],
-        conditions,
-        ctes,
-        select,
-    }
-}
-
-fn network_activity(vpces: &[String], denied: bool) -> Parts {
-    let mut conditions = vec![
-        "(category = 'NetworkActivity' OR event_type IN ('AwsVpceEvent', 'AwsVpceEvents'))"
-            .to_string(),
-    ];
-    conditions.extend(any_of(vpces, |v| format!("vpce = {}", lit(v))));
-    if denied {
-        conditions.push("error_code = 'VpceAccessDenied'".into());
-    }
-    Parts {
-        fields: vec![
-            F::Category,
-            F::EventType,
-            F::Vpce,
-            F::EventSource,
-            F::EventName,
-            F::Principal,
-            F::ErrorCode,
-        ],
-        conditions,
-        ctes: vec![],
-        select: grouped(
-            &[
-                ("vpc_endpoint_id", "vpce"),
-                ("event_source", "event_source"),
-                ("event_name", "event_name"),
-                ("principal", "principal"),
-                ("error_code", "error_code"),
-            ],
-            &FIRST_LAST,
-            "w",
-        ),
-    }
-}
-
-/// The SQL column of each of the summary's sections (`reports::summary::SECTIONS`).
-const SUMMARY_KEYS: [&str; 7] = [
-    "category",
-    "account_id",
-    "aws_region",
-    "event_source",
-    "event_name",
-    "principal",
-    "source_ip",
-];
-
-/// One row per section entry, `timeline` rows (events per bucket), and `totals`: the count,
-/// errors, the first and last plausible time, and how many times were implausible with the
-/// earliest and latest (`reports::summary`). The query picks the timeline's bucket by the local
-/// engine's rule (`Bucket::for_span`), so that few rows come back; ctq fills the empty buckets.
-fn summary(top: Option<usize>, filter: &Filter, now: Micros) -> Parts {
-    let mut branches: Vec<String> = SECTIONS
-        .iter()
-        .zip(SUMMARY_KEYS)
-        .enumerate()
-        .map(|(i, ((name, _, _), key))| {
-            format!(
-                "  SELECT {i} AS \"ord\", {} AS \"section\", {key} AS \"key\", count(*) AS \"count\" FROM w GROUP BY {key}",
-                lit(name)
-            )
-        })
-        .collect();
-    branches.push(format!(
-        "  SELECT {} AS \"ord\", 'timeline' AS \"section\", to_iso8601(\"start\") AS \"key\", count(*) AS \"count\" FROM tl GROUP BY \"start\"",
-        SECTIONS.len()
-    ));
-    // The plausible times, cut to the window so that the bounds (and the golden SQL) do not
-    // move with "now" when the window ends before it.
-    let (from, until) = plausible_times(now);
-    let since = filter.window.since.unwrap_or(now - DAY).max(from);
-    let until = filter.window.until.map_or(until, |u| u.min(until));
-    let points = Bucket::MAX_POINTS;
-    let plausible = format!(
-        "v AS (\n  SELECT *, (ts >= {} AND ts < {}) AS plausible FROM w\n),\n\
-         extent AS (\n  SELECT min(ts) AS span_first, max(ts) AS span_last FROM v WHERE plausible\n),\n\
-         tl AS (\n  SELECT CASE\n\
-         \x20     WHEN date_diff('hour', date_trunc('hour', span_first), date_trunc('hour', span_last)) < {points} THEN date_trunc('hour', ts)\n\
-         \x20     WHEN date_diff('day', date_trunc('day', span_first), date_trunc('day', span_last)) < {points} THEN date_trunc('day', ts)\n\
-         \x20     ELSE date_trunc('month', ts)\n\
-         \x20   END AS \"start\"\n  FROM v CROSS JOIN extent\n  WHERE plausible\n)",
-        time_lit(since),
-        time_lit(until)
-    );
-    let ranked = format!(
-        "s AS (\n{}\n),\nr AS (\n  SELECT *, row_number() OVER (PARTITION BY \"ord\" ORDER BY \"count\" DESC, \"key\" ASC NULLS FIRST) AS \"rank\" FROM s\n)",
-        branches.join("\n  UNION ALL\n")
-    );
-    let limited: Vec<String> = SECTIONS
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.2)
-        .map(|(i, _)| i.to_string())
-        .collect();
-    let cut = match top {
-        Some(n) => format!(
-            "\nWHERE \"ord\" NOT IN ({}) OR \"rank\" <= {n}",
-            limited.join(", ")
-        ),
-        None => String::new(),
-    };
-    let select = format!(
-        "SELECT -1 AS \"ord\", 'totals' AS \"section\", CAST(NULL AS VARCHAR) AS \"key\", count(*) AS \"count\",\n  \
-         count_if(error_code IS NOT NULL) AS ctq_errors,\n  \
-         to_iso8601(min(CASE WHEN plausible THEN ts END)) AS first_seen, to_iso8601(max(CASE WHEN plausible THEN ts END)) AS last_seen,\n  \
-         count_if(NOT plausible) AS ctq_implausible, to_iso8601(min(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_first, \
-         to_iso8601(max(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_last,\n  \
-         0 AS \"rank\"\nFROM v\n\
-         UNION ALL\n\
-         SELECT \"ord\", \"section\", \"key\", \"count\", CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),\n  \
-         CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), \"rank\"\nFROM r{cut}\n\
-         ORDER BY \"ord\", \"rank\""
-    );
-    Parts {
-        fields: vec![
-            F::Category,
-            F::AccountId,
-            F::AwsRegion,
-            F::EventSource,
-            F::EventName,
-            F::Principal,
-            F::SourceIp,
-            F::ErrorCode,
-        ],
-        conditions: vec![],
-        ctes: vec![plausible, ranked],
-        select,
     }
 }
 

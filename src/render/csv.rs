@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use super::Output;
+use crate::document::Rows;
 
 /// What makes a spreadsheet read a cell as a formula.
 const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
@@ -32,8 +32,9 @@ pub(super) fn field(w: &mut impl Write, s: &str) -> io::Result<()> {
     }
 }
 
-pub fn write(out: &Output, raw: bool, w: &mut impl Write) -> io::Result<()> {
-    w.write_all(out.columns.join(",").as_bytes())?;
+pub fn write(out: &Rows, raw: bool, w: &mut impl Write) -> io::Result<()> {
+    let names: Vec<&str> = out.columns.iter().map(|c| c.name).collect();
+    w.write_all(names.join(",").as_bytes())?;
     w.write_all(b"\n")?;
     for row in &out.rows {
         for (i, cell) in row.iter().enumerate() {
@@ -56,11 +57,11 @@ pub fn write(out: &Output, raw: bool, w: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::Value;
+    use crate::document::{Column, Value};
 
     fn csv(rows: Vec<Vec<Value>>, raw: bool) -> String {
-        let columns = vec!["c"; rows.first().map_or(0, Vec::len)];
-        let out = Output {
+        let columns = vec![Column::text("c"); rows.first().map_or(0, Vec::len)];
+        let out = Rows {
             columns,
             rows,
             footer: vec![],
@@ -72,8 +73,8 @@ mod tests {
 
     #[test]
     fn rfc4180_quoting() {
-        let out = Output {
-            columns: vec!["a", "b", "c", "d"],
+        let out = Rows {
+            columns: ["a", "b", "c", "d"].map(Column::text).to_vec(),
             rows: vec![vec![
                 Value::Str("x,y".into()),
                 Value::Str("say \"hi\"\r\n".into()),

@@ -4,11 +4,11 @@ use std::io::{self, Write};
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Output, Value};
+use crate::document::{Column, Rows, Value};
 use crate::time::format_time;
 
 struct Row<'a> {
-    columns: &'a [&'static str],
+    columns: &'a [Column],
     cells: &'a [Value],
 }
 
@@ -38,27 +38,27 @@ impl Serialize for Value {
 impl Serialize for Row<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.columns.len()))?;
-        for (k, v) in self.columns.iter().zip(self.cells) {
+        for (k, v) in self.columns.iter().map(|c| c.name).zip(self.cells) {
             map.serialize_entry(k, v)?;
         }
         map.end()
     }
 }
 
-fn rows(out: &Output) -> impl Iterator<Item = Row<'_>> {
+fn rows(out: &Rows) -> impl Iterator<Item = Row<'_>> {
     out.rows.iter().map(|cells| Row {
         columns: &out.columns,
         cells,
     })
 }
 
-pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
+pub fn write(out: &Rows, w: &mut impl Write) -> io::Result<()> {
     let all: Vec<Row> = rows(out).collect();
     serde_json::to_writer_pretty(TerminalSafe(&mut *w), &all)?;
     w.write_all(b"\n")
 }
 
-pub fn write_lines(out: &Output, w: &mut impl Write) -> io::Result<()> {
+pub fn write_lines(out: &Rows, w: &mut impl Write) -> io::Result<()> {
     for row in rows(out) {
         serde_json::to_writer(TerminalSafe(&mut *w), &row)?;
         w.write_all(b"\n")?;

@@ -1,10 +1,6 @@
-//! Output: a report's rows, written as a table, JSON, NDJSON or CSV. Only this module writes to
-//! stdout, through `&mut impl Write`, so tests render into a `Vec<u8>`.
-//!
-//! The JSON schema of each report is the list of its columns (see `reports/`): every row is an
-//! object with exactly those fields, in that order. Times are strings `2024-09-05T12:34:56Z`
-//! (UTC, whole seconds), counts are numbers, `source_ips` is an array of strings, and an absent
-//! or empty value is `null`.
+//! Output: a `Document` (see `crate::document`) written as a table, JSON, NDJSON or CSV. Only
+//! this module writes reports to stdout (`print`); the writers take `&mut impl Write`, so tests
+//! render into a `Vec<u8>`. Renderers only serialise: what a row holds is the report's business.
 //!
 //! Hostile input is the normal case: the table shows control and invisible characters escaped
 //! (`crate::escape`) and cuts each cell to `CELL_WIDTH` columns (JSON and CSV keep the whole
@@ -15,12 +11,13 @@ mod json;
 mod summary;
 mod table;
 
-use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 
+use anyhow::Context as _;
 use clap::ValueEnum;
 
-use crate::time::{Micros, format_time};
+use crate::document::Document;
+use crate::exit::warn;
 
 pub use crate::escape::escape_control;
 
@@ -40,87 +37,6 @@ pub enum Format {
     Csv,
 }
 
-/// One cell of a report.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Value {
-    Null,
-    Count(u64),
-    Time(Micros),
-    Str(String),
-    List(Vec<String>),
-    Bool(bool),
-    /// A JSON value's own text (minified): written as is in JSON; as text in tables and CSV.
-    Json(String),
-}
-
-impl Value {
-    pub fn str(s: Option<&str>) -> Value {
-        s.map_or(Value::Null, |s| Value::Str(s.to_string()))
-    }
-    pub fn time(t: Option<Micros>) -> Value {
-        t.map_or(Value::Null, Value::Time)
-    }
-    /// The text of a scalar cell; lists are joined with `sep`; null is None.
-    fn text(&self, sep: &str) -> Option<Cow<'_, str>> {
-        match self {
-            Value::Null => None,
-            Value::Count(n) => Some(n.to_string().into()),
-            Value::Time(t) => Some(format_time(*t).into()),
-            Value::Str(s) => Some(s.as_str().into()),
-            Value::List(l) => Some(l.join(sep).into()),
-            Value::Bool(b) => Some(b.to_string().into()),
-            // A JSON string shows as its text; numbers, booleans, objects and arrays as JSON.
-            Value::Json(j) => Some(
-                serde_json::from_str::<String>(j).map_or_else(|_| j.as_str().into(), Cow::Owned),
-            ),
-        }
-    }
-
-    /// Whether the cell is text taken from the logs, which CSV guards against formula
-    /// injection. Counts, times and booleans are never changed: counts are never negative and
-    /// times never start with a formula character. A JSON value (`events --fields`) is text
-    /// when it is a JSON string; its numbers are numbers.
-    fn is_text(&self) -> bool {
-        match self {
-            Value::Str(_) | Value::List(_) => true,
-            Value::Json(j) => j.starts_with('"'),
-            Value::Null | Value::Count(_) | Value::Time(_) | Value::Bool(_) => false,
-        }
-    }
-}
-
-/// A finished report: named columns, ordered rows, and lines that follow the table view only.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Output {
-    pub columns: Vec<&'static str>,
-    pub rows: Vec<Vec<Value>>,
-    /// Totals and notes shown under the table; not part of the JSON/NDJSON/CSV outputs.
-    pub footer: Vec<String>,
-}
-
-/// What a report produces: rows, raw event lines (`events --raw`), or the summary document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Document {
-    Rows(Output),
-    /// One line each, written as they are whatever the format.
-    Lines(Vec<String>),
-    Summary(Summary),
-}
-
-impl From<Output> for Document {
-    fn from(o: Output) -> Document {
-        Document::Rows(o)
-    }
-}
-
-impl From<Summary> for Document {
-    fn from(s: Summary) -> Document {
-        Document::Summary(s)
-    }
-}
-
-pub use summary::{Bucket, Implausible, Section, Summary};
-
 /// How a document is written: the format, and whether CSV keeps text cells exactly
 /// (`--csv-raw`) instead of guarding those that start like a formula.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,10 +55,10 @@ pub fn write(doc: &Document, style: Style, w: &mut impl Write) -> io::Result<()>
             Ok(())
         }
         (Document::Summary(s), _) => summary::write(s, style, w),
-        (Document::Rows(out), Format::Table) => table::write(out, w),
-        (Document::Rows(out), Format::Json) => json::write(out, w),
-        (Document::Rows(out), Format::Ndjson) => json::write_lines(out, w),
-        (Document::Rows(out), Format::Csv) => csv::write(out, style.csv_raw, w),
+        (Document::Rows(rows), Format::Table) => table::write(rows, w),
+        (Document::Rows(rows), Format::Json) => json::write(rows, w),
+        (Document::Rows(rows), Format::Ndjson) => json::write_lines(rows, w),
+        (Document::Rows(rows), Format::Csv) => csv::write(rows, style.csv_raw, w),
     }
 }
 
@@ -153,4 +69,24 @@ pub fn notes(doc: &Document) -> Vec<String> {
         Document::Summary(s) => s.implausible_note().into_iter().collect(),
         Document::Rows(_) | Document::Lines(_) => Vec::new(),
     }
+}
+
+/// The document on stdout, in the chosen format, then its notes on stderr.
+pub fn print(doc: &Document, style: Style) -> anyhow::Result<()> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    write(doc, style, &mut out)
+        .and_then(|()| out.flush())
+        .context("cannot write the report")?;
+    for note in notes(doc) {
+        warn(&note);
+    }
+    Ok(())
+}
+
+/// Generated text (SQL, a table definition) on stdout; `what` names it in the error.
+pub fn print_text(text: &str, what: &str) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .with_context(|| format!("cannot write {what}"))
 }

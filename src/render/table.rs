@@ -8,7 +8,8 @@ use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-use super::{CELL_WIDTH, Output, Value};
+use super::CELL_WIDTH;
+use crate::document::{Rows, Value};
 use crate::escape::{escape_control, escape_truncated};
 
 /// A cell as the table shows it: escaped, at most `CELL_WIDTH` columns, empty for null.
@@ -17,7 +18,7 @@ pub(super) fn cell(v: &Value) -> String {
         .map_or_else(String::new, |t| escape_truncated(&t, CELL_WIDTH))
 }
 
-pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
+pub fn write(out: &Rows, w: &mut impl Write) -> io::Result<()> {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);
     // Wrap to the terminal's width only when a person is looking; piped output keeps one line
@@ -27,7 +28,11 @@ pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
     } else {
         table.set_content_arrangement(ContentArrangement::Disabled);
     }
-    table.set_header(out.columns.iter().map(|c| escape_control(c).into_owned()));
+    table.set_header(
+        out.columns
+            .iter()
+            .map(|c| escape_control(c.name).into_owned()),
+    );
     // Counts read best right-aligned.
     for (i, column) in table.column_iter_mut().enumerate() {
         if out
@@ -56,10 +61,11 @@ pub fn write(out: &Output, w: &mut impl Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::Column;
 
     fn render(rows: Vec<Vec<Value>>) -> String {
-        let out = Output {
-            columns: vec!["error_message", "count"],
+        let out = Rows {
+            columns: vec![Column::text("error_message"), Column::count("count")],
             rows,
             footer: vec![],
         };

@@ -1,9 +1,113 @@
 //! `who-touched-bucket BUCKET`: who read, wrote or changed this S3 bucket?
 
-use super::{GroupsOrDetails, Report, s};
+use super::def::{Context, Report, ReportDef};
+use super::group::{GroupsOrDetails, s};
+use crate::athena::results::ResultTable;
+use crate::athena::sql::{self, Cell, F, Query, lit};
+use crate::document::{Column, Document, Value};
 use crate::event::Event;
-use crate::render::{Output, Value};
 use crate::time::Micros;
+
+/// Who touched this S3 bucket?
+///
+/// Events whose requestParameters.bucketName is BUCKET, or with a resource ARN that is the
+/// bucket or an object in it, grouped by principal and event name.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// The bucket name (not an ARN)
+    bucket: String,
+    /// List every matching event instead of grouping
+    #[arg(long)]
+    details: bool,
+}
+
+const COLUMNS: [Cell; 6] = [
+    (Column::text("principal"), "principal"),
+    (Column::text("event_name"), "event_name"),
+    (Column::count("count"), "count(*)"),
+    (Column::time("first_seen"), "to_iso8601(min(ts))"),
+    (Column::time("last_seen"), "to_iso8601(max(ts))"),
+    (
+        Column::list("source_ips"),
+        "json_format(CAST(array_sort(array_distinct(array_agg(source_ip) FILTER (WHERE source_ip IS NOT NULL))) AS JSON))",
+    ),
+];
+
+const DETAIL_COLUMNS: [Cell; 9] = [
+    (Column::time("event_time"), "to_iso8601(ts)"),
+    (Column::text("event_name"), "event_name"),
+    (Column::text("event_source"), "event_source"),
+    (Column::text("principal"), "principal"),
+    (Column::text("source_ip"), "source_ip"),
+    (Column::text("user_agent"), "user_agent"),
+    (Column::text("error_code"), "error_code"),
+    (Column::text("key"), "object_key"),
+    (Column::text("event_id"), "event_id"),
+];
+
+impl ReportDef for Args {
+    const NAME: &'static str = "who-touched-bucket";
+    type Acc = WhoTouchedBucket;
+
+    fn check(&self) -> Result<(), String> {
+        let b = &self.bucket;
+        if b.is_empty() || b.starts_with("arn:") || b.starts_with("s3://") || b.contains('/') {
+            return Err(format!(
+                "'{b}' is not a bucket name: give the name alone, for example my-bucket"
+            ));
+        }
+        Ok(())
+    }
+
+    fn accumulator(&self, _: &Context<'_>) -> WhoTouchedBucket {
+        WhoTouchedBucket::new(&self.bucket, self.details)
+    }
+
+    fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
+        let conditions = vec![touches_bucket_sql(&self.bucket)];
+        if !self.details {
+            return Ok(Query {
+                fields: vec![
+                    F::BucketName,
+                    F::Resources,
+                    F::Principal,
+                    F::EventName,
+                    F::SourceIp,
+                ],
+                conditions,
+                ctes: vec![],
+                select: sql::grouped(&COLUMNS, 2, &[], "w"),
+            });
+        }
+        let (ctes, select) = sql::details(&DETAIL_COLUMNS, "w", &[], "", false, None);
+        Ok(Query {
+            fields: vec![
+                F::BucketName,
+                F::Resources,
+                F::EventName,
+                F::EventSource,
+                F::Principal,
+                F::SourceIp,
+                F::UserAgent,
+                F::ErrorCode,
+                F::ObjectKey,
+                F::EventId,
+            ],
+            conditions,
+            ctes,
+            select,
+        })
+    }
+
+    fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
+        let columns = if self.details {
+            &DETAIL_COLUMNS[..]
+        } else {
+            &COLUMNS[..]
+        };
+        Ok(t.rows(sql::columns(columns), vec![])?.into())
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct WhoTouchedBucket {
@@ -45,9 +149,19 @@ fn s3_arn_resource(arn: &str) -> Option<&str> {
         .and(rest.strip_prefix("s3:::"))
 }
 
-impl Report for WhoTouchedBucket {
-    type Out = Output;
+/// `bucket_name` is the bucket, or a resource ARN is the bucket or an object in it, in any AWS
+/// partition (`arn:aws:s3:::`, `arn:aws-cn:s3:::` …).
+pub fn touches_bucket_sql(bucket: &str) -> String {
+    const S3_ARN: &str = "'^arn:aws(-[^:]*)?:s3:::'";
+    format!(
+        "(bucket_name = {b} OR COALESCE(cardinality(filter(resources, r -> regexp_like(r.arn, {S3_ARN}) \
+         AND (regexp_replace(r.arn, {S3_ARN}, '') = {b} OR starts_with(regexp_replace(r.arn, {S3_ARN}, ''), {bs})))) > 0, false))",
+        b = lit(bucket),
+        bs = lit(&format!("{bucket}/"))
+    )
+}
 
+impl Report for WhoTouchedBucket {
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         if !self.matches(ev) {
             return;
@@ -84,20 +198,12 @@ impl Report for WhoTouchedBucket {
         self.rows.merge(other.rows);
     }
 
-    fn finish(self) -> Output {
-        if let Some(details) = self.rows.details {
-            return Output {
-                columns: DETAIL_COLUMNS.to_vec(),
-                rows: details.into_sorted(),
-                footer: vec![],
-            };
-        }
-        let rows = self
-            .rows
-            .groups
-            .into_sorted()
-            .into_iter()
-            .map(|(k, a)| {
+    fn finish(self) -> Document {
+        self.rows.finish(
+            sql::columns(&DETAIL_COLUMNS),
+            sql::columns(&COLUMNS),
+            vec![],
+            |(k, a)| {
                 vec![
                     s(&k[0]),
                     s(&k[1]),
@@ -106,35 +212,10 @@ impl Report for WhoTouchedBucket {
                     Value::time(a.last),
                     a.ips(),
                 ]
-            })
-            .collect();
-        Output {
-            columns: COLUMNS.to_vec(),
-            rows,
-            footer: vec![],
-        }
+            },
+        )
     }
 }
-
-pub const COLUMNS: [&str; 6] = [
-    "principal",
-    "event_name",
-    "count",
-    "first_seen",
-    "last_seen",
-    "source_ips",
-];
-pub const DETAIL_COLUMNS: [&str; 9] = [
-    "event_time",
-    "event_name",
-    "event_source",
-    "principal",
-    "source_ip",
-    "user_agent",
-    "error_code",
-    "key",
-    "event_id",
-];
 
 #[cfg(test)]
 mod tests {

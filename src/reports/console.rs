@@ -1,10 +1,107 @@
 //! `console-logins`: who signed in to the console, from where, with or without MFA, and which
 //! attempts failed.
 
-use super::{Details, Report};
+use super::def::{Context, Report, ReportDef};
+use super::group::Details;
+use crate::athena::results::ResultTable;
+use crate::athena::sql::{self, Cell, F, Query};
+use crate::document::{Column, Document, Rows, Value};
 use crate::event::Event;
-use crate::render::{Output, Value};
 use crate::time::Micros;
+
+/// Who signed in to the console, from where, with or without MFA, and which attempts failed?
+///
+/// Every ConsoleLogin event. The table ends with totals: successes, failures, logins
+/// without MFA, root logins.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Only failed sign-ins (responseElements.ConsoleLogin is Failure)
+    #[arg(long)]
+    failures: bool,
+    /// Only sign-ins without MFA (additionalEventData.MFAUsed is No)
+    #[arg(long)]
+    no_mfa: bool,
+}
+
+const COLUMNS: [Cell; 11] = [
+    (Column::time("event_time"), "to_iso8601(ts)"),
+    (Column::text("account"), "account_id"),
+    (Column::text("region"), "aws_region"),
+    (Column::text("principal"), "principal"),
+    (Column::text("user_name"), "COALESCE(user_name, arn_last)"),
+    (Column::text("identity_type"), "identity_type"),
+    (Column::text("source_ip"), "source_ip"),
+    (Column::text("result"), "console_login"),
+    (Column::bool("mfa_used"), "mfa_used"),
+    (Column::text("error_message"), "error_message"),
+    (Column::text("user_agent"), "user_agent"),
+];
+
+impl ReportDef for Args {
+    const NAME: &'static str = "console-logins";
+    type Acc = ConsoleLogins;
+
+    fn accumulator(&self, _: &Context<'_>) -> ConsoleLogins {
+        ConsoleLogins {
+            failures_only: self.failures,
+            no_mfa_only: self.no_mfa,
+            ..Default::default()
+        }
+    }
+
+    fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
+        let mut conditions = vec!["event_name = 'ConsoleLogin'".to_string()];
+        if self.failures {
+            conditions.push("console_login = 'Failure'".into());
+        }
+        if self.no_mfa {
+            conditions.push("mfa_used = false".into());
+        }
+        let (ctes, select) = sql::details(
+            &COLUMNS,
+            "w",
+            &[
+                ("ctq_successes", "count_if(console_login = 'Success')"),
+                ("ctq_failures", "count_if(console_login = 'Failure')"),
+                ("ctq_without_mfa", "count_if(mfa_used = false)"),
+                ("ctq_root", "count_if(identity_type = 'Root')"),
+            ],
+            "w",
+            false,
+            None,
+        );
+        Ok(Query {
+            fields: vec![
+                F::EventName,
+                F::AccountId,
+                F::AwsRegion,
+                F::Principal,
+                F::UserName,
+                F::ArnLast,
+                F::IdentityType,
+                F::SourceIp,
+                F::ConsoleLogin,
+                F::MfaUsed,
+                F::ErrorMessage,
+                F::UserAgent,
+                F::EventId,
+            ],
+            conditions,
+            ctes,
+            select,
+        })
+    }
+
+    fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
+        let footer = footer(
+            t.total("ctq_successes")?,
+            t.total("ctq_failures")?,
+            t.total("ctq_without_mfa")?,
+            t.total("ctq_root")?,
+        );
+        Ok(t.rows(sql::columns(&COLUMNS), footer)?.into())
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct ConsoleLogins {
@@ -17,19 +114,7 @@ pub struct ConsoleLogins {
     root: u64,
 }
 
-impl ConsoleLogins {
-    pub fn new(failures_only: bool, no_mfa_only: bool) -> Self {
-        ConsoleLogins {
-            failures_only,
-            no_mfa_only,
-            ..Default::default()
-        }
-    }
-}
-
 impl Report for ConsoleLogins {
-    type Out = Output;
-
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         if ev.event_name.as_deref() != Some("ConsoleLogin") {
             return;
@@ -72,31 +157,18 @@ impl Report for ConsoleLogins {
         self.root += other.root;
     }
 
-    fn finish(self) -> Output {
-        Output {
-            columns: COLUMNS.to_vec(),
+    fn finish(self) -> Document {
+        Rows {
+            columns: sql::columns(&COLUMNS),
             rows: self.rows.into_sorted(),
             footer: footer(self.successes, self.failures, self.without_mfa, self.root),
         }
+        .into()
     }
 }
 
-pub const COLUMNS: [&str; 11] = [
-    "event_time",
-    "account",
-    "region",
-    "principal",
-    "user_name",
-    "identity_type",
-    "source_ip",
-    "result",
-    "mfa_used",
-    "error_message",
-    "user_agent",
-];
-
 /// The totals under the table.
-pub fn footer(successes: u64, failures: u64, without_mfa: u64, root: u64) -> Vec<String> {
+fn footer(successes: u64, failures: u64, without_mfa: u64, root: u64) -> Vec<String> {
     vec![format!(
         "successes: {successes} · failures: {failures} · without MFA: {without_mfa} · root logins: {root}"
     )]

@@ -5,12 +5,296 @@ use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 
-use super::bucket::touches_bucket;
-use super::{Details, Report};
+use super::bucket::{touches_bucket, touches_bucket_sql};
+use super::def::{Context, Report, ReportDef};
+use super::group::Details;
+use crate::athena::results::ResultTable;
+use crate::athena::sql::{self, Cell, F, Query, any_of, lit};
+use crate::document::{Column, Document, Rows, Value};
 use crate::event::Event;
 use crate::net::IpNet;
-use crate::render::{Document, Output, Value};
 use crate::time::Micros;
+
+/// What did this user, access key or IP do? Search events
+///
+/// Every event that passes the filters, newest first. Repeats of one filter are OR, different
+/// filters are AND. For example: --user alice --since 1d; --access-key AKIA…; --source-ip
+/// 203.0.113.0/24 --errors; --bucket prod-data --write.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Events of this IAM user, role or role session: userIdentity.userName,
+    /// sessionContext.sessionIssuer.userName, or the last part of userIdentity.arn
+    #[arg(long = "user", value_name = "NAME", help_heading = "Event filters")]
+    users: Vec<String>,
+    /// Events whose principal contains TEXT
+    #[arg(
+        long = "principal",
+        value_name = "TEXT",
+        help_heading = "Event filters"
+    )]
+    principals: Vec<String>,
+    /// Events signed with this access key (userIdentity.accessKeyId)
+    #[arg(long = "access-key", value_name = "ID", help_heading = "Event filters")]
+    access_keys: Vec<String>,
+    /// Events with this eventName
+    #[arg(
+        long = "event-name",
+        value_name = "NAME",
+        help_heading = "Event filters"
+    )]
+    event_names: Vec<String>,
+    /// Events with this eventSource (for example s3.amazonaws.com)
+    #[arg(
+        long = "event-source",
+        value_name = "SOURCE",
+        help_heading = "Event filters"
+    )]
+    event_sources: Vec<String>,
+    /// Events from this IP address or CIDR block (IPv4 or IPv6)
+    #[arg(
+        long = "source-ip",
+        value_name = "IP|CIDR",
+        help_heading = "Event filters"
+    )]
+    source_ips: Vec<IpNet>,
+    /// Events on this S3 bucket (same rule as who-touched-bucket)
+    #[arg(long = "bucket", value_name = "NAME", help_heading = "Event filters")]
+    buckets: Vec<String>,
+    /// Events through this VPC endpoint (vpcEndpointId)
+    #[arg(long = "vpce", value_name = "ID", help_heading = "Event filters")]
+    vpces: Vec<String>,
+    /// Events with this errorCode
+    #[arg(
+        long = "error-code",
+        value_name = "CODE",
+        help_heading = "Event filters"
+    )]
+    error_codes: Vec<String>,
+    /// Events with any errorCode
+    #[arg(long, help_heading = "Event filters")]
+    errors: bool,
+    /// Only read-only calls (readOnly true)
+    #[arg(long, conflicts_with = "write", help_heading = "Event filters")]
+    read_only: bool,
+    /// Only calls that change something (readOnly false)
+    #[arg(long, help_heading = "Event filters")]
+    write: bool,
+    /// Events of this eventCategory (repeat for several)
+    #[arg(
+        long = "category",
+        value_enum,
+        ignore_case = true,
+        help_heading = "Event filters"
+    )]
+    categories: Vec<Category>,
+
+    /// Columns by CloudTrail field path, comma-separated (userIdentity.arn,requestParameters.bucketName)
+    ///
+    /// A nested object or array shows as compact JSON in tables and CSV, and as itself in JSON.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "PATHS",
+        conflicts_with = "raw",
+        help_heading = "Event output"
+    )]
+    fields: Vec<String>,
+    /// Write each matching event exactly as it appeared in the log, one per line (for jq)
+    #[arg(long, help_heading = "Event output")]
+    raw: bool,
+    /// Only the N newest matches (the N oldest with --oldest-first)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Event output")]
+    limit: Option<u64>,
+    /// Oldest first instead of newest first
+    #[arg(long, help_heading = "Event output")]
+    oldest_first: bool,
+}
+
+/// CloudTrail's event categories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Category {
+    #[value(name = "Management")]
+    Management,
+    #[value(name = "Data")]
+    Data,
+    #[value(name = "NetworkActivity")]
+    NetworkActivity,
+    #[value(name = "Insight")]
+    Insight,
+}
+
+impl Category {
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Management => "Management",
+            Category::Data => "Data",
+            Category::NetworkActivity => "NetworkActivity",
+            Category::Insight => "Insight",
+        }
+    }
+}
+
+const COLUMNS: [Cell; 8] = [
+    (Column::time("event_time"), "to_iso8601(ts)"),
+    (Column::text("account"), "account_id"),
+    (Column::text("region"), "aws_region"),
+    (Column::text("event_source"), "event_source"),
+    (Column::text("event_name"), "event_name"),
+    (Column::text("principal"), "principal"),
+    (Column::text("source_ip"), "source_ip"),
+    (Column::text("error_code"), "error_code"),
+];
+
+impl Args {
+    fn filters(&self) -> EventFilters {
+        EventFilters {
+            users: self.users.clone(),
+            principals: self.principals.clone(),
+            access_keys: self.access_keys.clone(),
+            event_names: self.event_names.clone(),
+            event_sources: self.event_sources.clone(),
+            source_ips: self.source_ips.clone(),
+            buckets: self.buckets.clone(),
+            vpces: self.vpces.clone(),
+            error_codes: self.error_codes.clone(),
+            errors_only: self.errors,
+            read_only: if self.read_only {
+                Some(true)
+            } else if self.write {
+                Some(false)
+            } else {
+                None
+            },
+            categories: self
+                .categories
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        }
+    }
+
+    fn columns(&self) -> Columns {
+        if self.raw {
+            Columns::Raw
+        } else if self.fields.is_empty() {
+            Columns::Default
+        } else {
+            Columns::Fields(self.fields.clone())
+        }
+    }
+
+    fn limit(&self) -> Option<usize> {
+        self.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+    }
+}
+
+impl ReportDef for Args {
+    const NAME: &'static str = "events";
+    type Acc = Events;
+
+    fn check(&self) -> Result<(), String> {
+        for f in &self.fields {
+            if f.is_empty() || f.split('.').any(str::is_empty) {
+                return Err(format!(
+                    "--fields: '{f}' is not a field path (use dotted CloudTrail names, for example userIdentity.arn)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn accumulator(&self, _: &Context<'_>) -> Events {
+        Events {
+            filters: self.filters(),
+            columns: self.columns(),
+            rows: Details::new(self.oldest_first, self.limit()),
+        }
+    }
+
+    fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
+        if self.columns() != Columns::Default {
+            return Err(
+                "--fields and --raw need each event's own JSON, which the Athena \
+                        table does not keep (CloudTrail's SerDe splits it into columns); \
+                        run them on the local engine, for example with --source s3://…"
+                    .into(),
+            );
+        }
+        let f = &self.filters();
+        let mut fields = vec![
+            F::AccountId,
+            F::AwsRegion,
+            F::EventSource,
+            F::EventName,
+            F::Principal,
+            F::SourceIp,
+            F::ErrorCode,
+            F::EventId,
+        ];
+        let mut c: Vec<String> = Vec::new();
+        if let Some(x) = any_of(&f.users, |u| {
+            format!(
+                "(user_name = {0} OR issuer_user_name = {0} OR arn_last = {0})",
+                lit(u)
+            )
+        }) {
+            fields.extend([F::UserName, F::IssuerUserName, F::ArnLast]);
+            c.push(x);
+        }
+        c.extend(any_of(&f.principals, |p| {
+            format!("strpos(principal, {}) > 0", lit(p))
+        }));
+        if let Some(x) = any_of(&f.access_keys, |k| format!("access_key = {}", lit(k))) {
+            fields.push(F::AccessKey);
+            c.push(x);
+        }
+        c.extend(any_of(&f.event_names, |n| {
+            format!("event_name = {}", lit(n))
+        }));
+        c.extend(any_of(&f.event_sources, |s| {
+            format!("event_source = {}", lit(s))
+        }));
+        c.extend(any_of(&f.source_ips, |net| {
+            format!(
+                "COALESCE(try(contains({}, CAST(source_ip AS IPADDRESS))), false)",
+                lit(&net.to_string())
+            )
+        }));
+        if let Some(x) = any_of(&f.buckets, |b| touches_bucket_sql(b)) {
+            fields.extend([F::BucketName, F::Resources]);
+            c.push(x);
+        }
+        if let Some(x) = any_of(&f.vpces, |v| format!("vpce = {}", lit(v))) {
+            fields.push(F::Vpce);
+            c.push(x);
+        }
+        c.extend(any_of(&f.error_codes, |e| {
+            format!("error_code = {}", lit(e))
+        }));
+        if f.errors_only {
+            c.push("error_code IS NOT NULL".into());
+        }
+        if let Some(r) = f.read_only {
+            fields.push(F::ReadOnly);
+            c.push(format!("read_only = {r}"));
+        }
+        if let Some(x) = any_of(&f.categories, |k| format!("category = {}", lit(k))) {
+            fields.push(F::Category);
+            c.push(x);
+        }
+        let (ctes, select) = sql::details(&COLUMNS, "w", &[], "", self.oldest_first, self.limit());
+        Ok(Query {
+            fields,
+            conditions: c,
+            ctes,
+            select,
+        })
+    }
+
+    fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
+        Ok(t.rows(sql::columns(&COLUMNS), vec![])?.into())
+    }
+}
 
 /// The filters of `events`. Repeats of one filter are OR; different filters are AND.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,17 +354,6 @@ pub enum Columns {
     Raw,
 }
 
-pub const DEFAULT_COLUMNS: [&str; 8] = [
-    "event_time",
-    "account",
-    "region",
-    "event_source",
-    "event_name",
-    "principal",
-    "source_ip",
-    "error_code",
-];
-
 #[derive(Debug, Clone)]
 pub struct Events {
     filters: EventFilters,
@@ -88,24 +361,7 @@ pub struct Events {
     rows: Details,
 }
 
-impl Events {
-    pub fn new(
-        filters: EventFilters,
-        columns: Columns,
-        oldest_first: bool,
-        limit: Option<usize>,
-    ) -> Self {
-        Events {
-            filters,
-            columns,
-            rows: Details::new(oldest_first, limit),
-        }
-    }
-}
-
 impl Report for Events {
-    type Out = Document;
-
     fn wants_raw(&self) -> bool {
         self.columns != Columns::Default
     }
@@ -158,18 +414,18 @@ impl Report for Events {
                     })
                     .collect(),
             ),
-            Columns::Default => Output {
-                columns: DEFAULT_COLUMNS.to_vec(),
+            Columns::Default => Rows {
+                columns: sql::columns(&COLUMNS),
                 rows,
                 footer: vec![],
             }
             .into(),
-            Columns::Fields(paths) => Output {
+            Columns::Fields(paths) => Rows {
                 // Column names live as long as the run; leaking a handful of short strings once
-                // keeps `Output` free of lifetimes.
+                // keeps `Rows` free of lifetimes.
                 columns: paths
                     .into_iter()
-                    .map(|p| &*Box::leak(p.into_boxed_str()))
+                    .map(|p| Column::json(Box::leak(p.into_boxed_str())))
                     .collect(),
                 rows,
                 footer: vec![],

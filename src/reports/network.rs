@@ -1,25 +1,85 @@
 //! `network-activity`: what went through VPC endpoints, and what their policies denied.
 
-use super::{Groups, Report, s};
+use super::def::{Context, Report, ReportDef};
+use super::group::{Groups, s};
+use crate::athena::results::ResultTable;
+use crate::athena::sql::{self, Cell, F, Query, any_of, lit};
+use crate::document::{Column, Document, Rows, Value};
 use crate::event::Event;
-use crate::render::{Output, Value};
 use crate::time::Micros;
+
+/// What went through a VPC endpoint, and what did its policy deny?
+///
+/// Network activity events grouped by VPC endpoint, event source, event name, principal and
+/// error code.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Only this VPC endpoint (repeat for several)
+    #[arg(long = "vpce", value_name = "ID")]
+    vpces: Vec<String>,
+    /// Only calls the endpoint policy denied (errorCode VpceAccessDenied)
+    #[arg(long)]
+    denied: bool,
+}
+
+const COLUMNS: [Cell; 8] = [
+    (Column::text("vpc_endpoint_id"), "vpce"),
+    (Column::text("event_source"), "event_source"),
+    (Column::text("event_name"), "event_name"),
+    (Column::text("principal"), "principal"),
+    (Column::text("error_code"), "error_code"),
+    (Column::count("count"), "count(*)"),
+    (Column::time("first_seen"), "to_iso8601(min(ts))"),
+    (Column::time("last_seen"), "to_iso8601(max(ts))"),
+];
+
+impl ReportDef for Args {
+    const NAME: &'static str = "network-activity";
+    type Acc = NetworkActivity;
+
+    fn accumulator(&self, _: &Context<'_>) -> NetworkActivity {
+        NetworkActivity {
+            vpces: self.vpces.clone(),
+            denied_only: self.denied,
+            groups: Groups::default(),
+        }
+    }
+
+    fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
+        let mut conditions = vec![
+            "(category = 'NetworkActivity' OR event_type IN ('AwsVpceEvent', 'AwsVpceEvents'))"
+                .to_string(),
+        ];
+        conditions.extend(any_of(&self.vpces, |v| format!("vpce = {}", lit(v))));
+        if self.denied {
+            conditions.push("error_code = 'VpceAccessDenied'".into());
+        }
+        Ok(Query {
+            fields: vec![
+                F::Category,
+                F::EventType,
+                F::Vpce,
+                F::EventSource,
+                F::EventName,
+                F::Principal,
+                F::ErrorCode,
+            ],
+            conditions,
+            ctes: vec![],
+            select: sql::grouped(&COLUMNS, 5, &[], "w"),
+        })
+    }
+
+    fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
+        Ok(t.rows(sql::columns(&COLUMNS), vec![])?.into())
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct NetworkActivity {
     vpces: Vec<String>,
     denied_only: bool,
     groups: Groups,
-}
-
-impl NetworkActivity {
-    pub fn new(vpces: Vec<String>, denied_only: bool) -> Self {
-        NetworkActivity {
-            vpces,
-            denied_only,
-            groups: Groups::default(),
-        }
-    }
 }
 
 /// Network activity events: `eventCategory` NetworkActivity, or a VPC endpoint event type.
@@ -32,8 +92,6 @@ pub fn is_network_activity(ev: &Event<'_>) -> bool {
 }
 
 impl Report for NetworkActivity {
-    type Out = Output;
-
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         if !is_network_activity(ev) {
             return;
@@ -60,7 +118,7 @@ impl Report for NetworkActivity {
         self.groups.merge(other.groups);
     }
 
-    fn finish(self) -> Output {
+    fn finish(self) -> Document {
         let rows = self
             .groups
             .into_sorted()
@@ -78,21 +136,11 @@ impl Report for NetworkActivity {
                 ]
             })
             .collect();
-        Output {
-            columns: COLUMNS.to_vec(),
+        Rows {
+            columns: sql::columns(&COLUMNS),
             rows,
             footer: vec![],
         }
+        .into()
     }
 }
-
-pub const COLUMNS: [&str; 8] = [
-    "vpc_endpoint_id",
-    "event_source",
-    "event_name",
-    "principal",
-    "error_code",
-    "count",
-    "first_seen",
-    "last_seen",
-];

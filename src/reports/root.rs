@@ -1,26 +1,105 @@
 //! `root-activity`: did anyone use the root user?
 
-use super::{Agg, GroupsOrDetails, Report, s};
+use super::def::{Context, Report, ReportDef};
+use super::group::{GroupsOrDetails, s};
+use crate::athena::results::ResultTable;
+use crate::athena::sql::{self, Cell, F, Query};
+use crate::document::{Column, Document, Value};
 use crate::event::Event;
-use crate::render::{Output, Value};
 use crate::time::Micros;
+
+/// Did anyone use the root user?
+///
+/// Events whose userIdentity.type is Root, grouped by event name and invoking service.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// List every root event instead of grouping
+    #[arg(long)]
+    details: bool,
+}
+
+const COLUMNS: [Cell; 5] = [
+    (Column::text("event_name"), "event_name"),
+    (Column::text("invoked_by"), "invoked_by"),
+    (Column::count("count"), "count(*)"),
+    (Column::time("first_seen"), "to_iso8601(min(ts))"),
+    (Column::time("last_seen"), "to_iso8601(max(ts))"),
+];
+
+const DETAIL_COLUMNS: [Cell; 10] = [
+    (Column::time("event_time"), "to_iso8601(ts)"),
+    (Column::text("account"), "account_id"),
+    (Column::text("region"), "aws_region"),
+    (Column::text("event_name"), "event_name"),
+    (Column::text("event_source"), "event_source"),
+    (Column::text("source_ip"), "source_ip"),
+    (Column::text("user_agent"), "user_agent"),
+    (Column::text("error_code"), "error_code"),
+    (Column::text("invoked_by"), "invoked_by"),
+    (Column::text("event_id"), "event_id"),
+];
+
+impl Args {
+    fn columns(&self) -> &'static [Cell] {
+        if self.details {
+            &DETAIL_COLUMNS
+        } else {
+            &COLUMNS
+        }
+    }
+}
+
+impl ReportDef for Args {
+    const NAME: &'static str = "root-activity";
+    type Acc = RootActivity;
+
+    fn accumulator(&self, _: &Context<'_>) -> RootActivity {
+        RootActivity {
+            rows: GroupsOrDetails::new(self.details),
+        }
+    }
+
+    fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
+        let conditions = vec!["identity_type = 'Root'".to_string()];
+        if !self.details {
+            return Ok(Query {
+                fields: vec![F::IdentityType, F::EventName, F::InvokedBy],
+                conditions,
+                ctes: vec![],
+                select: sql::grouped(&COLUMNS, 2, &[], "w"),
+            });
+        }
+        let (ctes, select) = sql::details(&DETAIL_COLUMNS, "w", &[], "", false, None);
+        Ok(Query {
+            fields: vec![
+                F::IdentityType,
+                F::AccountId,
+                F::AwsRegion,
+                F::EventName,
+                F::EventSource,
+                F::SourceIp,
+                F::UserAgent,
+                F::ErrorCode,
+                F::InvokedBy,
+                F::EventId,
+            ],
+            conditions,
+            ctes,
+            select,
+        })
+    }
+
+    fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
+        Ok(t.rows(sql::columns(self.columns()), vec![])?.into())
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct RootActivity {
     rows: GroupsOrDetails,
 }
 
-impl RootActivity {
-    pub fn new(details: bool) -> Self {
-        RootActivity {
-            rows: GroupsOrDetails::new(details),
-        }
-    }
-}
-
 impl Report for RootActivity {
-    type Out = Output;
-
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         if ev.user_identity.kind.as_deref() != Some("Root") {
             return;
@@ -55,20 +134,12 @@ impl Report for RootActivity {
         self.rows.merge(other.rows);
     }
 
-    fn finish(self) -> Output {
-        if let Some(details) = self.rows.details {
-            return Output {
-                columns: DETAIL_COLUMNS.to_vec(),
-                rows: details.into_sorted(),
-                footer: vec![],
-            };
-        }
-        let rows = self
-            .rows
-            .groups
-            .into_sorted()
-            .into_iter()
-            .map(|(k, a): (_, Agg)| {
+    fn finish(self) -> Document {
+        self.rows.finish(
+            sql::columns(&DETAIL_COLUMNS),
+            sql::columns(&COLUMNS),
+            vec![],
+            |(k, a)| {
                 vec![
                     s(&k[0]),
                     s(&k[1]),
@@ -76,32 +147,7 @@ impl Report for RootActivity {
                     Value::time(a.first),
                     Value::time(a.last),
                 ]
-            })
-            .collect();
-        Output {
-            columns: COLUMNS.to_vec(),
-            rows,
-            footer: vec![],
-        }
+            },
+        )
     }
 }
-
-pub const COLUMNS: [&str; 5] = [
-    "event_name",
-    "invoked_by",
-    "count",
-    "first_seen",
-    "last_seen",
-];
-pub const DETAIL_COLUMNS: [&str; 10] = [
-    "event_time",
-    "account",
-    "region",
-    "event_name",
-    "event_source",
-    "source_ip",
-    "user_agent",
-    "error_code",
-    "invoked_by",
-    "event_id",
-];

@@ -1,36 +1,128 @@
 //! `sts-endpoints`: is anything still calling the global STS endpoint?
 
-use super::{GroupsOrDetails, Report, s};
+use super::def::{Context, Report, ReportDef};
+use super::group::{GroupsOrDetails, s};
+use crate::athena::results::ResultTable;
+use crate::athena::sql::{self, Cell, F, Query};
+use crate::document::{Column, Document, Rows, Value};
 use crate::event::Event;
-use crate::render::{Output, Value};
 use crate::time::Micros;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    Global,
-    Regional,
+/// Who still calls the global STS endpoint (sts.amazonaws.com)?
+///
+/// STS calls with a TLS host header, grouped by host, endpoint (global or regional), region
+/// and user agent. The table ends with totals, including STS calls without a host header
+/// (AWS services acting on your behalf).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// List every call to the global endpoint instead of grouping
+    #[arg(long)]
+    details: bool,
 }
 
-impl Endpoint {
-    /// `global` for `sts.amazonaws.com` (any case) and `sts-global.…`; every other host
-    /// (`sts.<region>.amazonaws.com`, `sts-fips.…`, `sts.<region>.api.aws`) is regional.
-    pub fn of_host(host: &str) -> Endpoint {
-        let global = host.eq_ignore_ascii_case("sts.amazonaws.com")
-            || host
-                .get(..11)
-                .is_some_and(|p| p.eq_ignore_ascii_case("sts-global."));
-        if global {
-            Endpoint::Global
-        } else {
-            Endpoint::Regional
+const COLUMNS: [Cell; 5] = [
+    (Column::text("host_header"), "host"),
+    (Column::text("endpoint"), "endpoint"),
+    (Column::text("region"), "aws_region"),
+    (Column::text("user_agent"), "user_agent"),
+    (Column::count("count"), "count(*)"),
+];
+
+const DETAIL_COLUMNS: [Cell; 7] = [
+    (Column::time("event_time"), "to_iso8601(ts)"),
+    (Column::text("account"), "account_id"),
+    (Column::text("event_name"), "event_name"),
+    (Column::text("host_header"), "host"),
+    (Column::text("source_ip"), "source_ip"),
+    (Column::text("event_id"), "event_id"),
+    (Column::text("principal_arn"), "arn"),
+];
+
+/// The endpoint of a host header in SQL, as `Endpoint::of_host`.
+const STS_ENDPOINT: &str = "CASE WHEN host IS NULL THEN NULL \
+     WHEN lower(host) = 'sts.amazonaws.com' OR lower(host) LIKE 'sts-global.%' THEN 'global' \
+     ELSE 'regional' END";
+
+impl ReportDef for Args {
+    const NAME: &'static str = "sts-endpoints";
+    type Acc = StsEndpoints;
+
+    fn accumulator(&self, _: &Context<'_>) -> StsEndpoints {
+        StsEndpoints {
+            rows: GroupsOrDetails::new(self.details),
+            ..Default::default()
         }
     }
 
-    fn name(self) -> &'static str {
-        match self {
-            Endpoint::Global => "global",
-            Endpoint::Regional => "regional",
+    fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
+        let mut fields = vec![F::EventSource, F::Host, F::AwsRegion, F::UserAgent];
+        let s = format!("s AS (\n  SELECT *, {STS_ENDPOINT} AS endpoint\n  FROM w\n)");
+        let conditions = vec!["event_source = 'sts.amazonaws.com'".into()];
+        if !self.details {
+            // Calls without a host header form the group with a NULL host: the footer's count,
+            // not a printed row.
+            return Ok(Query {
+                fields,
+                conditions,
+                ctes: vec![s],
+                select: sql::grouped(&COLUMNS, 4, &[], "s"),
+            });
         }
+        fields.extend([F::AccountId, F::EventName, F::SourceIp, F::EventId, F::Arn]);
+        let (mut ctes, select) = sql::details(
+            &DETAIL_COLUMNS,
+            "s WHERE endpoint = 'global'",
+            &[
+                ("ctq_global", "count_if(endpoint = 'global')"),
+                ("ctq_regional", "count_if(endpoint = 'regional')"),
+                ("ctq_no_host", "count_if(endpoint IS NULL)"),
+            ],
+            "s",
+            false,
+            None,
+        );
+        ctes.insert(0, s);
+        Ok(Query {
+            fields,
+            conditions,
+            ctes,
+            select,
+        })
+    }
+
+    fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
+        if self.details {
+            let footer = footer(
+                t.total("ctq_global")?,
+                t.total("ctq_regional")?,
+                t.total("ctq_no_host")?,
+            );
+            return Ok(t.rows(sql::columns(&DETAIL_COLUMNS), footer)?.into());
+        }
+        // The group without a host header is the footer's third total, not a row.
+        let columns = sql::columns(&COLUMNS);
+        let (mut global, mut regional, mut no_host) = (0, 0, 0);
+        let mut rows = Vec::new();
+        for r in t.all() {
+            let n = t.count(r, "count")?;
+            match t.cell(r, "endpoint")? {
+                None => no_host += n,
+                Some(e) => {
+                    if e == "global" {
+                        global += n;
+                    } else {
+                        regional += n;
+                    }
+                    rows.push(t.row(r, &columns)?);
+                }
+            }
+        }
+        Ok(Rows {
+            columns,
+            rows,
+            footer: footer(global, regional, no_host),
+        }
+        .into())
     }
 }
 
@@ -42,18 +134,7 @@ pub struct StsEndpoints {
     no_host: u64,
 }
 
-impl StsEndpoints {
-    pub fn new(details: bool) -> Self {
-        StsEndpoints {
-            rows: GroupsOrDetails::new(details),
-            ..Default::default()
-        }
-    }
-}
-
 impl Report for StsEndpoints {
-    type Out = Output;
-
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         if ev.event_source.as_deref() != Some("sts.amazonaws.com") {
             return;
@@ -102,21 +183,13 @@ impl Report for StsEndpoints {
         self.no_host += other.no_host;
     }
 
-    fn finish(self) -> Output {
+    fn finish(self) -> Document {
         let footer = footer(self.global, self.regional, self.no_host);
-        if let Some(details) = self.rows.details {
-            return Output {
-                columns: DETAIL_COLUMNS.to_vec(),
-                rows: details.into_sorted(),
-                footer,
-            };
-        }
-        let rows = self
-            .rows
-            .groups
-            .into_sorted()
-            .into_iter()
-            .map(|(k, a)| {
+        self.rows.finish(
+            sql::columns(&DETAIL_COLUMNS),
+            sql::columns(&COLUMNS),
+            footer,
+            |(k, a)| {
                 vec![
                     s(&k[0]),
                     s(&k[1]),
@@ -124,29 +197,13 @@ impl Report for StsEndpoints {
                     s(&k[3]),
                     Value::Count(a.count),
                 ]
-            })
-            .collect();
-        Output {
-            columns: COLUMNS.to_vec(),
-            rows,
-            footer,
-        }
+            },
+        )
     }
 }
 
-pub const COLUMNS: [&str; 5] = ["host_header", "endpoint", "region", "user_agent", "count"];
-pub const DETAIL_COLUMNS: [&str; 7] = [
-    "event_time",
-    "account",
-    "event_name",
-    "host_header",
-    "source_ip",
-    "event_id",
-    "principal_arn",
-];
-
 /// The totals under the table.
-pub fn footer(global: u64, regional: u64, no_host: u64) -> Vec<String> {
+fn footer(global: u64, regional: u64, no_host: u64) -> Vec<String> {
     let calls = |n: u64| {
         if n == 1 {
             "1 call".to_string()
@@ -160,6 +217,35 @@ pub fn footer(global: u64, regional: u64, no_host: u64) -> Vec<String> {
         calls(regional),
         calls(no_host)
     )]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Global,
+    Regional,
+}
+
+impl Endpoint {
+    /// `global` for `sts.amazonaws.com` (any case) and `sts-global.…`; every other host
+    /// (`sts.<region>.amazonaws.com`, `sts-fips.…`, `sts.<region>.api.aws`) is regional.
+    pub fn of_host(host: &str) -> Endpoint {
+        let global = host.eq_ignore_ascii_case("sts.amazonaws.com")
+            || host
+                .get(..11)
+                .is_some_and(|p| p.eq_ignore_ascii_case("sts-global."));
+        if global {
+            Endpoint::Global
+        } else {
+            Endpoint::Regional
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Global => "global",
+            Endpoint::Regional => "regional",
+        }
+    }
 }
 
 #[cfg(test)]

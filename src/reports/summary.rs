@@ -9,10 +9,51 @@
 
 use std::collections::HashMap;
 
-use super::{Agg, Groups, Report};
+use anyhow::bail;
+
+use super::def::{Context, Report, ReportDef};
+use super::group::{Agg, Groups};
+use crate::athena::results::ResultTable;
+use crate::athena::sql::{self, F, Query};
+use crate::document::{Bucket, Document, Implausible, Section, Summary as Doc};
 use crate::event::Event;
-use crate::render::{Bucket, Implausible, Section, Summary as Doc};
+use crate::filter::Filter;
 use crate::time::{DAY, HOUR, Micros, days_from_civil};
+
+/// What is in this window at all?
+///
+/// Totals, first and last event, counts by category, account and region, the top event
+/// sources, event names, principals and source IPs, and a timeline of events per hour, day
+/// or month (a bar chart in the table view). Event times before 2013-11-01 or more than a
+/// day ahead are implausible: counted, but left out of the first and last event and the
+/// timeline.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// How many rows in each top list (0 for all)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    top: usize,
+}
+
+impl ReportDef for Args {
+    const NAME: &'static str = "summary";
+    type Acc = Summary;
+
+    fn accumulator(&self, cx: &Context<'_>) -> Summary {
+        Summary::new((self.top > 0).then_some(self.top), cx.now)
+    }
+
+    fn athena_query(&self, cx: &Context<'_>) -> Result<Query, String> {
+        Ok(athena_query(
+            (self.top > 0).then_some(self.top),
+            cx.filter,
+            cx.now,
+        ))
+    }
+
+    fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
+        Ok(athena_summary(t)?.into())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -30,15 +71,15 @@ pub struct Summary {
     hours: HashMap<i64, u64>,
 }
 
-/// (JSON name, key name, cut by --top), in output order.
-pub const SECTIONS: [(&str, &str, bool); 7] = [
-    ("by_category", "category", false),
-    ("by_account", "account", false),
-    ("by_region", "region", false),
-    ("top_event_sources", "event_source", true),
-    ("top_event_names", "event_name", true),
-    ("top_principals", "principal", true),
-    ("top_source_ips", "source_ip", true),
+/// (JSON name, key name, cut by --top, the key's column in SQL), in output order.
+const SECTIONS: [(&str, &str, bool, &str); 7] = [
+    ("by_category", "category", false, "category"),
+    ("by_account", "account", false, "account_id"),
+    ("by_region", "region", false, "aws_region"),
+    ("top_event_sources", "event_source", true, "event_source"),
+    ("top_event_names", "event_name", true, "event_name"),
+    ("top_principals", "principal", true, "principal"),
+    ("top_source_ips", "source_ip", true, "source_ip"),
 ];
 
 /// The plausible event times for a run at `now`: from 2013-11-01T00:00:00Z, when CloudTrail
@@ -62,8 +103,6 @@ impl Summary {
 }
 
 impl Report for Summary {
-    type Out = Doc;
-
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         self.errors += u64::from(ev.error_code.is_some());
         let keys = [
@@ -104,13 +143,13 @@ impl Report for Summary {
         }
     }
 
-    fn finish(self) -> Doc {
+    fn finish(self) -> Document {
         let top = self.top.unwrap_or(usize::MAX);
         let sections = self
             .counts
             .into_iter()
             .zip(SECTIONS)
-            .map(|(groups, (name, key, limited))| Section {
+            .map(|(groups, (name, key, limited, _))| Section {
                 name,
                 key,
                 rows: groups
@@ -136,6 +175,7 @@ impl Report for Summary {
             bucket,
             timeline,
         }
+        .into()
     }
 }
 
@@ -160,6 +200,149 @@ pub fn timeline(
         .map(|i| (bucket.start(i), counts.get(&i).copied().unwrap_or(0)))
         .collect();
     (bucket, points)
+}
+
+/// One row per section entry, `timeline` rows (events per bucket), and `totals`: the count,
+/// errors, the first and last plausible time, and how many times were implausible with the
+/// earliest and latest (`reports::summary`). The query picks the timeline's bucket by the local
+/// engine's rule (`Bucket::for_span`), so that few rows come back; ctq fills the empty buckets.
+fn athena_query(top: Option<usize>, filter: &Filter, now: Micros) -> Query {
+    let mut branches: Vec<String> = SECTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _, _, key))| {
+            format!(
+                "  SELECT {i} AS \"ord\", {} AS \"section\", {key} AS \"key\", count(*) AS \"count\" FROM w GROUP BY {key}",
+                sql::lit(name)
+            )
+        })
+        .collect();
+    branches.push(format!(
+        "  SELECT {} AS \"ord\", 'timeline' AS \"section\", to_iso8601(\"start\") AS \"key\", count(*) AS \"count\" FROM tl GROUP BY \"start\"",
+        SECTIONS.len()
+    ));
+    // The plausible times, cut to the window so that the bounds (and the golden SQL) do not
+    // move with "now" when the window ends before it.
+    let (from, until) = plausible_times(now);
+    let since = filter.window.since.unwrap_or(now - DAY).max(from);
+    let until = filter.window.until.map_or(until, |u| u.min(until));
+    let points = Bucket::MAX_POINTS;
+    let plausible = format!(
+        "v AS (\n  SELECT *, (ts >= {} AND ts < {}) AS plausible FROM w\n),\n\
+         extent AS (\n  SELECT min(ts) AS span_first, max(ts) AS span_last FROM v WHERE plausible\n),\n\
+         tl AS (\n  SELECT CASE\n\
+         \x20     WHEN date_diff('hour', date_trunc('hour', span_first), date_trunc('hour', span_last)) < {points} THEN date_trunc('hour', ts)\n\
+         \x20     WHEN date_diff('day', date_trunc('day', span_first), date_trunc('day', span_last)) < {points} THEN date_trunc('day', ts)\n\
+         \x20     ELSE date_trunc('month', ts)\n\
+         \x20   END AS \"start\"\n  FROM v CROSS JOIN extent\n  WHERE plausible\n)",
+        sql::time_lit(since),
+        sql::time_lit(until)
+    );
+    let ranked = format!(
+        "s AS (\n{}\n),\nr AS (\n  SELECT *, row_number() OVER (PARTITION BY \"ord\" ORDER BY \"count\" DESC, \"key\" ASC NULLS FIRST) AS \"rank\" FROM s\n)",
+        branches.join("\n  UNION ALL\n")
+    );
+    let limited: Vec<String> = SECTIONS
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.2)
+        .map(|(i, _)| i.to_string())
+        .collect();
+    let cut = match top {
+        Some(n) => format!(
+            "\nWHERE \"ord\" NOT IN ({}) OR \"rank\" <= {n}",
+            limited.join(", ")
+        ),
+        None => String::new(),
+    };
+    let select = format!(
+        "SELECT -1 AS \"ord\", 'totals' AS \"section\", CAST(NULL AS VARCHAR) AS \"key\", count(*) AS \"count\",\n  \
+         count_if(error_code IS NOT NULL) AS ctq_errors,\n  \
+         to_iso8601(min(CASE WHEN plausible THEN ts END)) AS first_seen, to_iso8601(max(CASE WHEN plausible THEN ts END)) AS last_seen,\n  \
+         count_if(NOT plausible) AS ctq_implausible, to_iso8601(min(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_first, \
+         to_iso8601(max(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_last,\n  \
+         0 AS \"rank\"\nFROM v\n\
+         UNION ALL\n\
+         SELECT \"ord\", \"section\", \"key\", \"count\", CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),\n  \
+         CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), \"rank\"\nFROM r{cut}\n\
+         ORDER BY \"ord\", \"rank\""
+    );
+    Query {
+        fields: vec![
+            F::Category,
+            F::AccountId,
+            F::AwsRegion,
+            F::EventSource,
+            F::EventName,
+            F::Principal,
+            F::SourceIp,
+            F::ErrorCode,
+        ],
+        conditions: vec![],
+        ctes: vec![plausible, ranked],
+        select,
+    }
+}
+
+fn athena_summary(t: &ResultTable<'_>) -> anyhow::Result<Doc> {
+    let mut doc = Doc {
+        events: 0,
+        errors: 0,
+        first: None,
+        last: None,
+        implausible: Implausible::default(),
+        sections: SECTIONS
+            .iter()
+            .map(|(name, key, _, _)| Section {
+                name,
+                key,
+                rows: vec![],
+            })
+            .collect(),
+        bucket: Bucket::Hour,
+        timeline: vec![],
+    };
+    let mut hours = HashMap::new();
+    let time = |r: &[Option<String>], c: &str| t.time(r, c);
+    for r in t.all() {
+        let n = t.count(r, "count")?;
+        match t.cell(r, "section")? {
+            Some("totals") => {
+                doc.events = n;
+                doc.errors = t.count(r, "ctq_errors")?;
+                doc.first = time(r, "first_seen")?;
+                doc.last = time(r, "last_seen")?;
+                doc.implausible = Implausible {
+                    count: t.count(r, "ctq_implausible")?,
+                    first: time(r, "ctq_implausible_first")?,
+                    last: time(r, "ctq_implausible_last")?,
+                };
+            }
+            // One row per bucket of the query's choice; `summary::timeline` puts each into the
+            // bucket the local engine chooses.
+            Some("timeline") => {
+                if let Some(start) = time(r, "key")? {
+                    *hours.entry(start.div_euclid(HOUR)).or_insert(0) += n;
+                }
+            }
+            Some(name) => {
+                let section = doc
+                    .sections
+                    .iter_mut()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| t.bad("section", name, "a summary section"))?;
+                section
+                    .rows
+                    .push((t.cell(r, "key")?.map(str::to_string), n));
+            }
+            None => bail!(
+                "Athena query {}: a summary row without a section",
+                t.query_id()
+            ),
+        }
+    }
+    (doc.bucket, doc.timeline) = timeline(doc.first, doc.last, &hours);
+    Ok(doc)
 }
 
 #[cfg(test)]
@@ -257,7 +440,9 @@ mod tests {
             s.merge(other);
         }
         s.observe(&Event::default(), None);
-        let doc = s.finish();
+        let Document::Summary(doc) = s.finish() else {
+            panic!("summary makes a summary document")
+        };
         assert_eq!(doc.events, 7);
         assert_eq!(
             doc.first.map(format_time).as_deref(),

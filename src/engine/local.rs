@@ -1,0 +1,203 @@
+//! The local engine: sources → scan → finish → document, with `--stats`.
+//!
+//! Local paths are walked and S3 prefixes listed first (a listing error stops the run before any
+//! report is printed); then the downloads start, and their bodies reach the rayon workers through
+//! bounded channels, next to the local files.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context as _, bail};
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::escape;
+use crate::exit::{Outcome, warn};
+use crate::progress::{Progress, Ticker, human_bytes, plural};
+use crate::render;
+use crate::reports::{Context, Report, ReportDef};
+use crate::scan::{self, Fetched, ScanStats, Work};
+use crate::source::s3::{Listing, S3Session};
+use crate::source::{self, Found, Input, SourceSpec};
+
+/// Runs `report` over the sources of `config` and prints it.
+pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome> {
+    let cx = Context {
+        filter: &config.filter,
+        now: config.now,
+    };
+    let progress = Arc::new(Progress::default());
+    let ticker = Ticker::start(
+        Arc::clone(&progress),
+        !config.quiet && io::stderr().is_terminal(),
+    );
+
+    let found = find_local(config)?;
+    progress.listed(found.inputs.len() as u64 + found.files_skipped_by_time);
+    progress.to_read(found.inputs.len() as u64);
+
+    // S3: list every source first (a listing error stops everything before any download), then
+    // start the downloads; bodies reach the rayon workers through bounded channels.
+    let s3_specs = config.s3_sources();
+    let session = if s3_specs.is_empty() {
+        None
+    } else {
+        Some(S3Session::new(&config.s3)?)
+    };
+    if config.default_window {
+        warn(&format!(
+            "no time window given: reading the last 24 hours ({}) of S3; use --since or --date for another window",
+            config.filter.window
+        ));
+    }
+    let fatal: Arc<Mutex<Option<String>>> = Arc::default();
+    let mut listings = Vec::new();
+    let mut downloads: Vec<Box<dyn Iterator<Item = Fetched> + Send>> = Vec::new();
+    if let Some(session) = &session {
+        let mut buckets = Vec::new();
+        for (bucket, prefix) in &s3_specs {
+            let b = session.bucket(bucket)?;
+            let listing = b.list(prefix, &config.filter, config.now, &progress)?;
+            buckets.push((b, listing));
+        }
+        for (b, mut listing) in buckets {
+            let objects = std::mem::take(&mut listing.objects);
+            listings.push((b.name().to_string(), listing));
+            downloads.push(Box::new(b.fetch(
+                objects,
+                Arc::clone(&progress),
+                Arc::clone(&fatal),
+                config.max_json,
+            )));
+        }
+    }
+
+    // Parsing recurses once per nesting level, up to event::MAX_DEPTH; a debug build's frames
+    // are large enough that the default 2 MiB stack would not hold that many. Only the pages
+    // used count against memory.
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(16 << 20);
+    if let Some(n) = config.threads {
+        pool = pool.num_threads(n.get());
+    }
+    let pool = pool.build().context("cannot start worker threads")?;
+    let fetched = downloads.into_iter().flatten();
+    let accumulator = report.accumulator(&cx);
+    let (output, stats) = pool.install(|| {
+        let work = || {
+            found
+                .inputs
+                .par_iter()
+                .map(Work::Local)
+                .chain(fetched.par_bridge().map(Work::Fetched))
+        };
+        let (acc, stats) = scan::scan(
+            work(),
+            &config.filter,
+            &accumulator,
+            &progress,
+            config.max_json,
+        );
+        (acc.finish(), stats)
+    });
+    drop(ticker);
+    if let Some(why) = fatal.lock().ok().and_then(|mut f| f.take()) {
+        bail!(why);
+    }
+
+    render::print(&output, config.style())?;
+
+    if stats.events_untimed > 0 {
+        warn(&format!(
+            "{} without a readable eventTime left out of the time window",
+            plural(stats.events_untimed, "event")
+        ));
+    }
+    let skipped = stats.inputs_skipped + found.unreadable;
+    if skipped > 0 {
+        warn(&format!(
+            "{skipped} of {} skipped (named above); the report covers the rest",
+            plural(skipped + stats.inputs_read, "input")
+        ));
+    }
+    if config.stats {
+        print_stats(&found, &listings, &stats);
+    }
+    Ok(Outcome {
+        skipped_inputs: skipped,
+    })
+}
+
+fn find_local(config: &Config) -> anyhow::Result<Found> {
+    let mut found = Found::default();
+    for spec in &config.sources {
+        match spec {
+            SourceSpec::Path(p) => source::local::find(p, &config.filter.window, &mut found)?,
+            SourceSpec::Stdin => found.inputs.push(Input::Stdin),
+            SourceSpec::S3 { .. } => {}
+        }
+    }
+    // The same file reached through two sources is read once.
+    let mut seen = std::collections::HashSet::new();
+    found.inputs.retain(|input| match input {
+        Input::File(p) | Input::Named(p) => {
+            seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+        }
+        Input::Stdin => true,
+    });
+    Ok(found)
+}
+
+/// `--stats`: what was read, on stderr after the report. One `key: value` per line so that
+/// scripts (and the tests) can read it.
+fn print_stats(found: &Found, listings: &[(String, Listing)], stats: &ScanStats) {
+    let mut lines = Vec::new();
+    let local_listed = found.inputs.len() as u64 + found.files_skipped_by_time;
+    let s3_listed: u64 = listings.iter().map(|(_, l)| l.objects_listed).sum();
+    let s3_skipped: u64 = listings.iter().map(|(_, l)| l.skipped_by_time).sum();
+    lines.push(format!("objects listed: {}", local_listed + s3_listed));
+    lines.push(format!(
+        "skipped by time: {}",
+        found.files_skipped_by_time + s3_skipped
+    ));
+    if found.folders_skipped_by_time > 0 {
+        lines.push(format!(
+            "day folders skipped by time: {}",
+            found.folders_skipped_by_time
+        ));
+    }
+    for (bucket, l) in listings {
+        lines.push(format!(
+            "s3://{bucket}: day prefixes listed: {} · list requests: {}",
+            l.day_prefixes, l.list_requests
+        ));
+    }
+    lines.push(format!("read: {}", stats.inputs_read));
+    lines.push(format!(
+        "failed: {}",
+        stats.inputs_skipped + found.unreadable
+    ));
+    lines.push(format!(
+        "bytes: {} read ({}), {} of JSON",
+        stats.input_bytes,
+        human_bytes(stats.input_bytes),
+        human_bytes(stats.json_bytes)
+    ));
+    lines.push(format!(
+        "events: {} read, {} matched the filters",
+        stats.events, stats.events_matched
+    ));
+    for (origin, (files, events)) in &stats.per_origin {
+        lines.push(format!(
+            "account {} region {}: {} read, {}",
+            origin.account,
+            origin.region,
+            plural(*files, "object"),
+            plural(*events, "event")
+        ));
+    }
+    let mut err = io::stderr().lock();
+    for line in lines {
+        // Account and region come from paths and keys: escaped like every message.
+        let _ = writeln!(err, "ctq: stats: {}", escape::escape_control(&line));
+    }
+}
