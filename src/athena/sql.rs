@@ -313,29 +313,52 @@ pub fn select_list(cols: &[(&str, &str)]) -> String {
 /// once, for both engines.
 pub type Cell = (Column, &'static str);
 
-/// The columns of a report's cells.
-pub fn columns(cells: &[Cell]) -> Vec<Column> {
-    cells.iter().map(|c| c.0).collect()
+/// How many events in a group.
+pub const COUNT: Cell = (Column::count("count"), "count(*)");
+
+/// How many events in a group, and the first and last time.
+pub const COUNT_FIRST_LAST: [Cell; 3] = [
+    COUNT,
+    (Column::time("first_seen"), "to_iso8601(min(ts))"),
+    (Column::time("last_seen"), "to_iso8601(max(ts))"),
+];
+
+/// The hidden total of a list cut by `--top`: how many groups there are in all.
+pub const KINDS: (&str, &str) = ("ctq_kinds", "count(*) OVER ()");
+
+/// The columns of a report's cells, given in parts (keys, then aggregates).
+pub fn columns(parts: &[&[Cell]]) -> Vec<Column> {
+    parts.iter().flat_map(|p| p.iter().map(|c| c.0)).collect()
 }
 
 fn named(cells: &[Cell]) -> Vec<(&str, &str)> {
     cells.iter().map(|(c, expr)| (c.name, *expr)).collect()
 }
 
-/// Grouped rows of `from`: the first `keys` cells are the group's keys, the others its
-/// aggregates (`count(*)`, first and last time …); `hidden` aggregates (footer totals, `ctq_*`)
-/// follow them.
-pub fn grouped(cells: &[Cell], keys: usize, hidden: &[(&str, &str)], from: &str) -> String {
-    let mut cols = named(cells);
+/// Grouped rows of `from`: the `keys`, then the `aggregates` (`count(*)`, first and last time
+/// …), then `hidden` aggregates (footer totals, `ctq_*`); the first `top` rows when given.
+pub fn grouped(
+    keys: &[Cell],
+    aggregates: &[Cell],
+    hidden: &[(&str, &str)],
+    from: &str,
+    top: Option<usize>,
+) -> String {
+    let mut cols = named(keys);
+    cols.extend(named(aggregates));
     cols.extend_from_slice(hidden);
-    let names: Vec<&str> = cells[..keys].iter().map(|c| c.0.name).collect();
-    let by: Vec<String> = (1..=keys).map(|i| i.to_string()).collect();
-    format!(
+    let names: Vec<&str> = keys.iter().map(|c| c.0.name).collect();
+    let by: Vec<String> = (1..=keys.len()).map(|i| i.to_string()).collect();
+    let mut select = format!(
         "SELECT\n  {}\nFROM {from}\nGROUP BY {}\n{}",
         select_list(&cols),
         by.join(", "),
         group_order(&names)
-    )
+    );
+    if let Some(n) = top {
+        let _ = write!(select, "\nLIMIT {n}");
+    }
+    select
 }
 
 /// Event rows of `from`, with footer totals (`ctq_*` aggregates over `from_totals`) on every

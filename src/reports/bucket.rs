@@ -1,9 +1,9 @@
 //! `who-touched-bucket BUCKET`: who read, wrote or changed this S3 bucket?
 
 use super::def::{Context, Report, ReportDef};
-use super::group::{GroupsOrDetails, s};
+use super::group::{GroupsOrDetails, row};
 use crate::athena::results::ResultTable;
-use crate::athena::sql::{self, Cell, F, Query, lit};
+use crate::athena::sql::{self, COUNT_FIRST_LAST, Cell, F, Query, lit};
 use crate::document::{Column, Document, Value};
 use crate::event::Event;
 use crate::time::Micros;
@@ -21,12 +21,15 @@ pub struct Args {
     details: bool,
 }
 
-const COLUMNS: [Cell; 6] = [
+const KEYS: [Cell; 2] = [
     (Column::text("principal"), "principal"),
     (Column::text("event_name"), "event_name"),
-    (Column::count("count"), "count(*)"),
-    (Column::time("first_seen"), "to_iso8601(min(ts))"),
-    (Column::time("last_seen"), "to_iso8601(max(ts))"),
+];
+
+const AGGREGATES: [Cell; 4] = [
+    COUNT_FIRST_LAST[0],
+    COUNT_FIRST_LAST[1],
+    COUNT_FIRST_LAST[2],
     (
         Column::list("source_ips"),
         "json_format(CAST(array_sort(array_distinct(array_agg(source_ip) FILTER (WHERE source_ip IS NOT NULL))) AS JSON))",
@@ -76,7 +79,7 @@ impl ReportDef for Args {
                 ],
                 conditions,
                 ctes: vec![],
-                select: sql::grouped(&COLUMNS, 2, &[], "w"),
+                select: sql::grouped(&KEYS, &AGGREGATES, &[], "w", None),
             });
         }
         let (ctes, select) = sql::details(&DETAIL_COLUMNS, "w", &[], "", false, None);
@@ -101,11 +104,11 @@ impl ReportDef for Args {
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
         let columns = if self.details {
-            &DETAIL_COLUMNS[..]
+            sql::columns(&[&DETAIL_COLUMNS])
         } else {
-            &COLUMNS[..]
+            sql::columns(&[&KEYS, &AGGREGATES])
         };
-        Ok(t.rows(sql::columns(columns), vec![])?.into())
+        Ok(t.rows(columns, vec![])?.into())
     }
 }
 
@@ -200,19 +203,10 @@ impl Report for WhoTouchedBucket {
 
     fn finish(self) -> Document {
         self.rows.finish(
-            sql::columns(&DETAIL_COLUMNS),
-            sql::columns(&COLUMNS),
+            sql::columns(&[&DETAIL_COLUMNS]),
+            sql::columns(&[&KEYS, &AGGREGATES]),
             vec![],
-            |(k, a)| {
-                vec![
-                    s(&k[0]),
-                    s(&k[1]),
-                    Value::Count(a.count),
-                    Value::time(a.first),
-                    Value::time(a.last),
-                    a.ips(),
-                ]
-            },
+            |(k, a)| row(k, a.count_first_last().into_iter().chain([a.ips()])),
         )
     }
 }

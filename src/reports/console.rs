@@ -99,7 +99,7 @@ impl ReportDef for Args {
             t.total("ctq_without_mfa")?,
             t.total("ctq_root")?,
         );
-        Ok(t.rows(sql::columns(&COLUMNS), footer)?.into())
+        Ok(t.rows(sql::columns(&[&COLUMNS]), footer)?.into())
     }
 }
 
@@ -159,7 +159,7 @@ impl Report for ConsoleLogins {
 
     fn finish(self) -> Document {
         Rows {
-            columns: sql::columns(&COLUMNS),
+            columns: sql::columns(&[&COLUMNS]),
             rows: self.rows.into_sorted(),
             footer: footer(self.successes, self.failures, self.without_mfa, self.root),
         }

@@ -1,11 +1,9 @@
 //! `errors`: what fails most?
 
-use std::fmt::Write as _;
-
 use super::def::{Context, Report, ReportDef};
-use super::group::{Groups, s, top_footer};
+use super::group::{Groups, row, top_footer};
 use crate::athena::results::ResultTable;
-use crate::athena::sql::{self, Cell, F, Query};
+use crate::athena::sql::{self, COUNT, Cell, F, KINDS, Query};
 use crate::document::{Column, Document, Rows, Value};
 use crate::event::Event;
 use crate::time::Micros;
@@ -26,12 +24,15 @@ impl Args {
     }
 }
 
-const COLUMNS: [Cell; 4] = [
+const KEYS: [Cell; 3] = [
     (Column::text("event_name"), "event_name"),
     (Column::text("error_code"), "error_code"),
     (Column::text("error_message"), "error_message"),
-    (Column::count("count"), "count(*)"),
 ];
+
+fn columns() -> Vec<Column> {
+    sql::columns(&[&KEYS, &[COUNT]])
+}
 
 impl ReportDef for Args {
     const NAME: &'static str = "errors";
@@ -45,22 +46,17 @@ impl ReportDef for Args {
     }
 
     fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
-        // How many kinds there are in all, for the footer when --top cuts the list.
-        let mut select = sql::grouped(&COLUMNS, 3, &[("ctq_kinds", "count(*) OVER ()")], "w");
-        if let Some(n) = self.top() {
-            let _ = write!(select, "\nLIMIT {n}");
-        }
         Ok(Query {
             fields: vec![F::EventName, F::ErrorCode, F::ErrorMessage],
             conditions: vec!["error_code IS NOT NULL".into()],
             ctes: vec![],
-            select,
+            select: sql::grouped(&KEYS, &[COUNT], &[KINDS], "w", self.top()),
         })
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
         let total = t.total("ctq_kinds")? as usize;
-        let rows = t.rows(sql::columns(&COLUMNS), vec![])?;
+        let rows = t.rows(columns(), vec![])?;
         let footer = top_footer(rows.rows.len(), total, "kinds of error");
         Ok(Rows { footer, ..rows }.into())
     }
@@ -92,15 +88,9 @@ impl Report for Errors {
     }
 
     fn finish(self) -> Document {
-        let all = self.groups.into_sorted();
-        let total = all.len();
-        let rows: Vec<_> = all
-            .into_iter()
-            .take(self.top.unwrap_or(usize::MAX))
-            .map(|(k, a)| vec![s(&k[0]), s(&k[1]), s(&k[2]), Value::Count(a.count)])
-            .collect();
+        let (rows, total) = (self.groups).top(self.top, |(k, a)| row(k, [Value::Count(a.count)]));
         Rows {
-            columns: sql::columns(&COLUMNS),
+            columns: columns(),
             footer: top_footer(rows.len(), total, "kinds of error"),
             rows,
         }

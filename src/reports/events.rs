@@ -292,7 +292,7 @@ impl ReportDef for Args {
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
-        Ok(t.rows(sql::columns(&COLUMNS), vec![])?.into())
+        Ok(t.rows(sql::columns(&[&COLUMNS]), vec![])?.into())
     }
 }
 
@@ -415,7 +415,7 @@ impl Report for Events {
                     .collect(),
             ),
             Columns::Default => Rows {
-                columns: sql::columns(&COLUMNS),
+                columns: sql::columns(&[&COLUMNS]),
                 rows,
                 footer: vec![],
             }

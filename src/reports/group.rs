@@ -47,6 +47,20 @@ impl Agg {
     pub fn ips(&self) -> Value {
         Value::List(self.ips.iter().map(|s| s.to_string()).collect())
     }
+
+    /// The cells of `sql::COUNT_FIRST_LAST`: how many, the first and the last time.
+    pub fn count_first_last(&self) -> [Value; 3] {
+        [
+            Value::Count(self.count),
+            Value::time(self.first),
+            Value::time(self.last),
+        ]
+    }
+}
+
+/// A group's row: its keys (null where absent), then `cells`.
+pub fn row(keys: Vec<Option<String>>, cells: impl IntoIterator<Item = Value>) -> Vec<Value> {
+    keys.iter().map(s).chain(cells).collect()
 }
 
 fn min_opt(a: Option<Micros>, b: Option<Micros>) -> Option<Micros> {
@@ -121,6 +135,23 @@ impl Groups {
                 }
             }
         }
+    }
+
+    /// The first `top` groups (all with None) in order, each made a row by `row`, and how many
+    /// groups there were in all.
+    pub fn top(
+        self,
+        top: Option<usize>,
+        row: impl FnMut((Vec<Option<String>>, Agg)) -> Vec<Value>,
+    ) -> (Vec<Vec<Value>>, usize) {
+        let all = self.into_sorted();
+        let total = all.len();
+        let rows = all
+            .into_iter()
+            .take(top.unwrap_or(usize::MAX))
+            .map(row)
+            .collect();
+        (rows, total)
     }
 
     /// Rows by count descending, then the keys ascending (byte order, null first).

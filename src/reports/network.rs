@@ -1,10 +1,10 @@
 //! `network-activity`: what went through VPC endpoints, and what their policies denied.
 
 use super::def::{Context, Report, ReportDef};
-use super::group::{Groups, s};
+use super::group::{Groups, row};
 use crate::athena::results::ResultTable;
-use crate::athena::sql::{self, Cell, F, Query, any_of, lit};
-use crate::document::{Column, Document, Rows, Value};
+use crate::athena::sql::{self, COUNT_FIRST_LAST, Cell, F, Query, any_of, lit};
+use crate::document::{Column, Document, Rows};
 use crate::event::Event;
 use crate::time::Micros;
 
@@ -22,16 +22,17 @@ pub struct Args {
     denied: bool,
 }
 
-const COLUMNS: [Cell; 8] = [
+const KEYS: [Cell; 5] = [
     (Column::text("vpc_endpoint_id"), "vpce"),
     (Column::text("event_source"), "event_source"),
     (Column::text("event_name"), "event_name"),
     (Column::text("principal"), "principal"),
     (Column::text("error_code"), "error_code"),
-    (Column::count("count"), "count(*)"),
-    (Column::time("first_seen"), "to_iso8601(min(ts))"),
-    (Column::time("last_seen"), "to_iso8601(max(ts))"),
 ];
+
+fn columns() -> Vec<Column> {
+    sql::columns(&[&KEYS, &COUNT_FIRST_LAST])
+}
 
 impl ReportDef for Args {
     const NAME: &'static str = "network-activity";
@@ -66,12 +67,12 @@ impl ReportDef for Args {
             ],
             conditions,
             ctes: vec![],
-            select: sql::grouped(&COLUMNS, 5, &[], "w"),
+            select: sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[], "w", None),
         })
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
-        Ok(t.rows(sql::columns(&COLUMNS), vec![])?.into())
+        Ok(t.rows(columns(), vec![])?.into())
     }
 }
 
@@ -119,25 +120,9 @@ impl Report for NetworkActivity {
     }
 
     fn finish(self) -> Document {
-        let rows = self
-            .groups
-            .into_sorted()
-            .into_iter()
-            .map(|(k, a)| {
-                vec![
-                    s(&k[0]),
-                    s(&k[1]),
-                    s(&k[2]),
-                    s(&k[3]),
-                    s(&k[4]),
-                    Value::Count(a.count),
-                    Value::time(a.first),
-                    Value::time(a.last),
-                ]
-            })
-            .collect();
+        let (rows, _) = (self.groups).top(None, |(k, a)| row(k, a.count_first_last()));
         Rows {
-            columns: sql::columns(&COLUMNS),
+            columns: columns(),
             rows,
             footer: vec![],
         }

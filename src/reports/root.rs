@@ -1,9 +1,9 @@
 //! `root-activity`: did anyone use the root user?
 
 use super::def::{Context, Report, ReportDef};
-use super::group::{GroupsOrDetails, s};
+use super::group::{GroupsOrDetails, row};
 use crate::athena::results::ResultTable;
-use crate::athena::sql::{self, Cell, F, Query};
+use crate::athena::sql::{self, COUNT_FIRST_LAST, Cell, F, Query};
 use crate::document::{Column, Document, Value};
 use crate::event::Event;
 use crate::time::Micros;
@@ -18,12 +18,9 @@ pub struct Args {
     details: bool,
 }
 
-const COLUMNS: [Cell; 5] = [
+const KEYS: [Cell; 2] = [
     (Column::text("event_name"), "event_name"),
     (Column::text("invoked_by"), "invoked_by"),
-    (Column::count("count"), "count(*)"),
-    (Column::time("first_seen"), "to_iso8601(min(ts))"),
-    (Column::time("last_seen"), "to_iso8601(max(ts))"),
 ];
 
 const DETAIL_COLUMNS: [Cell; 10] = [
@@ -40,11 +37,11 @@ const DETAIL_COLUMNS: [Cell; 10] = [
 ];
 
 impl Args {
-    fn columns(&self) -> &'static [Cell] {
+    fn columns(&self) -> Vec<Column> {
         if self.details {
-            &DETAIL_COLUMNS
+            sql::columns(&[&DETAIL_COLUMNS])
         } else {
-            &COLUMNS
+            sql::columns(&[&KEYS, &COUNT_FIRST_LAST])
         }
     }
 }
@@ -66,7 +63,7 @@ impl ReportDef for Args {
                 fields: vec![F::IdentityType, F::EventName, F::InvokedBy],
                 conditions,
                 ctes: vec![],
-                select: sql::grouped(&COLUMNS, 2, &[], "w"),
+                select: sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[], "w", None),
             });
         }
         let (ctes, select) = sql::details(&DETAIL_COLUMNS, "w", &[], "", false, None);
@@ -90,7 +87,7 @@ impl ReportDef for Args {
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
-        Ok(t.rows(sql::columns(self.columns()), vec![])?.into())
+        Ok(t.rows(self.columns(), vec![])?.into())
     }
 }
 
@@ -136,18 +133,10 @@ impl Report for RootActivity {
 
     fn finish(self) -> Document {
         self.rows.finish(
-            sql::columns(&DETAIL_COLUMNS),
-            sql::columns(&COLUMNS),
+            sql::columns(&[&DETAIL_COLUMNS]),
+            sql::columns(&[&KEYS, &COUNT_FIRST_LAST]),
             vec![],
-            |(k, a)| {
-                vec![
-                    s(&k[0]),
-                    s(&k[1]),
-                    Value::Count(a.count),
-                    Value::time(a.first),
-                    Value::time(a.last),
-                ]
-            },
+            |(k, a)| row(k, a.count_first_last()),
         )
     }
 }

@@ -1,9 +1,9 @@
 //! `sts-endpoints`: is anything still calling the global STS endpoint?
 
 use super::def::{Context, Report, ReportDef};
-use super::group::{GroupsOrDetails, s};
+use super::group::{GroupsOrDetails, row};
 use crate::athena::results::ResultTable;
-use crate::athena::sql::{self, Cell, F, Query};
+use crate::athena::sql::{self, COUNT, Cell, F, Query};
 use crate::document::{Column, Document, Rows, Value};
 use crate::event::Event;
 use crate::time::Micros;
@@ -20,13 +20,16 @@ pub struct Args {
     details: bool,
 }
 
-const COLUMNS: [Cell; 5] = [
+const KEYS: [Cell; 4] = [
     (Column::text("host_header"), "host"),
     (Column::text("endpoint"), "endpoint"),
     (Column::text("region"), "aws_region"),
     (Column::text("user_agent"), "user_agent"),
-    (Column::count("count"), "count(*)"),
 ];
+
+fn columns() -> Vec<Column> {
+    sql::columns(&[&KEYS, &[COUNT]])
+}
 
 const DETAIL_COLUMNS: [Cell; 7] = [
     (Column::time("event_time"), "to_iso8601(ts)"),
@@ -65,7 +68,7 @@ impl ReportDef for Args {
                 fields,
                 conditions,
                 ctes: vec![s],
-                select: sql::grouped(&COLUMNS, 4, &[], "s"),
+                select: sql::grouped(&KEYS, &[COUNT], &[], "s", None),
             });
         }
         fields.extend([F::AccountId, F::EventName, F::SourceIp, F::EventId, F::Arn]);
@@ -97,10 +100,10 @@ impl ReportDef for Args {
                 t.total("ctq_regional")?,
                 t.total("ctq_no_host")?,
             );
-            return Ok(t.rows(sql::columns(&DETAIL_COLUMNS), footer)?.into());
+            return Ok(t.rows(sql::columns(&[&DETAIL_COLUMNS]), footer)?.into());
         }
         // The group without a host header is the footer's third total, not a row.
-        let columns = sql::columns(&COLUMNS);
+        let columns = columns();
         let (mut global, mut regional, mut no_host) = (0, 0, 0);
         let mut rows = Vec::new();
         for r in t.all() {
@@ -186,18 +189,10 @@ impl Report for StsEndpoints {
     fn finish(self) -> Document {
         let footer = footer(self.global, self.regional, self.no_host);
         self.rows.finish(
-            sql::columns(&DETAIL_COLUMNS),
-            sql::columns(&COLUMNS),
+            sql::columns(&[&DETAIL_COLUMNS]),
+            columns(),
             footer,
-            |(k, a)| {
-                vec![
-                    s(&k[0]),
-                    s(&k[1]),
-                    s(&k[2]),
-                    s(&k[3]),
-                    Value::Count(a.count),
-                ]
-            },
+            |(k, a)| row(k, [Value::Count(a.count)]),
         )
     }
 }
