@@ -2,6 +2,7 @@
 //! written in temporary folders, and side by side with an independent reference implementation.
 
 mod athena;
+mod cases;
 mod cli;
 mod faults;
 mod fuzz;
