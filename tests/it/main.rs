@@ -1,6 +1,7 @@
 //! ctq's integration tests: one binary, running the built `ctq` on the bundled fixtures, on files
 //! written in temporary folders, and side by side with an independent reference implementation.
 
+mod architecture;
 mod athena;
 mod cases;
 mod cli;
