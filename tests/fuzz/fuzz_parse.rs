@@ -13,6 +13,12 @@
 //! each new outcome (events found, or the first words of the reason for refusing), which keeps a
 //! small, varied corpus that `cargo test` then checks on every run.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool: each broken input and the summary are printed"
+)]
+
 #[path = "../it/fuzz_check.rs"]
 mod fuzz_check;
 
