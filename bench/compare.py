@@ -4,7 +4,7 @@ hits both alike. Prints medians, B/A ratios and peak RSS (from /usr/bin/time).
 
     bench/compare.py OLD_CTQ NEW_CTQ CORPUS [RUNS]
 
-CORPUS is a folder made by examples/gen_corpus.rs (bench/run.sh makes one).
+CORPUS is a folder made by bench/gen_corpus.rs (bench/run.sh makes one).
 """
 import statistics
 import subprocess

@@ -16,6 +16,7 @@ days=${3:-30}
 profile=${CTQ_BENCH_PROFILE:-release}
 corpus=${CORPUS:-target/bench/corpus-${size}mb}
 
+# gen_corpus is bench/gen_corpus.rs, built as a Cargo example (see Cargo.toml).
 cargo build -q --profile "$profile" --bin ctq --example gen_corpus
 dir=target/$([ "$profile" = dev ] && echo debug || echo "$profile")
 if [ ! -f "$corpus/corpus.txt" ]; then

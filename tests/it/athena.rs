@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::cases::{self, Test};
 use crate::s3::{S3Server, fixture_bucket};
 use crate::util::*;
 
@@ -267,69 +268,6 @@ impl Drop for AthenaServer {
     }
 }
 
-/// The report cases run through both engines: every report, its options, and windows that cut
-/// days, hours and the midnight of late delivery.
-const ENGINE_CASES: &[&[&str]] = &[
-    &["sts-endpoints"],
-    &["sts-endpoints", "--details"],
-    &["root-activity"],
-    &["root-activity", "--details"],
-    &["errors"],
-    &["errors", "--top", "0"],
-    &["errors", "--top", "3"],
-    &["who-touched-bucket", "prod-data"],
-    &["who-touched-bucket", "prod-data", "--details"],
-    &["events"],
-    &["events", "--user", "erin"],
-    &["events", "--source-ip", "198.51.100.0/24", "--oldest-first"],
-    &[
-        "events",
-        "--source-ip",
-        "2001:db8::/32",
-        "--source-ip",
-        "203.0.113.7",
-    ],
-    &["events", "--access-key", "AKIAERIN7EXAMPLE0001", "--errors"],
-    &["events", "--principal", "assumed-role", "--limit", "5"],
-    &["events", "--bucket", "prod-data", "--write"],
-    &[
-        "events",
-        "--read-only",
-        "--category",
-        "management",
-        "--category",
-        "Data",
-    ],
-    &[
-        "events",
-        "--event-source",
-        "s3.amazonaws.com",
-        "--error-code",
-        "AccessDenied",
-    ],
-    &[
-        "events",
-        "--vpce",
-        "vpce-0f9e8d7c6b5a40312",
-        "--event-name",
-        "GetObject",
-    ],
-    &["events", "--limit", "7", "--oldest-first"],
-    &["console-logins"],
-    &["console-logins", "--failures"],
-    &["console-logins", "--no-mfa"],
-    &["network-activity"],
-    &[
-        "network-activity",
-        "--denied",
-        "--vpce",
-        "vpce-0f9e8d7c6b5a40312",
-    ],
-    &["summary"],
-    &["summary", "--top", "0"],
-    &["summary", "--top", "2"],
-];
-
 const WINDOWS: &[&[&str]] = &[
     &["--since", "2024-09-01", "--until", "2024-09-08"],
     &["--date", "2024-09-05"],
@@ -372,15 +310,17 @@ fn both_engines_give_the_same_rows_on_the_fixtures() {
     };
     assert!(server.events > 400, "{} events loaded", server.events);
     let local_source = export.to_str().unwrap();
-    let mut cases = Vec::new();
-    for report in ENGINE_CASES {
+    // The `parity` cases of tests/golden/cases.txt: every report, its options, and windows that
+    // cut days, hours and the midnight of late delivery.
+    let mut runs = Vec::new();
+    for report in cases::args_of(Test::Parity) {
         for window in WINDOWS {
             for format in ["json", "table"] {
-                cases.push((*report, *window, format));
+                runs.push((report, *window, format));
             }
         }
     }
-    let failures = failures_in_parallel(&cases, |(report, window, format)| {
+    let failures = failures_in_parallel(&runs, |(report, window, format)| {
         let args: Vec<&str> = report
             .iter()
             .chain(window.iter())
@@ -660,7 +600,8 @@ fn athena_usage_errors() {
     }
 }
 
-/// `--print-sql` for every report, pinned (`tests/golden/athena-sql-*.sql`).
+/// `--print-sql` of the `sql` cases of `tests/golden/cases.txt`, pinned
+/// (`tests/golden/athena-sql-*.sql`).
 #[test]
 fn golden_sql_for_every_report() {
     let single = [
@@ -685,37 +626,8 @@ fn golden_sql_for_every_report() {
         "--athena-table",
         "org_trail",
     ];
-    let cases: &[(&str, &[&str])] = &[
-        ("sts-endpoints", &["sts-endpoints"]),
-        ("sts-endpoints-details", &["sts-endpoints", "--details"]),
-        ("root-activity", &["root-activity"]),
-        ("root-activity-details", &["root-activity", "--details"]),
-        ("errors", &["errors"]),
-        ("who-touched-bucket", &["who-touched-bucket", "prod-data"]),
-        (
-            "who-touched-bucket-details",
-            &["who-touched-bucket", "prod-data", "--details"],
-        ),
-        (
-            "events",
-            &[
-                "events",
-                "--user",
-                "erin",
-                "--source-ip",
-                "198.51.100.0/24",
-                "--read-only",
-                "--bucket",
-                "it's",
-                "--limit",
-                "20",
-            ],
-        ),
-        ("console-logins", &["console-logins", "--no-mfa"]),
-        ("network-activity", &["network-activity", "--denied"]),
-        ("summary", &["summary", "--top", "5"]),
-    ];
-    for (name, args) in cases {
+    for case in cases::of(Test::Sql) {
+        let (name, args) = (case.sql_name(), &case.args);
         for (layout, window) in [("single-account", &single[..]), ("organization", &org[..])] {
             let r = run(&[&args[..], &["--print-sql"], window].concat());
             assert_eq!(r.code, 0, "{name}: {}", r.stderr);

@@ -1,5 +1,6 @@
-//! The inputs the fuzzer (`examples/fuzz_parse.rs`) found interesting, kept in `tests/fuzz/`, and
-//! hand-made edge cases: every reader must agree on each of them (see `fuzz_check`).
+//! The inputs the fuzzer (`tests/fuzz/fuzz_parse.rs`) found interesting, kept in
+//! `tests/fuzz/corpus/`, and hand-made edge cases: every reader must agree on each of them (see
+//! `fuzz_check`).
 
 use std::path::Path;
 
@@ -7,7 +8,7 @@ use crate::fuzz_check::check;
 
 #[test]
 fn the_kept_fuzz_inputs_keep_every_property() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus");
     let mut failures = Vec::new();
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {

@@ -1,5 +1,6 @@
 //! The properties the event parser must have on any input, shared by the fuzzer
-//! (`examples/fuzz_parse.rs`) and the regression test over the inputs it kept (`tests/fuzz/`).
+//! (`tests/fuzz/fuzz_parse.rs`) and the regression test over the inputs it kept
+//! (`tests/fuzz/corpus/`).
 //!
 //! On any bytes: nothing panics; the whole-buffer reader (sonic-rs, then serde_json), the same
 //! reader keeping each event's text (serde_json only), and the streaming reader (at two chunk

@@ -1,34 +1,30 @@
 //! Exact rows pinned in the repository: `ctq <args> --source fixtures -o json` must parse equal to
-//! `tests/golden/<name>.json` for every case in `tests/golden/cases.txt`. The golden files come
-//! from the reference implementation (`tests/reference/regen_golden.sh`), so they can be reviewed
-//! without running anything and the test needs no Python.
+//! `tests/golden/<name>.json` for every `golden` case in `tests/golden/cases.txt`. The golden files
+//! come from the reference implementation (`tests/reference/regen_golden.sh`), so they can be
+//! reviewed without running anything and the test needs no Python.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::cases::{self, Test};
+
 #[test]
 fn fixture_reports_match_golden_files() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let golden = root.join("tests/golden");
-    let cases = std::fs::read_to_string(golden.join("cases.txt")).expect("tests/golden/cases.txt");
+    let golden = cases::golden_dir();
     let mut failures = Vec::new();
     let mut n = 0;
-    for line in cases
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let (name, args) = line.split_once('|').expect("a case is `name | arguments`");
-        let (name, args): (&str, Vec<&str>) = (name.trim(), args.split_whitespace().collect());
+    for case in cases::of(Test::Golden) {
+        let (name, args) = (case.name, &case.args);
         let file = golden.join(format!("{name}.json"));
         let expected: Value = serde_json::from_str(
             &std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())),
         )
         .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let out = Command::new(env!("CARGO_BIN_EXE_ctq"))
-            .args(&args)
+            .args(args)
             .arg("--source")
             .arg(root.join("fixtures"))
             .args(["-o", "json"])
@@ -58,7 +54,6 @@ fn fixture_reports_match_golden_files() {
             Err(e) => failures.push(format!("{name}: stdout is not JSON ({e}): {stdout:.300}")),
         }
     }
-    assert!(n > 0, "no cases in tests/golden/cases.txt");
     assert!(
         failures.is_empty(),
         "{} of {n} golden cases fail:\n\n{}",
@@ -127,16 +122,10 @@ impl<'de> serde::Deserialize<'de> for Ordered {
 #[test]
 fn fixture_reports_in_every_format() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let golden = root.join("tests/golden");
-    let cases = std::fs::read_to_string(golden.join("cases.txt")).unwrap();
+    let golden = cases::golden_dir();
     let bless = std::env::var_os("CTQ_BLESS").is_some();
-    for line in cases
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let (name, args) = line.split_once('|').unwrap();
-        let (name, args): (&str, Vec<&str>) = (name.trim(), args.split_whitespace().collect());
+    for case in cases::of(Test::Golden) {
+        let (name, args) = (case.name, &case.args);
         let text = std::fs::read_to_string(golden.join(format!("{name}.json"))).unwrap();
         // `summary` prints one object, not rows: its other formats are checked in
         // investigations.rs (against the reference and against its own JSON).
@@ -147,7 +136,7 @@ fn fixture_reports_in_every_format() {
         let ordered: Vec<Ordered> = serde_json::from_str(&text).unwrap();
         let run = |format: &str| -> String {
             let out = Command::new(env!("CARGO_BIN_EXE_ctq"))
-                .args(&args)
+                .args(args)
                 .arg("--source")
                 .arg(root.join("fixtures"))
                 .args(["-o", format])

@@ -1,7 +1,14 @@
 //! ctq's integration tests: one binary, running the built `ctq` on the bundled fixtures, on files
 //! written in temporary folders, and side by side with an independent reference implementation.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "a test may say on stderr what it skipped"
+)]
+
+mod architecture;
 mod athena;
+mod cases;
 mod cli;
 mod faults;
 mod fuzz;

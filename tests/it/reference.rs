@@ -17,20 +17,14 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use crate::cases::{self, Test};
 use crate::util::failures_in_parallel;
 
-/// The report invocations compared on the fixtures and generated corpora.
-const COMMANDS: &[&[&str]] = &[
-    &["sts-endpoints"],
-    &["sts-endpoints", "--details"],
-    &["root-activity"],
-    &["root-activity", "--details"],
-    &["errors"],
-    &["errors", "--top", "3"],
-    &["who-touched-bucket", "prod-data"],
-    &["who-touched-bucket", "prod-data", "--details"],
-    &["who-touched-bucket", "prod-data-archive"],
-];
+/// The report invocations compared on the fixtures, generated corpora and hand-made files: the
+/// `reference` cases of `tests/golden/cases.txt`.
+fn commands() -> Vec<&'static [&'static str]> {
+    cases::args_of(Test::Reference)
+}
 
 pub fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -321,7 +315,7 @@ fn fixtures_agree_with_reference() {
     compare_all(
         "fixtures",
         &[manifest_dir().join("fixtures")],
-        COMMANDS,
+        &commands(),
         filters,
     );
 }
@@ -425,7 +419,7 @@ fn generated_corpora_agree_with_reference() {
             .status()
             .expect("run gen_corpus.py");
         assert!(status.success(), "gen_corpus.py {seed} failed");
-        let (f, n) = disagreements(&[dir.path().to_path_buf()], COMMANDS, filters);
+        let (f, n) = disagreements(&[dir.path().to_path_buf()], &commands(), filters);
         failures.extend(f.into_iter().map(|f| format!("[seed {seed}] {f}")));
         total += n;
     }
@@ -440,7 +434,7 @@ fn compare_files(label: &str, files: &[(&str, String)], filters: &[&[&str]]) {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, data).unwrap();
     }
-    compare_all(label, &[dir.path().to_path_buf()], COMMANDS, filters);
+    compare_all(label, &[dir.path().to_path_buf()], &commands(), filters);
 }
 
 fn root_event(id: &str, time: &str) -> Value {

@@ -7,6 +7,11 @@
 //! no figure includes disk or page-cache time, then measures each stage three times and prints
 //! the best, in MB/s of uncompressed JSON.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool: its figures go to stdout"
+)]
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -14,6 +14,12 @@
 //! every few minutes per account and region, each holding the events of the minutes before its
 //! delivery time, so some events straddle midnight into the next day's folder.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool: its usage and summary are printed"
+)]
+
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -2,15 +2,24 @@
 //!
 //!   cargo run --release --example fuzz_parse -- SECONDS [OUT_DIR]
 //!
+//! A test tool, not a test: it lives beside the inputs it kept (`tests/fuzz/corpus/`), and
+//! Cargo.toml declares it as an example, so `cargo clippy --all-targets` builds it.
+//!
 //! Seeds are the bundled fixtures and a few hand-made inputs of every shape. Each round takes a
 //! seed or an input kept earlier, applies a few random mutations (bytes flipped, JSON punctuation
 //! and CloudTrail keys inserted, ranges deleted or duplicated, deep nesting, truncation, inputs
 //! spliced together), and checks the properties of `tests/it/fuzz_check.rs`. An input that breaks
-//! one is written to OUT_DIR (default `tests/fuzz`) at once. So is the first input to reach each new
-//! outcome (events found, or the first words of the reason for refusing), which keeps a small,
-//! varied corpus that `cargo test` then checks on every run.
+//! one is written to OUT_DIR (default `tests/fuzz/corpus`) at once. So is the first input to reach
+//! each new outcome (events found, or the first words of the reason for refusing), which keeps a
+//! small, varied corpus that `cargo test` then checks on every run.
 
-#[path = "../tests/it/fuzz_check.rs"]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool: each broken input and the summary are printed"
+)]
+
+#[path = "../it/fuzz_check.rs"]
 mod fuzz_check;
 
 use std::collections::HashSet;
@@ -191,7 +200,7 @@ fn save(dir: &Path, prefix: &str, input: &[u8]) -> PathBuf {
 fn main() {
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(60);
-    let dir = PathBuf::from(args.next().unwrap_or_else(|| "tests/fuzz".into()));
+    let dir = PathBuf::from(args.next().unwrap_or_else(|| "tests/fuzz/corpus".into()));
     std::fs::create_dir_all(&dir).unwrap();
     // The properties catch panics themselves; keep their messages off the screen.
     std::panic::set_hook(Box::new(|_| {}));
