@@ -8,42 +8,19 @@
 
 mod csv;
 mod json;
+mod style;
 mod summary;
 mod table;
 
 use std::io::{self, BufWriter, Write};
 
 use anyhow::Context as _;
-use clap::ValueEnum;
 
 use crate::document::Document;
 use crate::exit::warn;
 
 pub use crate::escape::escape_control;
-
-/// The widest a table cell is shown, in terminal columns; longer text ends with `…`.
-pub const CELL_WIDTH: usize = 120;
-
-/// The output formats of `-o`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// An aligned table for people (control characters shown escaped)
-    Table,
-    /// One JSON array of row objects
-    Json,
-    /// One JSON object per line
-    Ndjson,
-    /// A header row, then one row per line (lists joined with ';')
-    Csv,
-}
-
-/// How a document is written: the format, and whether CSV keeps text cells exactly
-/// (`--csv-raw`) instead of guarding those that start like a formula.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Style {
-    pub format: Format,
-    pub csv_raw: bool,
-}
+pub use style::{CELL_WIDTH, Format, Style};
 
 pub fn write(doc: &Document, style: Style, w: &mut impl Write) -> io::Result<()> {
     match (doc, style.format) {

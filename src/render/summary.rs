@@ -15,7 +15,8 @@ use std::io::{self, Write};
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{CELL_WIDTH, Format, Style, csv};
+use super::csv;
+use super::style::{CELL_WIDTH, Format, Style};
 use crate::document::{Bucket, Section, Summary};
 use crate::escape::escape_truncated;
 use crate::time::{Micros, format_time};

@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal, Write};
 
 use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
-use super::CELL_WIDTH;
+use super::style::CELL_WIDTH;
 use crate::document::{Rows, Value};
 use crate::escape::{escape_control, escape_truncated};
 
