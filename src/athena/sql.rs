@@ -150,6 +150,35 @@ impl F {
     }
 }
 
+impl Query {
+    /// A query whose select reads `w` alone (grouped rows: see `grouped`).
+    pub fn over_w(fields: Vec<F>, conditions: Vec<String>, select: String) -> Query {
+        Query {
+            fields,
+            conditions,
+            ctes: vec![],
+            select,
+        }
+    }
+
+    /// Event rows of `w` in `cells`, without footer totals (see `details`).
+    pub fn event_rows(
+        fields: Vec<F>,
+        conditions: Vec<String>,
+        cells: &[Cell],
+        oldest_first: bool,
+        limit: Option<usize>,
+    ) -> Query {
+        let (ctes, select) = details(cells, "w", &[], "", oldest_first, limit);
+        Query {
+            fields,
+            conditions,
+            ctes,
+            select,
+        }
+    }
+}
+
 /// A SQL string literal.
 pub fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))

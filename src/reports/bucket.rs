@@ -1,5 +1,8 @@
 //! `who-touched-bucket BUCKET`: who read, wrote or changed this S3 bucket?
 
+use super::cells::{
+    ERROR_CODE, EVENT_ID, EVENT_NAME, EVENT_SOURCE, EVENT_TIME, PRINCIPAL, SOURCE_IP, USER_AGENT,
+};
 use super::def::{Context, Report, ReportDef};
 use super::group::{GroupsOrDetails, row};
 use crate::athena::results::ResultTable;
@@ -21,10 +24,7 @@ pub struct Args {
     details: bool,
 }
 
-const KEYS: [Cell; 2] = [
-    (Column::text("principal"), "principal"),
-    (Column::text("event_name"), "event_name"),
-];
+const KEYS: [Cell; 2] = [PRINCIPAL, EVENT_NAME];
 
 const AGGREGATES: [Cell; 4] = [
     COUNT_FIRST_LAST[0],
@@ -37,15 +37,15 @@ const AGGREGATES: [Cell; 4] = [
 ];
 
 const DETAIL_COLUMNS: [Cell; 9] = [
-    (Column::time("event_time"), "to_iso8601(ts)"),
-    (Column::text("event_name"), "event_name"),
-    (Column::text("event_source"), "event_source"),
-    (Column::text("principal"), "principal"),
-    (Column::text("source_ip"), "source_ip"),
-    (Column::text("user_agent"), "user_agent"),
-    (Column::text("error_code"), "error_code"),
+    EVENT_TIME,
+    EVENT_NAME,
+    EVENT_SOURCE,
+    PRINCIPAL,
+    SOURCE_IP,
+    USER_AGENT,
+    ERROR_CODE,
     (Column::text("key"), "object_key"),
-    (Column::text("event_id"), "event_id"),
+    EVENT_ID,
 ];
 
 impl ReportDef for Args {
@@ -69,8 +69,8 @@ impl ReportDef for Args {
     fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
         let conditions = vec![touches_bucket_sql(&self.bucket)];
         if !self.details {
-            return Ok(Query {
-                fields: vec![
+            return Ok(Query::over_w(
+                vec![
                     F::BucketName,
                     F::Resources,
                     F::Principal,
@@ -78,13 +78,11 @@ impl ReportDef for Args {
                     F::SourceIp,
                 ],
                 conditions,
-                ctes: vec![],
-                select: sql::grouped(&KEYS, &AGGREGATES, &[], "w", None),
-            });
+                sql::grouped(&KEYS, &AGGREGATES, &[], "w", None),
+            ));
         }
-        let (ctes, select) = sql::details(&DETAIL_COLUMNS, "w", &[], "", false, None);
-        Ok(Query {
-            fields: vec![
+        Ok(Query::event_rows(
+            vec![
                 F::BucketName,
                 F::Resources,
                 F::EventName,
@@ -97,9 +95,10 @@ impl ReportDef for Args {
                 F::EventId,
             ],
             conditions,
-            ctes,
-            select,
-        })
+            &DETAIL_COLUMNS,
+            false,
+            None,
+        ))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {

@@ -1,6 +1,7 @@
 //! `console-logins`: who signed in to the console, from where, with or without MFA, and which
 //! attempts failed.
 
+use super::cells::{ACCOUNT, ERROR_MESSAGE, EVENT_TIME, PRINCIPAL, REGION, SOURCE_IP, USER_AGENT};
 use super::def::{Context, Report, ReportDef};
 use super::group::Details;
 use crate::athena::results::ResultTable;
@@ -24,17 +25,17 @@ pub struct Args {
 }
 
 const COLUMNS: [Cell; 11] = [
-    (Column::time("event_time"), "to_iso8601(ts)"),
-    (Column::text("account"), "account_id"),
-    (Column::text("region"), "aws_region"),
-    (Column::text("principal"), "principal"),
+    EVENT_TIME,
+    ACCOUNT,
+    REGION,
+    PRINCIPAL,
     (Column::text("user_name"), "COALESCE(user_name, arn_last)"),
     (Column::text("identity_type"), "identity_type"),
-    (Column::text("source_ip"), "source_ip"),
+    SOURCE_IP,
     (Column::text("result"), "console_login"),
     (Column::bool("mfa_used"), "mfa_used"),
-    (Column::text("error_message"), "error_message"),
-    (Column::text("user_agent"), "user_agent"),
+    ERROR_MESSAGE,
+    USER_AGENT,
 ];
 
 impl ReportDef for Args {

@@ -1,5 +1,6 @@
 //! `errors`: what fails most?
 
+use super::cells::{ERROR_CODE, ERROR_MESSAGE, EVENT_NAME};
 use super::def::{Context, Report, ReportDef};
 use super::group::{Groups, row, top_footer};
 use crate::athena::results::ResultTable;
@@ -24,11 +25,7 @@ impl Args {
     }
 }
 
-const KEYS: [Cell; 3] = [
-    (Column::text("event_name"), "event_name"),
-    (Column::text("error_code"), "error_code"),
-    (Column::text("error_message"), "error_message"),
-];
+const KEYS: [Cell; 3] = [EVENT_NAME, ERROR_CODE, ERROR_MESSAGE];
 
 fn columns() -> Vec<Column> {
     sql::columns(&[&KEYS, &[COUNT]])
@@ -46,12 +43,11 @@ impl ReportDef for Args {
     }
 
     fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
-        Ok(Query {
-            fields: vec![F::EventName, F::ErrorCode, F::ErrorMessage],
-            conditions: vec!["error_code IS NOT NULL".into()],
-            ctes: vec![],
-            select: sql::grouped(&KEYS, &[COUNT], &[KINDS], "w", self.top()),
-        })
+        Ok(Query::over_w(
+            vec![F::EventName, F::ErrorCode, F::ErrorMessage],
+            vec!["error_code IS NOT NULL".into()],
+            sql::grouped(&KEYS, &[COUNT], &[KINDS], "w", self.top()),
+        ))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use serde_json::value::RawValue;
 
 use super::bucket::{touches_bucket, touches_bucket_sql};
+use super::cells::{
+    ACCOUNT, ERROR_CODE, EVENT_NAME, EVENT_SOURCE, EVENT_TIME, PRINCIPAL, REGION, SOURCE_IP,
+};
 use super::def::{Context, Report, ReportDef};
 use super::group::Details;
 use crate::athena::results::ResultTable;
@@ -135,14 +138,14 @@ impl Category {
 }
 
 const COLUMNS: [Cell; 8] = [
-    (Column::time("event_time"), "to_iso8601(ts)"),
-    (Column::text("account"), "account_id"),
-    (Column::text("region"), "aws_region"),
-    (Column::text("event_source"), "event_source"),
-    (Column::text("event_name"), "event_name"),
-    (Column::text("principal"), "principal"),
-    (Column::text("source_ip"), "source_ip"),
-    (Column::text("error_code"), "error_code"),
+    EVENT_TIME,
+    ACCOUNT,
+    REGION,
+    EVENT_SOURCE,
+    EVENT_NAME,
+    PRINCIPAL,
+    SOURCE_IP,
+    ERROR_CODE,
 ];
 
 impl Args {
@@ -282,13 +285,13 @@ impl ReportDef for Args {
             fields.push(F::Category);
             c.push(x);
         }
-        let (ctes, select) = sql::details(&COLUMNS, "w", &[], "", self.oldest_first, self.limit());
-        Ok(Query {
+        Ok(Query::event_rows(
             fields,
-            conditions: c,
-            ctes,
-            select,
-        })
+            c,
+            &COLUMNS,
+            self.oldest_first,
+            self.limit(),
+        ))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {

@@ -3,23 +3,19 @@
 //! its typed columns and footer, and its Athena query. This file is the registry, the only place
 //! that lists them: it makes the clap subcommands and dispatches to a `Runner`.
 
-pub mod bucket;
-pub mod console;
+mod cells;
 mod def;
-pub mod errors;
-pub mod events;
 pub mod group;
-pub mod network;
-pub mod root;
-pub mod sts;
-pub mod summary;
 
 pub use def::{Context, Report, ReportDef, Runner};
 
 /// One line per report: the subcommand's variant (its name in kebab case is the command) and
-/// the module that defines it. The module's `Args` doc comment is the command's help.
+/// the module that defines it (`src/reports/<module>.rs`). The module's `Args` doc comment is
+/// the command's help.
 macro_rules! registry {
     ($($variant:ident => $module:ident,)*) => {
+        $(pub mod $module;)*
+
         /// The report commands.
         #[derive(Debug, clap::Subcommand)]
         #[allow(clippy::large_enum_variant)] // built once per run
@@ -56,4 +52,5 @@ registry! {
     ConsoleLogins => console,
     NetworkActivity => network,
     Summary => summary,
+    EventSources => event_sources,
 }

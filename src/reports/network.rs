@@ -1,5 +1,6 @@
 //! `network-activity`: what went through VPC endpoints, and what their policies denied.
 
+use super::cells::{ERROR_CODE, EVENT_NAME, EVENT_SOURCE, PRINCIPAL};
 use super::def::{Context, Report, ReportDef};
 use super::group::{Groups, row};
 use crate::athena::results::ResultTable;
@@ -24,10 +25,10 @@ pub struct Args {
 
 const KEYS: [Cell; 5] = [
     (Column::text("vpc_endpoint_id"), "vpce"),
-    (Column::text("event_source"), "event_source"),
-    (Column::text("event_name"), "event_name"),
-    (Column::text("principal"), "principal"),
-    (Column::text("error_code"), "error_code"),
+    EVENT_SOURCE,
+    EVENT_NAME,
+    PRINCIPAL,
+    ERROR_CODE,
 ];
 
 fn columns() -> Vec<Column> {
@@ -55,8 +56,8 @@ impl ReportDef for Args {
         if self.denied {
             conditions.push("error_code = 'VpceAccessDenied'".into());
         }
-        Ok(Query {
-            fields: vec![
+        Ok(Query::over_w(
+            vec![
                 F::Category,
                 F::EventType,
                 F::Vpce,
@@ -66,9 +67,8 @@ impl ReportDef for Args {
                 F::ErrorCode,
             ],
             conditions,
-            ctes: vec![],
-            select: sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[], "w", None),
-        })
+            sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[], "w", None),
+        ))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {

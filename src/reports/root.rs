@@ -1,5 +1,9 @@
 //! `root-activity`: did anyone use the root user?
 
+use super::cells::{
+    ACCOUNT, ERROR_CODE, EVENT_ID, EVENT_NAME, EVENT_SOURCE, EVENT_TIME, INVOKED_BY, REGION,
+    SOURCE_IP, USER_AGENT,
+};
 use super::def::{Context, Report, ReportDef};
 use super::group::{GroupsOrDetails, row};
 use crate::athena::results::ResultTable;
@@ -18,22 +22,19 @@ pub struct Args {
     details: bool,
 }
 
-const KEYS: [Cell; 2] = [
-    (Column::text("event_name"), "event_name"),
-    (Column::text("invoked_by"), "invoked_by"),
-];
+const KEYS: [Cell; 2] = [EVENT_NAME, INVOKED_BY];
 
 const DETAIL_COLUMNS: [Cell; 10] = [
-    (Column::time("event_time"), "to_iso8601(ts)"),
-    (Column::text("account"), "account_id"),
-    (Column::text("region"), "aws_region"),
-    (Column::text("event_name"), "event_name"),
-    (Column::text("event_source"), "event_source"),
-    (Column::text("source_ip"), "source_ip"),
-    (Column::text("user_agent"), "user_agent"),
-    (Column::text("error_code"), "error_code"),
-    (Column::text("invoked_by"), "invoked_by"),
-    (Column::text("event_id"), "event_id"),
+    EVENT_TIME,
+    ACCOUNT,
+    REGION,
+    EVENT_NAME,
+    EVENT_SOURCE,
+    SOURCE_IP,
+    USER_AGENT,
+    ERROR_CODE,
+    INVOKED_BY,
+    EVENT_ID,
 ];
 
 impl Args {
@@ -59,16 +60,14 @@ impl ReportDef for Args {
     fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
         let conditions = vec!["identity_type = 'Root'".to_string()];
         if !self.details {
-            return Ok(Query {
-                fields: vec![F::IdentityType, F::EventName, F::InvokedBy],
+            return Ok(Query::over_w(
+                vec![F::IdentityType, F::EventName, F::InvokedBy],
                 conditions,
-                ctes: vec![],
-                select: sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[], "w", None),
-            });
+                sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[], "w", None),
+            ));
         }
-        let (ctes, select) = sql::details(&DETAIL_COLUMNS, "w", &[], "", false, None);
-        Ok(Query {
-            fields: vec![
+        Ok(Query::event_rows(
+            vec![
                 F::IdentityType,
                 F::AccountId,
                 F::AwsRegion,
@@ -81,9 +80,10 @@ impl ReportDef for Args {
                 F::EventId,
             ],
             conditions,
-            ctes,
-            select,
-        })
+            &DETAIL_COLUMNS,
+            false,
+            None,
+        ))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {

@@ -1,5 +1,8 @@
 //! `sts-endpoints`: is anything still calling the global STS endpoint?
 
+use super::cells::{
+    ACCOUNT, EVENT_ID, EVENT_NAME, EVENT_TIME, HOST_HEADER, REGION, SOURCE_IP, USER_AGENT,
+};
 use super::def::{Context, Report, ReportDef};
 use super::group::{GroupsOrDetails, row};
 use crate::athena::results::ResultTable;
@@ -21,10 +24,10 @@ pub struct Args {
 }
 
 const KEYS: [Cell; 4] = [
-    (Column::text("host_header"), "host"),
+    HOST_HEADER,
     (Column::text("endpoint"), "endpoint"),
-    (Column::text("region"), "aws_region"),
-    (Column::text("user_agent"), "user_agent"),
+    REGION,
+    USER_AGENT,
 ];
 
 fn columns() -> Vec<Column> {
@@ -32,12 +35,12 @@ fn columns() -> Vec<Column> {
 }
 
 const DETAIL_COLUMNS: [Cell; 7] = [
-    (Column::time("event_time"), "to_iso8601(ts)"),
-    (Column::text("account"), "account_id"),
-    (Column::text("event_name"), "event_name"),
-    (Column::text("host_header"), "host"),
-    (Column::text("source_ip"), "source_ip"),
-    (Column::text("event_id"), "event_id"),
+    EVENT_TIME,
+    ACCOUNT,
+    EVENT_NAME,
+    HOST_HEADER,
+    SOURCE_IP,
+    EVENT_ID,
     (Column::text("principal_arn"), "arn"),
 ];
 

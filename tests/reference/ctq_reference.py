@@ -14,7 +14,7 @@ print.
                       events [FILTERS] [--fields PATHS]... [--raw] [--limit N] [--oldest-first] |
                       console-logins [--failures] [--no-mfa] |
                       network-activity [--vpce ID]... [--denied] |
-                      summary [--top N] [-o csv [--csv-raw]]>
+                      summary [--top N] [-o csv [--csv-raw]] | event-sources [--top N]>
 
 The last four (issue 4) follow tests/reference/CONTRACT-issue4.md. `events --raw` prints
 each matching event's own text from its file, one per line (-o is ignored); `summary -o csv`
@@ -463,6 +463,15 @@ def report_errors(events, top):
     return rows if top == 0 else rows[:top]
 
 
+def report_event_sources(events, top):
+    key = lambda e: (s(e.get("eventSource")), s(e.get("eventName")))
+    rows = [{"event_source": k[0], "event_name": k[1], "count": g["count"],
+             "first_seen": fmt_time(g["first"]), "last_seen": fmt_time(g["last"])}
+            for k, g in group(events, key).items()]
+    rows = sort_grouped(rows, ["event_source", "event_name"])
+    return rows if top == 0 else rows[:top]
+
+
 def report_bucket(events, bucket, details):
     hits = [(e, t) for e, t in events if touches_bucket(e, bucket)]
     if details:
@@ -881,6 +890,7 @@ ALLOWED = {
     "console-logins": {"--failures", "--no-mfa"},
     "network-activity": {"--vpce", "--denied"},
     "summary": {"--top"},
+    "event-sources": {"--top"},
 }
 
 
@@ -1021,6 +1031,8 @@ def main(argv):
         rows = report_console(events, a)
     elif cmd == "network-activity":
         rows = report_network(events, a)
+    elif cmd == "event-sources":
+        rows = report_event_sources(pairs, a["top"])
     else:
         rows = report_summary(events, a["top"])
 

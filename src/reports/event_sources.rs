@@ -1,0 +1,87 @@
+//! `event-sources`: which services and API calls are in this window, and how often?
+
+use super::cells::{EVENT_NAME, EVENT_SOURCE};
+use super::def::{Context, Report, ReportDef};
+use super::group::{Groups, row, top_footer};
+use crate::athena::results::ResultTable;
+use crate::athena::sql::{self, COUNT_FIRST_LAST, Cell, F, KINDS, Query};
+use crate::document::{Column, Document, Rows};
+use crate::event::Event;
+use crate::time::Micros;
+
+/// Which services and API calls are in this window, and how often?
+///
+/// Events grouped by event source and event name, most frequent first, with the first and last
+/// time each was seen.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// How many rows to print (0 for all)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    top: usize,
+}
+
+const KEYS: [Cell; 2] = [EVENT_SOURCE, EVENT_NAME];
+
+fn columns() -> Vec<Column> {
+    sql::columns(&[&KEYS, &COUNT_FIRST_LAST])
+}
+
+/// What the rows are, in the footer of a cut list.
+const WHAT: &str = "event source and name pairs";
+
+impl ReportDef for Args {
+    const NAME: &'static str = "event-sources";
+    type Acc = EventSources;
+
+    fn accumulator(&self, _: &Context<'_>) -> EventSources {
+        EventSources {
+            top: (self.top > 0).then_some(self.top),
+            groups: Groups::default(),
+        }
+    }
+
+    fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
+        let top = (self.top > 0).then_some(self.top);
+        Ok(Query::over_w(
+            vec![F::EventSource, F::EventName],
+            vec![],
+            sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[KINDS], "w", top),
+        ))
+    }
+
+    fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
+        let total = t.total("ctq_kinds")? as usize;
+        let rows = t.rows(columns(), vec![])?;
+        let footer = top_footer(rows.rows.len(), total, WHAT);
+        Ok(Rows { footer, ..rows }.into())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventSources {
+    /// How many rows to print; None prints them all.
+    top: Option<usize>,
+    groups: Groups,
+}
+
+impl Report for EventSources {
+    fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
+        self.groups
+            .entry(&[ev.event_source.as_deref(), ev.event_name.as_deref()])
+            .add(time);
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.groups.merge(other.groups);
+    }
+
+    fn finish(self) -> Document {
+        let (rows, total) = (self.groups).top(self.top, |(k, a)| row(k, a.count_first_last()));
+        Rows {
+            columns: columns(),
+            footer: top_footer(rows.len(), total, WHAT),
+            rows,
+        }
+        .into()
+    }
+}
