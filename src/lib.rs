@@ -18,7 +18,6 @@ pub mod render;
 pub mod reports;
 pub mod scan;
 pub mod source;
-pub mod stream;
 pub mod time;
 
 use std::io::{self, BufWriter, IsTerminal, Write};

@@ -13,14 +13,16 @@ use std::panic::AssertUnwindSafe;
 use rayon::prelude::*;
 
 use crate::decode::{self, Decoded, WHOLE, read_error};
-use crate::event::{self, Event};
+use crate::event::Event;
+use crate::event::json::reset_after_panic;
+use crate::event::shape::parse_events;
+use crate::event::stream;
 use crate::exit::warn;
 use crate::filter::Filter;
 use crate::progress::Progress;
 use crate::reports::Report;
 use crate::source::Input;
 use crate::source::local::{self, io_reason};
-use crate::stream;
 use crate::time::parse_event_time;
 
 /// What the scan read, for messages and exit codes.
@@ -222,7 +224,7 @@ fn guarded<R: Report>(
     }))
     .unwrap_or_else(|payload| {
         *bufs = Buffers::default();
-        event::reset_after_panic();
+        reset_after_panic();
         Err(format!(
             "internal error while reading this input, which is skipped (please report it): {}",
             panic_message(&payload)
@@ -259,7 +261,7 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a panic".into())
 }
 
-/// What one input held besides its events (see `event::Parsed`).
+/// What one input held besides its events (see `shape::Parsed`).
 #[derive(Debug, Default, Clone, Copy)]
 struct Read {
     values: usize,
@@ -397,7 +399,7 @@ fn read_whole<R: Report>(
     keep_raw: bool,
 ) -> Result<Read, String> {
     let mut events: Vec<Event<'_>> = Vec::new();
-    let parsed = event::parse_events(text, &mut events, keep_raw)?;
+    let parsed = parse_events(text, &mut events, keep_raw)?;
     stats.json_bytes += text.len() as u64;
     stats.events += events.len() as u64;
     for ev in &events {
