@@ -35,9 +35,9 @@ use crate::reports::{
     Report, bucket::WhoTouchedBucket, console::ConsoleLogins, errors::Errors, events::Events,
     network::NetworkActivity, root::RootActivity, sts::StsEndpoints, summary::Summary,
 };
-use crate::scan::{Fetched, ScanStats, Work};
+use crate::scan::{ScanStats, Work};
 use crate::source::s3::{Listing, S3Session};
-use crate::source::{Found, Input, SourceSpec};
+use crate::source::{Fetched, Found, Input, SourceSpec};
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let config = Config::from_cli(cli, time::now())?;

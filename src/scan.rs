@@ -1,9 +1,12 @@
 //! The parallel engine: inputs in, one merged report and input statistics out.
 //!
-//! Each input is read, decoded and parsed whole on a rayon worker, then its events are filtered
-//! and observed. A file that cannot be read, gunzipped or parsed is named on stderr, counted and
-//! contributes nothing (its events are observed only once the whole file has parsed), so a
-//! half-readable file never leaves half its events in a report.
+//! Each input (a local file to open, or a body S3 has already downloaded: `source::Fetched`) is
+//! read, decoded and parsed on a rayon worker, then its events are filtered and observed: whole
+//! when its JSON fits in `decode::WHOLE` bytes, as a stream (`event::stream`) past that. A file
+//! that cannot be read, gunzipped or parsed is named on stderr, counted and contributes nothing
+//! (a whole input's events are observed only once all of it has parsed; a streamed input's go to
+//! an accumulator of its own, joined to the report at its end), so a half-readable file never
+//! leaves half its events in a report.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -21,8 +24,9 @@ use crate::exit::warn;
 use crate::filter::Filter;
 use crate::progress::Progress;
 use crate::reports::Report;
-use crate::source::Input;
-use crate::source::local::{self, io_reason};
+use crate::source::layout::Origin;
+use crate::source::local;
+use crate::source::{Body, Fetched, Input, io_reason};
 use crate::time::parse_event_time;
 
 /// What the scan read, for messages and exit codes.
@@ -72,43 +76,6 @@ struct Buffers {
 pub enum Work<'a> {
     Local(&'a Input),
     Fetched(Fetched),
-}
-
-/// An object downloaded by a source that does its own I/O, or the reason it could not be.
-pub struct Fetched {
-    /// How messages name it: `s3://bucket/key`.
-    pub name: String,
-    pub origin: Option<Origin>,
-    pub body: Result<Body, String>,
-    /// Download the object again: a body that fails gzip or JSON may have been damaged on the
-    /// way, so it is fetched once more before it is skipped.
-    pub refetch: Option<Refetch>,
-}
-
-/// A downloaded body: in memory, or, past `decode::WHOLE` bytes, in an unnamed temporary file,
-/// so that a large object costs disk, not memory.
-pub enum Body {
-    Memory(Vec<u8>),
-    Spooled(std::fs::File, u64),
-}
-
-impl Body {
-    pub fn size(&self) -> u64 {
-        match self {
-            Body::Memory(v) => v.len() as u64,
-            Body::Spooled(_, n) => *n,
-        }
-    }
-}
-
-/// Fetch an object's body once more (blocks the calling worker until it has arrived).
-pub type Refetch = Box<dyn FnOnce() -> Result<Body, String> + Send>;
-
-/// The account and region an input belongs to, from its place in the trail layout.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Origin {
-    pub account: String,
-    pub region: String,
 }
 
 /// Run `report` over every work item on the current rayon pool. No input's JSON may exceed

@@ -32,8 +32,9 @@ use crate::aws;
 use crate::decode::WHOLE;
 use crate::filter::Filter;
 use crate::progress::Progress;
-use crate::scan::{Body, Fetched, Origin, Refetch};
+use crate::source::layout::Origin;
 use crate::source::local::is_event_file_name;
+use crate::source::{Body, Fetched, Refetch};
 use crate::time::{self, Micros};
 
 /// How to reach S3, from the command line and the standard AWS environment.
