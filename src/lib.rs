@@ -36,7 +36,8 @@ use crate::reports::{
     network::NetworkActivity, root::RootActivity, sts::StsEndpoints, summary::Summary,
 };
 use crate::scan::{ScanStats, Work};
-use crate::source::s3::{Listing, S3Session};
+use crate::source::s3::S3Session;
+use crate::source::s3::list::Listing;
 use crate::source::{Fetched, Found, Input, SourceSpec};
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
