@@ -28,7 +28,7 @@ thread_local! {
 
 /// The kind of a JSON value, for a visitor handed one it does not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     Null,
     Bool,
     Number,
@@ -119,7 +119,7 @@ macro_rules! visit_others {
 pub(super) use visit_others;
 
 /// Any JSON value, read by the visitor `V`: the seed of `next_value_seed`, `next_element_seed`.
-pub struct Any<V>(pub V);
+pub(super) struct Any<V>(pub V);
 
 impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for Any<V> {
     type Value = V::Value;
@@ -132,7 +132,7 @@ impl<'de, V: Visitor<'de>> DeserializeSeed<'de> for Any<V> {
 /// (see `MAX_DEPTH`): containers are visited here, one level at a time, and counted. serde_json
 /// skips without recursing, so there it skips on its own; its input's depth was checked before
 /// (`check_depth`).
-pub struct Skip;
+pub(super) struct Skip;
 
 impl<'de> de::Deserialize<'de> for Skip {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -185,7 +185,7 @@ impl<'de> Visitor<'de> for Skip {
 }
 
 /// Parse with sonic-rs: `f` runs with `Skip` counting nesting levels.
-pub fn with_sonic<T>(f: impl FnOnce() -> T) -> T {
+pub(super) fn with_sonic<T>(f: impl FnOnce() -> T) -> T {
     reset_depth();
     SONIC.with(|s| s.set(true));
     let out = f();
@@ -194,7 +194,7 @@ pub fn with_sonic<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// Whether a sonic-rs error is `Skip`'s: the input is too deep, which no other parser changes.
-pub fn is_too_deep(e: &sonic_rs::Error) -> bool {
+pub(super) fn is_too_deep(e: &sonic_rs::Error) -> bool {
     e.to_string().starts_with(TOO_DEEP)
 }
 
@@ -212,7 +212,7 @@ pub fn reset_after_panic() {
 /// JSON is UTF-8 (RFC 8259), and the readers do not all check it where they skip: sonic-rs and
 /// serde_json let invalid bytes through in strings they are not asked to keep, serde_json's
 /// `--raw` reading does not. So no text that is not UTF-8 is read at all, whatever the command.
-pub fn utf8(text: &[u8]) -> Result<(), String> {
+pub(super) fn utf8(text: &[u8]) -> Result<(), String> {
     simdutf8::compat::from_utf8(text).map(|_| ()).map_err(|e| {
         let at = e.valid_up_to();
         format!(
