@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ctq::decode::{Inflater, decode};
-use ctq::event::parse_events;
+use ctq::event::shape::parse_events;
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {

@@ -272,7 +272,7 @@ pub fn read_error(e: &io::Error) -> String {
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
             format!("corrupt gzip data: {e}")
         }
-        _ => format!("cannot read: {}", crate::source::local::io_reason(e)),
+        _ => format!("cannot read: {}", crate::source::io_reason(e)),
     }
 }
 

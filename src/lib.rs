@@ -22,7 +22,6 @@ pub mod render;
 pub mod reports;
 pub mod scan;
 pub mod source;
-pub mod stream;
 pub mod time;
 
 use crate::cli::{Cli, Command};

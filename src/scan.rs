@@ -1,9 +1,12 @@
 //! The parallel engine: inputs in, one merged report and input statistics out.
 //!
-//! Each input is read, decoded and parsed whole on a rayon worker, then its events are filtered
-//! and observed. A file that cannot be read, gunzipped or parsed is named on stderr, counted and
-//! contributes nothing (its events are observed only once the whole file has parsed), so a
-//! half-readable file never leaves half its events in a report.
+//! Each input (a local file to open, or a body S3 has already downloaded: `source::Fetched`) is
+//! read, decoded and parsed on a rayon worker, then its events are filtered and observed: whole
+//! when its JSON fits in `decode::WHOLE` bytes, as a stream (`event::stream`) past that. A file
+//! that cannot be read, gunzipped or parsed is named on stderr, counted and contributes nothing
+//! (a whole input's events are observed only once all of it has parsed; a streamed input's go to
+//! an accumulator of its own, joined to the report at its end), so a half-readable file never
+//! leaves half its events in a report.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -13,14 +16,17 @@ use std::panic::AssertUnwindSafe;
 use rayon::prelude::*;
 
 use crate::decode::{self, Decoded, WHOLE, read_error};
-use crate::event::{self, Event};
+use crate::event::Event;
+use crate::event::json::reset_after_panic;
+use crate::event::shape::parse_events;
+use crate::event::stream;
 use crate::exit::warn;
 use crate::filter::Filter;
 use crate::progress::Progress;
 use crate::reports::Report;
-use crate::source::Input;
-use crate::source::local::{self, io_reason};
-use crate::stream;
+use crate::source::layout::Origin;
+use crate::source::local;
+use crate::source::{Body, Fetched, Input, io_reason};
 use crate::time::parse_event_time;
 
 /// What the scan read, for messages and exit codes.
@@ -70,43 +76,6 @@ struct Buffers {
 pub enum Work<'a> {
     Local(&'a Input),
     Fetched(Fetched),
-}
-
-/// An object downloaded by a source that does its own I/O, or the reason it could not be.
-pub struct Fetched {
-    /// How messages name it: `s3://bucket/key`.
-    pub name: String,
-    pub origin: Option<Origin>,
-    pub body: Result<Body, String>,
-    /// Download the object again: a body that fails gzip or JSON may have been damaged on the
-    /// way, so it is fetched once more before it is skipped.
-    pub refetch: Option<Refetch>,
-}
-
-/// A downloaded body: in memory, or, past `decode::WHOLE` bytes, in an unnamed temporary file,
-/// so that a large object costs disk, not memory.
-pub enum Body {
-    Memory(Vec<u8>),
-    Spooled(std::fs::File, u64),
-}
-
-impl Body {
-    pub fn size(&self) -> u64 {
-        match self {
-            Body::Memory(v) => v.len() as u64,
-            Body::Spooled(_, n) => *n,
-        }
-    }
-}
-
-/// Fetch an object's body once more (blocks the calling worker until it has arrived).
-pub type Refetch = Box<dyn FnOnce() -> Result<Body, String> + Send>;
-
-/// The account and region an input belongs to, from its place in the trail layout.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Origin {
-    pub account: String,
-    pub region: String,
 }
 
 /// Run `report` over every work item on the current rayon pool. No input's JSON may exceed
@@ -222,7 +191,7 @@ fn guarded<R: Report>(
     }))
     .unwrap_or_else(|payload| {
         *bufs = Buffers::default();
-        event::reset_after_panic();
+        reset_after_panic();
         Err(format!(
             "internal error while reading this input, which is skipped (please report it): {}",
             panic_message(&payload)
@@ -259,7 +228,7 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a panic".into())
 }
 
-/// What one input held besides its events (see `event::Parsed`).
+/// What one input held besides its events (see `shape::Parsed`).
 #[derive(Debug, Default, Clone, Copy)]
 struct Read {
     values: usize,
@@ -397,7 +366,7 @@ fn read_whole<R: Report>(
     keep_raw: bool,
 ) -> Result<Read, String> {
     let mut events: Vec<Event<'_>> = Vec::new();
-    let parsed = event::parse_events(text, &mut events, keep_raw)?;
+    let parsed = parse_events(text, &mut events, keep_raw)?;
     stats.json_bytes += text.len() as u64;
     stats.events += events.len() as u64;
     for ev in &events {

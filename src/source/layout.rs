@@ -3,9 +3,16 @@
 //! `AWSLogs/[o-orgid/]<account>/<event folder>/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<random>.json.gz`
 //! The day folders and the timestamp in the name are the DELIVERY time, which is what lets
 //! whole folders and files be skipped for a time window (see `Window::may_hold_delivery_day`).
+//! The folders above them name the account and region of every file below (`Origin`).
 
-use crate::scan::Origin;
 use crate::time::{self, Micros, Window};
+
+/// The account and region an input belongs to, from its place in the trail layout.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    pub account: String,
+    pub region: String,
+}
 
 /// Folders CloudTrail writes events into (management/data events, network activity, Insights).
 pub const EVENT_FOLDERS: [&str; 3] = [

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 
 use super::layout::{self, DIGEST_FOLDER, Level};
-use super::{Found, Input};
+use super::{Found, Input, io_reason};
 use crate::exit::warn;
 use crate::time::Window;
 
@@ -187,21 +187,6 @@ pub fn is_event_file_name(name: &str) -> bool {
     [".json", ".jsonl", ".ndjson"]
         .iter()
         .any(|ext| stem.ends_with(ext))
-}
-
-/// The OS error without Rust's "(os error N)" suffix.
-pub fn io_reason(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file or folder".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_string(),
-                None => s,
-            }
-        }
-    }
 }
 
 #[cfg(test)]

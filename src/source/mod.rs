@@ -1,11 +1,20 @@
-//! Where events come from: local files and folders, standard input, and S3.
+//! Where events come from: local files and folders, standard input, and S3 objects, and what
+//! each source hands the scanner.
+//!
+//! `local` walks folders, `s3` lists and downloads objects, and `layout` reads what CloudTrail's
+//! `AWSLogs/…` layout says about a path or key, such as the account and region it holds
+//! (`Origin`). A local source gives `Input`s for the scanner to open; S3 gives `Fetched`
+//! bodies, already downloaded.
 
 pub mod layout;
 pub mod local;
 pub mod s3;
 
 use std::fmt;
+use std::io;
 use std::path::PathBuf;
+
+use layout::Origin;
 
 /// One source as the user named it with `--source`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +60,7 @@ pub enum Input {
 
 impl Input {
     /// Account and region from the trail layout of the path, if it has one.
-    pub fn origin(&self) -> Option<crate::scan::Origin> {
+    pub fn origin(&self) -> Option<Origin> {
         match self {
             Input::File(p) | Input::Named(p) => p.to_str().and_then(layout::origin),
             Input::Stdin => None,
@@ -67,6 +76,36 @@ impl fmt::Display for Input {
         }
     }
 }
+
+/// An object downloaded by a source that does its own I/O, or the reason it could not be.
+pub struct Fetched {
+    /// How messages name it: `s3://bucket/key`.
+    pub name: String,
+    pub origin: Option<Origin>,
+    pub body: Result<Body, String>,
+    /// Download the object again: a body that fails gzip or JSON may have been damaged on the
+    /// way, so it is fetched once more before it is skipped.
+    pub refetch: Option<Refetch>,
+}
+
+/// A downloaded body: in memory, or, past `decode::WHOLE` bytes, in an unnamed temporary file,
+/// so that a large object costs disk, not memory.
+pub enum Body {
+    Memory(Vec<u8>),
+    Spooled(std::fs::File, u64),
+}
+
+impl Body {
+    pub fn size(&self) -> u64 {
+        match self {
+            Body::Memory(v) => v.len() as u64,
+            Body::Spooled(_, n) => *n,
+        }
+    }
+}
+
+/// Fetch an object's body once more (blocks the calling worker until it has arrived).
+pub type Refetch = Box<dyn FnOnce() -> Result<Body, String> + Send>;
 
 /// A path as messages show it: bytes that are not UTF-8 as `\xNN` (control characters are
 /// escaped later, with the rest of the message).
@@ -91,4 +130,19 @@ pub struct Found {
     pub folders_skipped_by_time: u64,
     /// Folders that could not be listed (already reported on stderr).
     pub unreadable: u64,
+}
+
+/// The OS error without Rust's "(os error N)" suffix.
+pub fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or folder".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_string(),
+                None => s,
+            }
+        }
+    }
 }

@@ -27,7 +27,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ctq::event::parse_events;
+use ctq::event::shape::parse_events;
 
 struct Rng(u64);
 

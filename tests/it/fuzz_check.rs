@@ -8,8 +8,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use ctq::event::{Event, parse_events};
-use ctq::stream::{self, Sink};
+use ctq::event::Event;
+use ctq::event::shape::parse_events;
+use ctq::event::stream::{self, Sink};
 
 /// What one reader made of an input: the names of its events, or that it refused it.
 #[derive(Debug, PartialEq, Eq)]

@@ -4,18 +4,21 @@
 //! Whole-buffer reading is faster for the usual trail file of a few MB (libdeflate needs the
 //! whole input), so only inputs whose JSON is over `decode::WHOLE` come here. The scanner tracks
 //! strings, escapes and nesting to find where each value ends (iteratively: no nesting depth can
-//! overflow the stack), and hands each event to the same event parser as the rest of ctq.
+//! overflow the stack), and hands each event to the same event parser as the rest of ctq
+//! (`shape::parse_element`).
 //!
 //! Every shape the whole-buffer reader accepts is accepted here, with the same meaning: the
 //! elements of `"Records"` and of a top-level array are streamed one by one; any other top-level
 //! value (one event, lookup-events output, something else) is read whole, up to `MAX_VALUE`
-//! bytes, and parsed by `event::parse_events`. Whitespace between values is dropped as it is
+//! bytes, and parsed by `shape::parse_events`. Whitespace between values is dropped as it is
 //! read, so padding costs time (bounded by the size and ratio caps) but never memory.
 
 use std::io::Read;
 
+use super::Event;
+use super::json::{check_value, is_json_space, json_error};
+use super::shape::{Shape, parse_element, parse_events};
 use crate::decode::{human_size, read_error};
-use crate::event::{self, Event, Shape, is_json_space};
 
 /// How much to read at a time.
 pub const CHUNK: usize = 4 << 20;
@@ -39,7 +42,7 @@ pub trait Sink {
 pub struct Streamed {
     /// JSON bytes read.
     pub json_bytes: u64,
-    /// As `event::Parsed`: top-level values, and how many of them were documents.
+    /// As `shape::Parsed`: top-level values, and how many of them were documents.
     pub values: usize,
     pub documents: usize,
 }
@@ -95,7 +98,7 @@ pub fn read(
             _ => {
                 let (s, e) = r.value_end(MAX_VALUE, "a top-level JSON value")?;
                 let mut events = Vec::new();
-                let parsed = event::parse_events(&r.buf[s..e], &mut events, keep_raw)
+                let parsed = parse_events(&r.buf[s..e], &mut events, keep_raw)
                     .map_err(|why| in_value(values, &why))?;
                 for ev in &events {
                     sink.event(ev);
@@ -244,7 +247,7 @@ impl<R: Read> Reader<R> {
             let (s, e) = self.value_end(MAX_VALUE, "an object key")?;
             // Decoded as JSON: "Rec\u006frds" is "Records" too.
             let is_records = serde_json::from_slice::<String>(&self.buf[s..e])
-                .map_err(|e| event::json_error(&e))?
+                .map_err(|e| json_error(&e))?
                 == "Records";
             self.start = e;
             if self.next_token()? != Some(b':') {
@@ -263,7 +266,7 @@ impl<R: Read> Reader<R> {
                         return Err("\"Records\" is not an array of events".into());
                     }
                     // Not read, but it must be JSON, as the whole-buffer reader requires.
-                    event::check_value(&self.buf[s..e])?;
+                    check_value(&self.buf[s..e])?;
                     self.start = e;
                 }
                 None => return Err(truncated()),
@@ -308,7 +311,7 @@ impl<R: Read> Reader<R> {
                 None => return Err(truncated()),
             }
             let (s, e) = self.value_end(MAX_VALUE, "an event")?;
-            let ev = event::parse_element(&self.buf[s..e], keep_raw, strict).map_err(|why| {
+            let ev = parse_element(&self.buf[s..e], keep_raw, strict).map_err(|why| {
                 if strict {
                     format!("a JSON array whose element {index} is {why}")
                 } else {

@@ -1,0 +1,178 @@
+//! The lean, borrowed CloudTrail event: the fields the reports read, and what they derive from
+//! them (the principal, the category an old event would have, the last part of an ARN).
+//!
+//! Only the fields the reports need are kept; everything else is skipped without being built.
+//! Reading is lenient by design (`de`): CloudTrail fields change type between services and over
+//! time, so a field of an unexpected type is absent instead of rejecting the event, and so is an
+//! empty string, which is what every report wants ("first non-empty", "absent or empty is null").
+//!
+//! `shape` reads the shapes an input comes in (trail files, arrays, event lines, lookup-events
+//! output) with its two parsers, `stream` the same shapes from inputs too large to hold, and
+//! `json` keeps any JSON from nesting past what the parsers can take.
+
+mod de;
+pub mod json;
+pub mod shape;
+pub mod stream;
+
+use std::borrow::Cow;
+
+/// A string field that may be borrowed from the input buffer (no escapes) or owned (escapes).
+pub type Str<'a> = Cow<'a, str>;
+
+/// The fields of one CloudTrail event that ctq's reports read.
+#[derive(Debug, Default, Clone)]
+pub struct Event<'a> {
+    pub event_time: Option<Str<'a>>,
+    pub event_source: Option<Str<'a>>,
+    pub event_name: Option<Str<'a>>,
+    pub aws_region: Option<Str<'a>>,
+    pub source_ip: Option<Str<'a>>,
+    pub user_agent: Option<Str<'a>>,
+    pub error_code: Option<Str<'a>>,
+    pub error_message: Option<Str<'a>>,
+    pub event_id: Option<Str<'a>>,
+    pub recipient_account_id: Option<Str<'a>>,
+    pub event_version: Option<Str<'a>>,
+    pub user_identity: UserIdentity<'a>,
+    /// `tlsDetails.clientProvidedHostHeader`
+    pub tls_host: Option<Str<'a>>,
+    /// `requestParameters.bucketName`
+    pub bucket_name: Option<Str<'a>>,
+    /// `requestParameters.key`
+    pub object_key: Option<Str<'a>>,
+    /// `resources[].ARN`
+    pub resource_arns: Vec<Str<'a>>,
+    pub vpc_endpoint_id: Option<Str<'a>>,
+    pub event_category: Option<Str<'a>>,
+    pub event_type: Option<Str<'a>>,
+    /// `readOnly`: a JSON bool, or the string "true"/"false" in any letter case.
+    pub read_only: Option<bool>,
+    /// `responseElements.ConsoleLogin` (Success / Failure)
+    pub console_login: Option<Str<'a>>,
+    /// `additionalEventData.MFAUsed`: a JSON bool, or "Yes"/"No" in any letter case.
+    pub mfa_used: Option<bool>,
+    /// `managementEvent`: a JSON bool, or the string "true"/"false" in any letter case.
+    pub management_event: Option<bool>,
+    /// The event's own JSON text, kept only when the caller asks for it (`events --raw/--fields`).
+    pub raw: Option<Str<'a>>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UserIdentity<'a> {
+    pub kind: Option<Str<'a>>,
+    pub arn: Option<Str<'a>>,
+    pub invoked_by: Option<Str<'a>>,
+    pub principal_id: Option<Str<'a>>,
+    pub account_id: Option<Str<'a>>,
+    pub user_name: Option<Str<'a>>,
+    pub access_key_id: Option<Str<'a>>,
+    /// `sessionContext.sessionIssuer.userName`: the role name of an assumed-role session.
+    pub issuer_user_name: Option<Str<'a>>,
+}
+
+impl<'a> Event<'a> {
+    /// The principal as the reports define it: the first non-empty of `userIdentity.arn`,
+    /// `invokedBy`, `principalId`, `accountId`, `type`, else `unknown`.
+    pub fn principal(&self) -> &str {
+        let u = &self.user_identity;
+        [
+            &u.arn,
+            &u.invoked_by,
+            &u.principal_id,
+            &u.account_id,
+            &u.kind,
+        ]
+        .into_iter()
+        .find_map(|f| f.as_deref())
+        .unwrap_or("unknown")
+    }
+
+    /// True when the object had at least one field that only CloudTrail events have; used to tell
+    /// an event from some other JSON object (a config file, a CloudWatch Logs envelope).
+    fn looks_like_event(&self) -> bool {
+        self.event_time.is_some()
+            || self.event_name.is_some()
+            || self.event_source.is_some()
+            || self.event_id.is_some()
+            || self.event_version.is_some()
+    }
+
+    /// Detach from the input buffer (used for lookup-events, whose events are JSON in a string).
+    pub fn into_owned(self) -> Event<'static> {
+        fn o(s: Option<Str<'_>>) -> Option<Str<'static>> {
+            s.map(|s| Cow::Owned(s.into_owned()))
+        }
+        let u = self.user_identity;
+        Event {
+            event_time: o(self.event_time),
+            event_source: o(self.event_source),
+            event_name: o(self.event_name),
+            aws_region: o(self.aws_region),
+            source_ip: o(self.source_ip),
+            user_agent: o(self.user_agent),
+            error_code: o(self.error_code),
+            error_message: o(self.error_message),
+            event_id: o(self.event_id),
+            recipient_account_id: o(self.recipient_account_id),
+            event_version: o(self.event_version),
+            user_identity: UserIdentity {
+                kind: o(u.kind),
+                arn: o(u.arn),
+                invoked_by: o(u.invoked_by),
+                principal_id: o(u.principal_id),
+                account_id: o(u.account_id),
+                user_name: o(u.user_name),
+                access_key_id: o(u.access_key_id),
+                issuer_user_name: o(u.issuer_user_name),
+            },
+            tls_host: o(self.tls_host),
+            bucket_name: o(self.bucket_name),
+            object_key: o(self.object_key),
+            resource_arns: self
+                .resource_arns
+                .into_iter()
+                .map(|s| Cow::Owned(s.into_owned()))
+                .collect(),
+            vpc_endpoint_id: o(self.vpc_endpoint_id),
+            event_category: o(self.event_category),
+            event_type: o(self.event_type),
+            read_only: self.read_only,
+            console_login: o(self.console_login),
+            mfa_used: self.mfa_used,
+            management_event: self.management_event,
+            raw: o(self.raw),
+        }
+    }
+
+    /// The last part of `userIdentity.arn`'s resource: the user, role session or role name
+    /// after the last `/`, or `root` for the root user (`arn:aws:iam::123456789012:root`).
+    pub fn arn_last_segment(&self) -> Option<&str> {
+        let arn = self.user_identity.arn.as_deref()?;
+        let resource = arn
+            .splitn(6, ':')
+            .nth(5)
+            .filter(|_| arn.starts_with("arn:"));
+        match arn.rfind('/') {
+            Some(i) => Some(&arn[i + 1..]),
+            None if resource == Some("root") => resource,
+            None => None,
+        }
+        .filter(|s| !s.is_empty())
+    }
+
+    /// `eventCategory`, or for events written before CloudTrail had that field, the category
+    /// it would have: `NetworkActivity` for VPC endpoint events, `Insight` for Insights events,
+    /// `Data` for `managementEvent: false`, otherwise `Management`.
+    pub fn category(&self) -> &str {
+        if let Some(c) = self.event_category.as_deref() {
+            return c;
+        }
+        match self.event_type.as_deref() {
+            Some("AwsVpceEvent" | "AwsVpceEvents") => "NetworkActivity",
+            Some("AwsCloudTrailInsight") => "Insight",
+            _ if self.management_event == Some(false) => "Data",
+            _ => "Management",
+        }
+    }
+}

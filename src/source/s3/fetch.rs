@@ -1,0 +1,274 @@
+//! Downloading the listed objects for the rayon workers.
+//!
+//! At most `--concurrency` GetObject calls are in flight; each body goes through a bounded
+//! channel to the rayon workers, which gunzip and parse it. The permit of a download is held
+//! until its body is handed over, so memory is bounded by the concurrency, not by the number or
+//! size of objects; a body over `decode::WHOLE` bytes waits in an unnamed temporary file rather
+//! than in memory.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use tokio::sync::Semaphore;
+
+use super::Bucket;
+use super::list::ObjectRef;
+use crate::aws;
+use crate::decode::{WHOLE, human_size};
+use crate::progress::Progress;
+use crate::source::{Body, Fetched, Refetch};
+
+impl Bucket<'_> {
+    /// Download `objects` in the background; bodies (or why they could not be had) arrive on the
+    /// returned iterator. A failure that means no object can be read (a KMS key the caller may
+    /// not use) is put in `fatal` and stops further downloads.
+    pub fn fetch(
+        &self,
+        objects: Vec<ObjectRef>,
+        progress: Arc<Progress>,
+        fatal: Arc<Mutex<Option<String>>>,
+        max_json: u64,
+    ) -> impl Iterator<Item = Fetched> + Send + 'static {
+        let concurrency = self.session.concurrency;
+        let read_timeout = self.session.read_timeout;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(concurrency);
+        let (client, bucket) = (self.client.clone(), self.name.clone());
+        let handle = self.session.rt.handle().clone();
+        self.session.rt.spawn(async move {
+            let permits = Arc::new(Semaphore::new(concurrency));
+            for obj in objects {
+                let permit = permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore is never closed");
+                if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
+                    break;
+                }
+                let (client, bucket, tx, progress, fatal, handle) = (
+                    client.clone(),
+                    bucket.clone(),
+                    tx.clone(),
+                    Arc::clone(&progress),
+                    Arc::clone(&fatal),
+                    handle.clone(),
+                );
+                tokio::spawn(async move {
+                    let name = format!("s3://{bucket}/{}", obj.key);
+                    // An object larger than the JSON one input may hold cannot be read whole:
+                    // gzip or not, its JSON is at least about as large. It is not downloaded.
+                    if obj.size > max_json.saturating_add(max_json / 64) {
+                        let _ = tx
+                            .send(Fetched {
+                                name,
+                                origin: obj.origin,
+                                body: Err(format!(
+                                    "an object of {}, over --max-decompressed-size ({}): not downloaded",
+                                    human_size(obj.size),
+                                    human_size(max_json)
+                                )),
+                                refetch: None,
+                            })
+                            .await;
+                        drop(permit);
+                        return;
+                    }
+                    let body = match get_object(&client, &bucket, &obj.key, read_timeout).await {
+                        Ok(body) => {
+                            progress.downloaded(body.size());
+                            Ok(body)
+                        }
+                        Err(GetError::Fatal(why)) => {
+                            if let Ok(mut f) = fatal.lock() {
+                                f.get_or_insert(format!("{name}: {why}"));
+                            }
+                            return;
+                        }
+                        Err(GetError::Object(why)) => Err(why),
+                    };
+                    // A body that arrived but does not decode may have been damaged on the way
+                    // without a checksum to tell: the worker may ask for it once more. It runs
+                    // on a rayon thread, outside the runtime, so it may block on it.
+                    let refetch: Option<Refetch> = body.is_ok().then(|| {
+                        let key = obj.key.clone();
+                        Box::new(move || {
+                            let body = handle
+                                .block_on(get_object(&client, &bucket, &key, read_timeout))
+                                .map_err(GetError::into_reason)?;
+                            progress.downloaded(body.size());
+                            Ok(body)
+                        }) as Refetch
+                    });
+                    // The permit is released only once the body is handed over.
+                    let _ = tx
+                        .send(Fetched {
+                            name,
+                            origin: obj.origin,
+                            body,
+                            refetch,
+                        })
+                        .await;
+                    drop(permit);
+                });
+            }
+        });
+        std::iter::from_fn(move || rx.blocking_recv())
+    }
+}
+
+enum GetError {
+    /// This object is skipped; the run goes on.
+    Object(String),
+    /// Nothing more can be read.
+    Fatal(String),
+}
+
+impl GetError {
+    fn into_reason(self) -> String {
+        match self {
+            GetError::Object(why) | GetError::Fatal(why) => why,
+        }
+    }
+}
+
+/// GetObject and read the whole body. The SDK retries throttling (503 SlowDown), timeouts and
+/// dropped connections before the response; a body that stops, breaks off or fails its checksum
+/// while it streams is asked for again here.
+async fn get_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    read_timeout: Duration,
+) -> Result<Body, GetError> {
+    const ATTEMPTS: u32 = 3;
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        if attempt > 1 {
+            tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt - 1))).await;
+        }
+        let out = match client.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) => return Err(classify_get_error(&e)),
+        };
+        match read_body(out, read_timeout).await {
+            Ok(data) => return Ok(data),
+            Err(why) => last = why,
+        }
+    }
+    Err(GetError::Object(format!(
+        "download failed after {ATTEMPTS} attempts: {last}"
+    )))
+}
+
+/// The whole body of a GetObject response: in memory up to `decode::WHOLE` bytes, past that in
+/// an unnamed temporary file. Each wait for more bytes is bounded by the read timeout, so a
+/// server that sends the headers and then nothing cannot hold the run forever.
+async fn read_body(out: GetObjectOutput, read_timeout: Duration) -> Result<Body, String> {
+    let expected = out.content_length().unwrap_or(0).clamp(0, WHOLE as i64) as usize;
+    let mut body = out.body;
+    let mut data = Vec::with_capacity(expected);
+    let mut spool: Option<(std::fs::File, u64)> = None;
+    loop {
+        match tokio::time::timeout(read_timeout, body.next()).await {
+            Err(_) => {
+                return Err(format!(
+                    "stalled: no data for {} (the read timeout, {})",
+                    aws::seconds(read_timeout),
+                    aws::READ_TIMEOUT_VAR
+                ));
+            }
+            Ok(None) => {
+                return Ok(match spool {
+                    None => Body::Memory(data),
+                    Some((mut file, n)) => {
+                        use std::io::Seek;
+                        file.rewind()
+                            .map_err(|e| format!("cannot read the temporary copy: {e}"))?;
+                        Body::Spooled(file, n)
+                    }
+                });
+            }
+            Ok(Some(Ok(chunk))) => {
+                if spool.is_none() && data.len() + chunk.len() > WHOLE {
+                    let mut file = temp_file().map_err(|e| {
+                        format!("cannot make a temporary copy of a large object: {e}")
+                    })?;
+                    std::io::Write::write_all(&mut file, &data)
+                        .map_err(|e| format!("cannot write the temporary copy: {e}"))?;
+                    spool = Some((file, data.len() as u64));
+                    data = Vec::new();
+                }
+                match &mut spool {
+                    None => data.extend_from_slice(&chunk),
+                    Some((file, n)) => {
+                        std::io::Write::write_all(file, &chunk)
+                            .map_err(|e| format!("cannot write the temporary copy: {e}"))?;
+                        *n += chunk.len() as u64;
+                    }
+                }
+            }
+            Ok(Some(Err(e))) => {
+                return Err(match aws::transport_reason(&e).as_str() {
+                    "checksum mismatch" => {
+                        "checksum mismatch: the body differs from the checksum S3 sent".to_string()
+                    }
+                    reason => format!("connection lost while reading ({reason})"),
+                });
+            }
+        }
+    }
+}
+
+/// A temporary file with no name: created in the system's temporary folder and unlinked at
+/// once, so it disappears with the run whatever happens.
+fn temp_file() -> std::io::Result<std::fs::File> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    loop {
+        let path = dir.join(format!(
+            "ctq-{}-{}.body",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => {
+                std::fs::remove_file(&path)?;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn classify_get_error(e: &SdkError<GetObjectError, HttpResponse>) -> GetError {
+    let code = e.code().unwrap_or_default();
+    let message = e.message().unwrap_or_default();
+    let kms = code.starts_with("KMS") || message.contains("KMS") || message.contains("kms:");
+    if kms {
+        return GetError::Fatal(format!(
+            "cannot decrypt: the trail is encrypted with a KMS key this caller may not use (it needs kms:Decrypt on the trail's key): {code}: {message}"
+        ));
+    }
+    match code {
+        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken" => {
+            GetError::Fatal(format!(
+                "the credentials were rejected ({code}): check AWS_PROFILE or --profile, the access keys, or run `aws sso login`"
+            ))
+        }
+        "AccessDenied" => GetError::Object(format!(
+            "download failed: access denied (the caller needs s3:GetObject): {message}"
+        )),
+        _ => GetError::Object(format!("download failed: {}", aws::describe(e))),
+    }
+}

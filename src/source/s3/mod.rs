@@ -1,0 +1,175 @@
+//! S3 sources: the only async code in ctq.
+//!
+//! One `S3Session` (credentials, region, endpoint, a small tokio runtime) serves every S3 source
+//! of a run, and reaches each `Bucket` in its own region. `list` finds the trail objects of the
+//! time window (`page` reads one listing, checking every page), `fetch` downloads them for the
+//! rayon workers, and `discover` finds where a trail's logs are for `ctq athena ddl`. A request
+//! that fails in a way that stops the run is told in one line by `request_error`.
+
+pub mod discover;
+mod fetch;
+pub mod list;
+mod page;
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::Region;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use tokio::runtime::Runtime;
+
+use crate::aws;
+
+/// How to reach S3, from the command line and the standard AWS environment.
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub concurrency: usize,
+}
+
+/// One S3 connection set-up (credentials, region, endpoint) shared by every S3 source of a run.
+pub struct S3Session {
+    rt: Runtime,
+    config: aws_sdk_s3::Config,
+    /// A custom endpoint (a self-hosted or test server) was given.
+    custom_endpoint: bool,
+    concurrency: usize,
+    /// The longest wait for a response or for the next bytes of a body.
+    read_timeout: Duration,
+}
+
+/// A bucket reached with the right region.
+pub struct Bucket<'s> {
+    session: &'s S3Session,
+    client: Client,
+    name: String,
+}
+
+impl S3Session {
+    pub fn new(settings: &S3Settings) -> anyhow::Result<S3Session> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("ctq-s3")
+            .enable_all()
+            .build()
+            .context("cannot start the S3 client runtime")?;
+        let (config, custom_endpoint) = rt.block_on(load_config(settings))?;
+        Ok(S3Session {
+            rt,
+            config,
+            custom_endpoint,
+            concurrency: settings.concurrency.max(1),
+            read_timeout: aws::read_timeout()?,
+        })
+    }
+
+    /// Reach `bucket`, in its own region: a bucket in eu-west-1 works from a us-east-1 profile.
+    pub fn bucket(&self, name: &str) -> anyhow::Result<Bucket<'_>> {
+        let client = Client::from_conf(self.config.clone());
+        let region = self.rt.block_on(bucket_region(&client, name))?;
+        let client = match region {
+            Some(r)
+                if !self.custom_endpoint
+                    && Some(r.as_str()) != self.config.region().map(|x| x.as_ref()) =>
+            {
+                Client::from_conf(self.config.to_builder().region(Region::new(r)).build())
+            }
+            _ => client,
+        };
+        Ok(Bucket {
+            session: self,
+            client,
+            name: name.to_string(),
+        })
+    }
+}
+
+async fn load_config(settings: &S3Settings) -> anyhow::Result<(aws_sdk_s3::Config, bool)> {
+    let sdk = crate::aws::sdk_config(settings.profile.as_deref()).await?;
+    let mut b = aws_sdk_s3::config::Builder::from(&sdk);
+    if sdk.region().is_none() {
+        // Any region will do to ask where the bucket is.
+        b = b.region(Region::new("us-east-1"));
+    }
+    let custom = settings.endpoint_url.is_some() || sdk.endpoint_url().is_some();
+    if let Some(url) = &settings.endpoint_url {
+        b = b.endpoint_url(url);
+    }
+    if custom {
+        // Virtual-host style fails on 127.0.0.1, localhost and most self-hosted servers.
+        b = b.force_path_style(true);
+    }
+    Ok((b.build(), custom))
+}
+
+/// The bucket's region from HeadBucket (its `x-amz-bucket-region` header is there even when the
+/// request itself is redirected or denied). A missing bucket stops here; a denied HeadBucket does
+/// not (a caller may be allowed to list only a prefix), the listing will say what is wrong.
+async fn bucket_region(client: &Client, bucket: &str) -> anyhow::Result<Option<String>> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(out) => Ok(out.bucket_region().map(str::to_string)),
+        Err(e) => {
+            let header = e
+                .raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .map(str::to_string);
+            match e.raw_response().map(|r| r.status().as_u16()) {
+                Some(404) => bail!(
+                    "s3://{bucket}: no such bucket (check the name, and the account your credentials belong to)"
+                ),
+                Some(_) => Ok(header),
+                None => Err(request_error(&e, &format!("s3://{bucket}"))),
+            }
+        }
+    }
+}
+
+/// An error that stops everything, in one line that names what failed and what to check.
+fn request_error<E>(e: &SdkError<E, HttpResponse>, what: &str) -> anyhow::Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = e.code().unwrap_or_default();
+    let message = e.message().unwrap_or_default();
+    match code {
+        "NoSuchBucket" => anyhow!(
+            "{what}: no such bucket (check the name, and the account your credentials belong to)"
+        ),
+        "AccessDenied" | "AllAccessDisabled" => anyhow!(
+            "{what}: access denied ({}): the caller needs s3:ListBucket on this bucket and prefix, and s3:GetObject on its objects",
+            if message.is_empty() { code } else { message }
+        ),
+        "InvalidAccessKeyId"
+        | "SignatureDoesNotMatch"
+        | "ExpiredToken"
+        | "InvalidToken"
+        | "TokenRefreshRequired" => anyhow!(
+            "{what}: the credentials were rejected ({code}): check AWS_PROFILE or --profile, the access keys, or run `aws sso login`"
+        ),
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" => {
+            anyhow!(
+                "{what}: the bucket is in another region ({code}); set AWS_REGION to the bucket's region"
+            )
+        }
+        "SlowDown" => anyhow!(
+            "{what}: S3 kept asking to slow down ({}); try a lower --concurrency",
+            aws::describe(e)
+        ),
+        _ => match e {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => anyhow!(
+                "{what}: cannot reach S3 ({}): check the network, --endpoint-url or AWS_ENDPOINT_URL",
+                aws::describe(e)
+            ),
+            _ => anyhow!("{what}: {}", aws::describe(e)),
+        },
+    }
+}
+
+impl Bucket<'_> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
