@@ -1,6 +1,8 @@
 //! `ctq athena ddl`: the Athena table definition for a trail, from the bucket's layout (found in
-//! S3) or from the options alone. Not a report: it reads no events.
+//! S3 by `discover`) or from the options alone; `table` writes the statement. Not a report: it
+//! reads no events.
 
+mod discover;
 mod table;
 
 use anyhow::bail;
@@ -9,6 +11,7 @@ use clap::Subcommand;
 use crate::config::Config;
 use crate::exit::{Outcome, UsageError};
 use crate::render;
+use crate::source::layout::AwsLogsPrefix;
 use crate::source::s3::S3Session;
 use crate::time;
 
@@ -63,21 +66,11 @@ pub fn run(command: AthenaCommand, config: &Config) -> anyhow::Result<Outcome> {
     let filter = &config.filter;
     let spec = if !filter.accounts.is_empty() && !filter.regions.is_empty() {
         // Everything is given: no S3 access needed.
-        let segs: Vec<&str> = prefix.split('/').filter(|s| !s.is_empty()).collect();
-        let (awslogs, org_in_prefix) = match segs.iter().position(|s| *s == "AWSLogs") {
-            Some(at) => (
-                format!("{}/", segs[..=at].join("/")),
-                segs.get(at + 1)
-                    .filter(|s| s.starts_with("o-"))
-                    .map(|s| s.to_string()),
-            ),
-            None if segs.is_empty() => ("AWSLogs/".to_string(), None),
-            None => (format!("{}/AWSLogs/", segs.join("/")), None),
-        };
+        let prefix = AwsLogsPrefix::parse(prefix);
         TableSpec {
             bucket: bucket.to_string(),
-            awslogs,
-            organization: organization.or(org_in_prefix),
+            organization: organization.or(prefix.organization().map(str::to_string)),
+            awslogs: prefix.awslogs,
             accounts: filter.accounts.clone(),
             regions: filter.regions.clone(),
             event_folder,
@@ -87,9 +80,7 @@ pub fn run(command: AthenaCommand, config: &Config) -> anyhow::Result<Outcome> {
         }
     } else {
         let session = S3Session::new(&config.s3)?;
-        let layout = session
-            .bucket(bucket)?
-            .layout(prefix, filter, &event_folder)?;
+        let layout = discover::layout(&session.bucket(bucket)?, prefix, filter, &event_folder)?;
         if layout.accounts.is_empty() {
             bail!(
                 "s3://{bucket}/{prefix}: no {event_folder} logs found for a table (check --event-folder, --account and --region)"

@@ -16,9 +16,10 @@ use crate::exit::{Outcome, warn};
 use crate::progress::{Progress, Ticker, human_bytes, plural};
 use crate::render;
 use crate::reports::{Context, Report, ReportDef};
-use crate::scan::{self, Fetched, ScanStats, Work};
-use crate::source::s3::{Listing, S3Session};
-use crate::source::{self, Found, Input, SourceSpec};
+use crate::scan::{self, ScanStats, Work};
+use crate::source::s3::S3Session;
+use crate::source::s3::list::Listing;
+use crate::source::{self, Fetched, Found, Input, SourceSpec};
 
 /// Runs `report` over the sources of `config` and prints it.
 pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome> {
@@ -72,7 +73,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         }
     }
 
-    // Parsing recurses once per nesting level, up to event::MAX_DEPTH; a debug build's frames
+    // Parsing recurses once per nesting level, up to event::json::MAX_DEPTH; a debug build's frames
     // are large enough that the default 2 MiB stack would not hold that many. Only the pages
     // used count against memory.
     let mut pool = rayon::ThreadPoolBuilder::new().stack_size(16 << 20);

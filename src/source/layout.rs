@@ -96,16 +96,81 @@ fn any_day_in(first: i64, last: i64, window: &Window) -> bool {
     lo.is_none_or(|lo| last >= lo) && hi.is_none_or(|hi| first <= hi)
 }
 
+/// A prefix as the user gives it (`s3://BUCKET/PREFIX`), against the layout: the key prefix
+/// through `AWSLogs/` (added when the prefix stops before it) and the folders named below it.
+/// Empty segments (`a//b`) are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsLogsPrefix<'a> {
+    /// The key prefix up to and including `AWSLogs/`.
+    pub awslogs: String,
+    /// The folders the prefix names below `AWSLogs/`.
+    pub below: Vec<&'a str>,
+}
+
+impl<'a> AwsLogsPrefix<'a> {
+    pub fn parse(prefix: &'a str) -> AwsLogsPrefix<'a> {
+        let segs: Vec<&str> = prefix.split('/').filter(|s| !s.is_empty()).collect();
+        match segs.iter().position(|s| *s == "AWSLogs") {
+            Some(at) => AwsLogsPrefix {
+                awslogs: format!("{}/", segs[..=at].join("/")),
+                below: segs[at + 1..].to_vec(),
+            },
+            None if segs.is_empty() => AwsLogsPrefix {
+                awslogs: "AWSLogs/".into(),
+                below: vec![],
+            },
+            None => AwsLogsPrefix {
+                awslogs: format!("{}/AWSLogs/", segs.join("/")),
+                below: vec![],
+            },
+        }
+    }
+
+    /// The organization folder (`o-…`) the prefix names right below `AWSLogs/`, if any.
+    pub fn organization(&self) -> Option<&'a str> {
+        self.below.first().copied().filter(|s| is_organization(s))
+    }
+}
+
+/// The parts of a key or path in the layout: where `AWSLogs` is among its segments, the
+/// organization folder after it if any, and the segments below those
+/// (`<account>/<event folder>/<region>/…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InLayout<'s, 'a> {
+    pub at: usize,
+    pub organization: Option<&'a str>,
+    pub below: &'s [&'a str],
+}
+
+impl<'s, 'a> InLayout<'s, 'a> {
+    pub fn find(segs: &'s [&'a str]) -> Option<InLayout<'s, 'a>> {
+        let at = segs.iter().position(|s| *s == "AWSLogs")?;
+        let below = &segs[at + 1..];
+        Some(match below.first() {
+            Some(org) if is_organization(org) => InLayout {
+                at,
+                organization: Some(org),
+                below: &below[1..],
+            },
+            _ => InLayout {
+                at,
+                organization: None,
+                below,
+            },
+        })
+    }
+}
+
+/// An organization trail's folder below `AWSLogs/`.
+pub fn is_organization(name: &str) -> bool {
+    name.starts_with("o-")
+}
+
 /// The account and region of a trail file, from `…/AWSLogs/[o-…/]<account>/<event folder>/<region>/…`
 /// in its path or key.
 pub fn origin(path: &str) -> Option<Origin> {
     let segs: Vec<&str> = path.split(['/', '\\']).collect();
-    let at = segs.iter().position(|s| *s == "AWSLogs")?;
-    let mut rest = &segs[at + 1..];
-    if rest.first()?.starts_with("o-") {
-        rest = &rest[1..];
-    }
-    match rest {
+    match InLayout::find(&segs)?.below {
         [account, folder, region, _, ..] if is_account_id(account) && is_event_folder(folder) => {
             Some(Origin {
                 account: account.to_string(),
@@ -123,8 +188,7 @@ pub fn is_account_id(s: &str) -> bool {
 /// The delivery timestamp in a trail file's name (`…_20240905T1205Z_…`), if the name is one.
 pub fn delivery_time(file_name: &str) -> Option<Micros> {
     let mut parts = file_name.split('_');
-    let account = parts.next()?;
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_account_id(parts.next()?) {
         return None;
     }
     if !parts.next()?.starts_with("CloudTrail") {

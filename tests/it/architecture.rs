@@ -24,7 +24,6 @@ fn src() -> PathBuf {
 }
 
 #[test]
-#[ignore = "enabled when issue 11's restructure lands"]
 fn no_import_cycles_between_modules() {
     let graph = Graph::of(&src());
     assert!(
@@ -37,7 +36,6 @@ fn no_import_cycles_between_modules() {
 }
 
 #[test]
-#[ignore = "enabled when issue 11's restructure lands"]
 fn lib_rs_is_short() {
     let lines = line_count(&src().join("lib.rs"));
     assert!(
@@ -49,7 +47,6 @@ fn lib_rs_is_short() {
 }
 
 #[test]
-#[ignore = "enabled when issue 11's restructure lands"]
 fn no_file_in_src_is_too_long() {
     let long: Vec<String> = rust_files(&src())
         .into_iter()

@@ -17,7 +17,7 @@ use super::Bucket;
 use super::page::list_one;
 use crate::filter::Filter;
 use crate::progress::Progress;
-use crate::source::layout::{self, Level, Origin};
+use crate::source::layout::{self, AwsLogsPrefix, Level, Origin, is_organization};
 use crate::source::local::is_event_file_name;
 use crate::time::{self, Micros};
 
@@ -253,7 +253,7 @@ fn wanted(list: &[String], value: &str) -> bool {
 fn child_node(parent: &Node, name: &str, child: &str, filter: &Filter) -> Option<Node> {
     let prefix = child.to_string();
     match parent {
-        Node::AwsLogs(_) if name.starts_with("o-") => Some(Node::Org(prefix)),
+        Node::AwsLogs(_) if is_organization(name) => Some(Node::Org(prefix)),
         Node::AwsLogs(_) | Node::Org(_)
             if layout::is_account_id(name) && wanted(&filter.accounts, name) =>
         {
@@ -280,17 +280,9 @@ fn child_node(parent: &Node, name: &str, child: &str, filter: &Filter) -> Option
 /// Where to start walking: the user's prefix may stop before `AWSLogs/` or point inside it
 /// (`AWSLogs/o-…/`, an account, an event folder or a region).
 fn start_nodes(prefix: &str, filter: &Filter) -> Vec<Node> {
-    let segs: Vec<&str> = prefix.split('/').filter(|s| !s.is_empty()).collect();
-    let Some(at) = segs.iter().position(|s| *s == "AWSLogs") else {
-        let base = if segs.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", segs.join("/"))
-        };
-        return vec![Node::AwsLogs(format!("{base}AWSLogs/"))];
-    };
-    let mut node = Node::AwsLogs(format!("{}/", segs[..=at].join("/")));
-    for name in &segs[at + 1..] {
+    let prefix = AwsLogsPrefix::parse(prefix);
+    let mut node = Node::AwsLogs(prefix.awslogs);
+    for name in &prefix.below {
         let child = format!("{}{name}/", node_prefix(&node));
         match child_node(&node, name, &child, filter) {
             Some(next) => node = next,

@@ -3,10 +3,10 @@
 //! One `S3Session` (credentials, region, endpoint, a small tokio runtime) serves every S3 source
 //! of a run, and reaches each `Bucket` in its own region. `list` finds the trail objects of the
 //! time window (`page` reads one listing, checking every page), `fetch` downloads them for the
-//! rayon workers, and `discover` finds where a trail's logs are for `ctq athena ddl`. A request
+//! rayon workers, and `Bucket::regions` walks the layout down to the region folders (what
+//! `ctq athena ddl` reads to find a trail's accounts and regions). A request
 //! that fails in a way that stops the run is told in one line by `request_error`.
 
-pub mod discover;
 mod fetch;
 pub mod list;
 mod page;
