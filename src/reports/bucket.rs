@@ -48,6 +48,20 @@ const DETAIL_COLUMNS: [Cell; 9] = [
     EVENT_ID,
 ];
 
+/// The columns of `e` that `DETAIL_COLUMNS` and the conditions read.
+const DETAIL_FIELDS: [F; 10] = [
+    F::BucketName,
+    F::Resources,
+    F::EventName,
+    F::EventSource,
+    F::Principal,
+    F::SourceIp,
+    F::UserAgent,
+    F::ErrorCode,
+    F::ObjectKey,
+    F::EventId,
+];
+
 impl ReportDef for Args {
     const NAME: &'static str = "who-touched-bucket";
     type Acc = WhoTouchedBucket;
@@ -81,24 +95,7 @@ impl ReportDef for Args {
                 sql::grouped(&KEYS, &AGGREGATES, &[], "w", None),
             ));
         }
-        Ok(Query::event_rows(
-            vec![
-                F::BucketName,
-                F::Resources,
-                F::EventName,
-                F::EventSource,
-                F::Principal,
-                F::SourceIp,
-                F::UserAgent,
-                F::ErrorCode,
-                F::ObjectKey,
-                F::EventId,
-            ],
-            conditions,
-            &DETAIL_COLUMNS,
-            false,
-            None,
-        ))
+        Ok(Query::event_rows(DETAIL_FIELDS.to_vec(), conditions, &DETAIL_COLUMNS, false, None))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {

@@ -131,13 +131,10 @@ impl Report for ConsoleLogins {
         self.failures += u64::from(result == Some("Failure"));
         self.without_mfa += u64::from(ev.mfa_used == Some(false));
         self.root += u64::from(u.kind.as_deref() == Some("Root"));
-        self.rows.push(
+        self.rows.push_located(
+            ev,
             time,
-            ev.event_id.as_deref(),
-            vec![
-                Value::time(time),
-                Value::str(ev.recipient_account_id.as_deref()),
-                Value::str(ev.aws_region.as_deref()),
+            [
                 Value::str(Some(ev.principal())),
                 Value::str(u.user_name.as_deref().or(ev.arn_last_segment())),
                 Value::str(u.kind.as_deref()),

@@ -24,71 +24,60 @@ use crate::time::Micros;
 /// filters are AND. For example: --user alice --since 1d; --access-key AKIA…; --source-ip
 /// 203.0.113.0/24 --errors; --bucket prod-data --write.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Event filters")]
 pub struct Args {
     /// Events of this IAM user, role or role session: userIdentity.userName,
     /// sessionContext.sessionIssuer.userName, or the last part of userIdentity.arn
-    #[arg(long = "user", value_name = "NAME", help_heading = "Event filters")]
+    #[arg(long = "user", value_name = "NAME")]
     users: Vec<String>,
     /// Events whose principal contains TEXT
     #[arg(
         long = "principal",
-        value_name = "TEXT",
-        help_heading = "Event filters"
-    )]
+        value_name = "TEXT")]
     principals: Vec<String>,
     /// Events signed with this access key (userIdentity.accessKeyId)
-    #[arg(long = "access-key", value_name = "ID", help_heading = "Event filters")]
+    #[arg(long = "access-key", value_name = "ID")]
     access_keys: Vec<String>,
     /// Events with this eventName
     #[arg(
         long = "event-name",
-        value_name = "NAME",
-        help_heading = "Event filters"
-    )]
+        value_name = "NAME")]
     event_names: Vec<String>,
     /// Events with this eventSource (for example s3.amazonaws.com)
     #[arg(
         long = "event-source",
-        value_name = "SOURCE",
-        help_heading = "Event filters"
-    )]
+        value_name = "SOURCE")]
     event_sources: Vec<String>,
     /// Events from this IP address or CIDR block (IPv4 or IPv6)
     #[arg(
         long = "source-ip",
-        value_name = "IP|CIDR",
-        help_heading = "Event filters"
-    )]
+        value_name = "IP|CIDR")]
     source_ips: Vec<IpNet>,
     /// Events on this S3 bucket (same rule as who-touched-bucket)
-    #[arg(long = "bucket", value_name = "NAME", help_heading = "Event filters")]
+    #[arg(long = "bucket", value_name = "NAME")]
     buckets: Vec<String>,
     /// Events through this VPC endpoint (vpcEndpointId)
-    #[arg(long = "vpce", value_name = "ID", help_heading = "Event filters")]
+    #[arg(long = "vpce", value_name = "ID")]
     vpces: Vec<String>,
     /// Events with this errorCode
     #[arg(
         long = "error-code",
-        value_name = "CODE",
-        help_heading = "Event filters"
-    )]
+        value_name = "CODE")]
     error_codes: Vec<String>,
     /// Events with any errorCode
-    #[arg(long, help_heading = "Event filters")]
+    #[arg(long)]
     errors: bool,
     /// Only read-only calls (readOnly true)
-    #[arg(long, conflicts_with = "write", help_heading = "Event filters")]
+    #[arg(long, conflicts_with = "write")]
     read_only: bool,
     /// Only calls that change something (readOnly false)
-    #[arg(long, help_heading = "Event filters")]
+    #[arg(long)]
     write: bool,
     /// Events of this eventCategory (repeat for several)
     #[arg(
         long = "category",
         value_enum,
-        ignore_case = true,
-        help_heading = "Event filters"
-    )]
+        ignore_case = true)]
     categories: Vec<Category>,
 
     /// Columns by CloudTrail field path, comma-separated (userIdentity.arn,requestParameters.bucketName)

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::document::{Column, Document, Rows, Value};
+use crate::event::Event;
 use crate::time::Micros;
 
 /// What is kept per group: how many, the earliest and latest event time, distinct source IPs.
@@ -233,6 +234,22 @@ impl Details {
     pub fn push(&mut self, time: Option<Micros>, event_id: Option<&str>, cells: Vec<Value>) {
         self.rows.push((time, event_id.map(str::to_string), cells));
         self.keep_within_limit();
+    }
+
+    /// An event's row: its time, account and region, then `cells`.
+    pub fn push_located(
+        &mut self,
+        ev: &Event<'_>,
+        time: Option<Micros>,
+        cells: impl IntoIterator<Item = Value>,
+    ) {
+        let located = [
+            Value::time(time),
+            Value::str(ev.recipient_account_id.as_deref()),
+            Value::str(ev.aws_region.as_deref()),
+        ];
+        let row = located.into_iter().chain(cells).collect();
+        self.push(time, ev.event_id.as_deref(), row);
     }
 
     pub fn merge(&mut self, other: Details) {

@@ -47,6 +47,20 @@ impl Args {
     }
 }
 
+/// The columns of `e` that `DETAIL_COLUMNS` and the conditions read.
+const DETAIL_FIELDS: [F; 10] = [
+    F::IdentityType,
+    F::AccountId,
+    F::AwsRegion,
+    F::EventName,
+    F::EventSource,
+    F::SourceIp,
+    F::UserAgent,
+    F::ErrorCode,
+    F::InvokedBy,
+    F::EventId,
+];
+
 impl ReportDef for Args {
     const NAME: &'static str = "root-activity";
     type Acc = RootActivity;
@@ -66,24 +80,7 @@ impl ReportDef for Args {
                 sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[], "w", None),
             ));
         }
-        Ok(Query::event_rows(
-            vec![
-                F::IdentityType,
-                F::AccountId,
-                F::AwsRegion,
-                F::EventName,
-                F::EventSource,
-                F::SourceIp,
-                F::UserAgent,
-                F::ErrorCode,
-                F::InvokedBy,
-                F::EventId,
-            ],
-            conditions,
-            &DETAIL_COLUMNS,
-            false,
-            None,
-        ))
+        Ok(Query::event_rows(DETAIL_FIELDS.to_vec(), conditions, &DETAIL_COLUMNS, false, None))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
@@ -103,13 +100,10 @@ impl Report for RootActivity {
         }
         let invoked_by = ev.user_identity.invoked_by.as_deref();
         match &mut self.rows.details {
-            Some(d) => d.push(
+            Some(d) => d.push_located(
+                ev,
                 time,
-                ev.event_id.as_deref(),
-                vec![
-                    Value::time(time),
-                    Value::str(ev.recipient_account_id.as_deref()),
-                    Value::str(ev.aws_region.as_deref()),
+                [
                     Value::str(ev.event_name.as_deref()),
                     Value::str(ev.event_source.as_deref()),
                     Value::str(ev.source_ip.as_deref()),

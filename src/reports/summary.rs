@@ -72,14 +72,14 @@ pub struct Summary {
 }
 
 /// (JSON name, key name, cut by --top, the key's column in SQL), in output order.
-const SECTIONS: [(&str, &str, bool, &str); 7] = [
-    ("by_category", "category", false, "category"),
-    ("by_account", "account", false, "account_id"),
-    ("by_region", "region", false, "aws_region"),
-    ("top_event_sources", "event_source", true, "event_source"),
-    ("top_event_names", "event_name", true, "event_name"),
-    ("top_principals", "principal", true, "principal"),
-    ("top_source_ips", "source_ip", true, "source_ip"),
+const SECTIONS: [(&str, &str, bool, F); 7] = [
+    ("by_category", "category", false, F::Category),
+    ("by_account", "account", false, F::AccountId),
+    ("by_region", "region", false, F::AwsRegion),
+    ("top_event_sources", "event_source", true, F::EventSource),
+    ("top_event_names", "event_name", true, F::EventName),
+    ("top_principals", "principal", true, F::Principal),
+    ("top_source_ips", "source_ip", true, F::SourceIp),
 ];
 
 /// The plausible event times for a run at `now`: from 2013-11-01T00:00:00Z, when CloudTrail
@@ -210,7 +210,8 @@ fn athena_query(top: Option<usize>, filter: &Filter, now: Micros) -> Query {
     let mut branches: Vec<String> = SECTIONS
         .iter()
         .enumerate()
-        .map(|(i, (name, _, _, key))| {
+        .map(|(i, (name, _, _, field))| {
+            let key = field.name();
             format!(
                 "  SELECT {i} AS \"ord\", {} AS \"section\", {key} AS \"key\", count(*) AS \"count\" FROM w GROUP BY {key}",
                 sql::lit(name)
@@ -267,17 +268,11 @@ fn athena_query(top: Option<usize>, filter: &Filter, now: Micros) -> Query {
          CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), \"rank\"\nFROM r{cut}\n\
          ORDER BY \"ord\", \"rank\""
     );
+    // The sections' keys, and the error code for the total of errors.
+    let mut fields: Vec<F> = SECTIONS.iter().map(|s| s.3).collect();
+    fields.push(F::ErrorCode);
     Query {
-        fields: vec![
-            F::Category,
-            F::AccountId,
-            F::AwsRegion,
-            F::EventSource,
-            F::EventName,
-            F::Principal,
-            F::SourceIp,
-            F::ErrorCode,
-        ],
+        fields,
         conditions: vec![],
         ctes: vec![plausible, ranked],
         select,

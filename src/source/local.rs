@@ -42,15 +42,18 @@ pub fn find(path: &Path, window: &Window, found: &mut Found) -> anyhow::Result<(
 fn walk(dir: &Path, level: Level, window: &Window, found: &mut Found) {
     match fs::read_dir(dir) {
         Ok(entries) => walk_entries(dir, entries, level, window, found),
-        Err(e) => {
-            warn(&format!(
-                "{}: cannot read folder: {}",
-                dir.display(),
-                io_reason(&e)
-            ));
-            found.unreadable += 1;
-        }
+        Err(e) => unreadable_folder(dir, &e, found),
     }
+}
+
+/// Names a folder that cannot be read, and counts it.
+fn unreadable_folder(dir: &Path, e: &std::io::Error, found: &mut Found) {
+    warn(&format!(
+        "{}: cannot read folder: {}",
+        dir.display(),
+        io_reason(e)
+    ));
+    found.unreadable += 1;
 }
 
 fn walk_entries(
@@ -64,15 +67,7 @@ fn walk_entries(
     for entry in entries {
         let entry = match entry {
             Ok(e) => e,
-            Err(e) => {
-                warn(&format!(
-                    "{}: cannot read folder: {}",
-                    dir.display(),
-                    io_reason(&e)
-                ));
-                found.unreadable += 1;
-                return;
-            }
+            Err(e) => return unreadable_folder(dir, &e, found),
         };
         let path = entry.path();
         // Symbolic links to files are read; links to folders are not followed (no loops).
