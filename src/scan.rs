@@ -1,4 +1,4 @@
-//! The parallel engine: inputs in, one merged report and input statistics out.
+//! The parallel scan: inputs in, one merged accumulator and input statistics out.
 //!
 //! Each input (a local file to open, or a body S3 has already downloaded: `source::Fetched`) is
 //! read, decoded and parsed on a rayon worker, then its events are filtered and observed: whole

@@ -3,7 +3,9 @@
 //! `AWSLogs/[o-orgid/]<account>/<event folder>/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<random>.json.gz`
 //! The day folders and the timestamp in the name are the DELIVERY time, which is what lets
 //! whole folders and files be skipped for a time window (see `Window::may_hold_delivery_day`).
-//! The folders above them name the account and region of every file below (`Origin`).
+//! The folders above them name the account and region of every file below (`Origin`). This is
+//! the one place that parses the layout: a prefix as the user gives it (`AwsLogsPrefix`), a key or
+//! path (`InLayout`), an account id (`is_account_id`).
 
 use crate::time::{self, Micros, Window};
 
