@@ -84,15 +84,13 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     let fetched = downloads.into_iter().flatten();
     let accumulator = report.accumulator(&cx);
     let (output, stats) = pool.install(|| {
-        let work = || {
-            found
-                .inputs
-                .par_iter()
-                .map(Work::Local)
-                .chain(fetched.par_bridge().map(Work::Fetched))
-        };
+        let work = found
+            .inputs
+            .par_iter()
+            .map(Work::Local)
+            .chain(fetched.par_bridge().map(Work::Fetched));
         let (acc, stats) = scan::scan(
-            work(),
+            work,
             &config.filter,
             &accumulator,
             &progress,

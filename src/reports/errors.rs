@@ -2,10 +2,10 @@
 
 use super::cells::{ERROR_CODE, ERROR_MESSAGE, EVENT_NAME};
 use super::def::{Context, Report, ReportDef};
-use super::group::{Groups, row, top_footer};
+use super::group::{Groups, row, top, top_from_athena};
 use crate::athena::results::ResultTable;
 use crate::athena::sql::{self, COUNT, Cell, F, KINDS, Query};
-use crate::document::{Column, Document, Rows, Value};
+use crate::document::{Column, Document, Value};
 use crate::event::Event;
 use crate::time::Micros;
 
@@ -19,13 +19,10 @@ pub struct Args {
     top: usize,
 }
 
-impl Args {
-    fn top(&self) -> Option<usize> {
-        (self.top > 0).then_some(self.top)
-    }
-}
-
 const KEYS: [Cell; 3] = [EVENT_NAME, ERROR_CODE, ERROR_MESSAGE];
+
+/// What the rows are, in the footer of a cut list.
+const WHAT: &str = "kinds of error";
 
 fn columns() -> Vec<Column> {
     sql::columns(&[&KEYS, &[COUNT]])
@@ -37,7 +34,7 @@ impl ReportDef for Args {
 
     fn accumulator(&self, _: &Context<'_>) -> Errors {
         Errors {
-            top: self.top(),
+            top: top(self.top),
             groups: Groups::default(),
         }
     }
@@ -46,15 +43,12 @@ impl ReportDef for Args {
         Ok(Query::over_w(
             vec![F::EventName, F::ErrorCode, F::ErrorMessage],
             vec!["error_code IS NOT NULL".into()],
-            sql::grouped(&KEYS, &[COUNT], &[KINDS], "w", self.top()),
+            sql::grouped(&KEYS, &[COUNT], &[KINDS], "w", top(self.top)),
         ))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
-        let total = t.total("ctq_kinds")? as usize;
-        let rows = t.rows(columns(), vec![])?;
-        let footer = top_footer(rows.rows.len(), total, "kinds of error");
-        Ok(Rows { footer, ..rows }.into())
+        top_from_athena(t, columns(), WHAT)
     }
 }
 
@@ -84,12 +78,8 @@ impl Report for Errors {
     }
 
     fn finish(self) -> Document {
-        let (rows, total) = (self.groups).top(self.top, |(k, a)| row(k, [Value::Count(a.count)]));
-        Rows {
-            columns: columns(),
-            footer: top_footer(rows.len(), total, "kinds of error"),
-            rows,
-        }
-        .into()
+        self.groups.into_top(self.top, columns(), WHAT, |(k, a)| {
+            row(k, [Value::Count(a.count)])
+        })
     }
 }

@@ -2,10 +2,10 @@
 
 use super::cells::{EVENT_NAME, EVENT_SOURCE};
 use super::def::{Context, Report, ReportDef};
-use super::group::{Groups, row, top_footer};
+use super::group::{Groups, row, top, top_from_athena};
 use crate::athena::results::ResultTable;
 use crate::athena::sql::{self, COUNT_FIRST_LAST, Cell, F, KINDS, Query};
-use crate::document::{Column, Document, Rows};
+use crate::document::{Column, Document};
 use crate::event::Event;
 use crate::time::Micros;
 
@@ -35,25 +35,21 @@ impl ReportDef for Args {
 
     fn accumulator(&self, _: &Context<'_>) -> EventSources {
         EventSources {
-            top: (self.top > 0).then_some(self.top),
+            top: top(self.top),
             groups: Groups::default(),
         }
     }
 
     fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
-        let top = (self.top > 0).then_some(self.top);
         Ok(Query::over_w(
             vec![F::EventSource, F::EventName],
             vec![],
-            sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[KINDS], "w", top),
+            sql::grouped(&KEYS, &COUNT_FIRST_LAST, &[KINDS], "w", top(self.top)),
         ))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
-        let total = t.total("ctq_kinds")? as usize;
-        let rows = t.rows(columns(), vec![])?;
-        let footer = top_footer(rows.rows.len(), total, WHAT);
-        Ok(Rows { footer, ..rows }.into())
+        top_from_athena(t, columns(), WHAT)
     }
 }
 
@@ -76,12 +72,8 @@ impl Report for EventSources {
     }
 
     fn finish(self) -> Document {
-        let (rows, total) = (self.groups).top(self.top, |(k, a)| row(k, a.count_first_last()));
-        Rows {
-            columns: columns(),
-            footer: top_footer(rows.len(), total, WHAT),
-            rows,
-        }
-        .into()
+        self.groups.into_top(self.top, columns(), WHAT, |(k, a)| {
+            row(k, a.count_first_last())
+        })
     }
 }

@@ -4,6 +4,8 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
+use crate::athena::results::ResultTable;
+use crate::athena::sql;
 use crate::document::{Column, Document, Rows, Value};
 use crate::event::Event;
 use crate::time::Micros;
@@ -61,7 +63,10 @@ impl Agg {
 
 /// A group's row: its keys (null where absent), then `cells`.
 pub fn row(keys: Vec<Option<String>>, cells: impl IntoIterator<Item = Value>) -> Vec<Value> {
-    keys.iter().map(s).chain(cells).collect()
+    keys.iter()
+        .map(|k| Value::str(k.as_deref()))
+        .chain(cells)
+        .collect()
 }
 
 fn min_opt(a: Option<Micros>, b: Option<Micros>) -> Option<Micros> {
@@ -138,21 +143,29 @@ impl Groups {
         }
     }
 
-    /// The first `top` groups (all with None) in order, each made a row by `row`, and how many
-    /// groups there were in all.
-    pub fn top(
+    /// The document of a list cut by `--top`: the first `top` groups (all with None) in order,
+    /// each made a row of `columns` by `row`, and the footer that says when the list was cut
+    /// (`what` names the rows).
+    pub fn into_top(
         self,
         top: Option<usize>,
+        columns: Vec<Column>,
+        what: &str,
         row: impl FnMut((Vec<Option<String>>, Agg)) -> Vec<Value>,
-    ) -> (Vec<Vec<Value>>, usize) {
+    ) -> Document {
         let all = self.into_sorted();
         let total = all.len();
-        let rows = all
+        let rows: Vec<_> = all
             .into_iter()
             .take(top.unwrap_or(usize::MAX))
             .map(row)
             .collect();
-        (rows, total)
+        Rows {
+            columns,
+            footer: top_footer(rows.len(), total, what),
+            rows,
+        }
+        .into()
     }
 
     /// Rows by count descending, then the keys ascending (byte order, null first).
@@ -301,8 +314,26 @@ fn desc_none_last<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
     }
 }
 
+/// `--top N` as the reports keep it: 0 is every row (None).
+pub fn top(n: usize) -> Option<usize> {
+    (n > 0).then_some(n)
+}
+
+/// The same document as `Groups::into_top` from Athena's rows: the query carries the number of
+/// groups in all on every row (`sql::KINDS`).
+pub fn top_from_athena(
+    t: &ResultTable<'_>,
+    columns: Vec<Column>,
+    what: &str,
+) -> anyhow::Result<Document> {
+    let total = t.total(sql::KINDS.0)? as usize;
+    let rows = t.rows(columns, vec![])?;
+    let footer = top_footer(rows.rows.len(), total, what);
+    Ok(Rows { footer, ..rows }.into())
+}
+
 /// The footer of a list cut by `--top`: says so, and how to see more (`what` names the rows).
-pub fn top_footer(shown: usize, total: usize, what: &str) -> Vec<String> {
+fn top_footer(shown: usize, total: usize, what: &str) -> Vec<String> {
     if shown < total {
         vec![format!(
             "top {shown} of {total} {what} (--top N for more, --top 0 for all)"
@@ -310,10 +341,6 @@ pub fn top_footer(shown: usize, total: usize, what: &str) -> Vec<String> {
     } else {
         vec![]
     }
-}
-
-pub fn s(v: &Option<String>) -> Value {
-    Value::str(v.as_deref())
 }
 
 #[cfg(test)]

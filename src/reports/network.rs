@@ -120,7 +120,8 @@ impl Report for NetworkActivity {
     }
 
     fn finish(self) -> Document {
-        let (rows, _) = (self.groups).top(None, |(k, a)| row(k, a.count_first_last()));
+        let rows = self.groups.into_sorted().into_iter();
+        let rows = rows.map(|(k, a)| row(k, a.count_first_last())).collect();
         Rows {
             columns: columns(),
             rows,

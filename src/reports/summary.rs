@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use anyhow::bail;
 
 use super::def::{Context, Report, ReportDef};
-use super::group::{Agg, Groups};
+use super::group::{Agg, Groups, top};
 use crate::athena::results::ResultTable;
 use crate::athena::sql::{self, F, Query};
 use crate::document::{Bucket, Document, Implausible, Section, Summary as Doc};
@@ -39,12 +39,12 @@ impl ReportDef for Args {
     type Acc = Summary;
 
     fn accumulator(&self, cx: &Context<'_>) -> Summary {
-        Summary::new((self.top > 0).then_some(self.top), cx.now)
+        Summary::new(top(self.top), cx.now)
     }
 
     fn athena_query(&self, cx: &Context<'_>) -> Result<Query, String> {
         Ok(athena_query(
-            (self.top > 0).then_some(self.top),
+            top(self.top),
             cx.filter,
             cx.now,
         ))
