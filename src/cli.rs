@@ -123,6 +123,20 @@ pub struct Common {
     #[arg(long, global = true, help_heading = "Output")]
     pub csv_raw: bool,
 
+    /// Fit tables to N columns [default: the terminal's width]
+    ///
+    /// On a terminal, tables are fitted to its width (COLUMNS overrides it): identifiers (times,
+    /// account ids, IPs, event ids) stay whole, free text such as user agents is wrapped onto a
+    /// few lines, long ARNs are shortened in the middle with …, and the least important columns
+    /// are left out, named on stderr. A table written to a pipe or a file is not fitted: every
+    /// column, one line per row. 0 fits nothing.
+    #[arg(long, value_name = "N", value_parser = crate::render::parse_width, global = true, help_heading = "Output")]
+    pub width: Option<usize>,
+
+    /// Show every column of a table, one line per row, whatever the terminal's width
+    #[arg(long, global = true, conflicts_with = "width", help_heading = "Output")]
+    pub wide: bool,
+
     /// Worker threads for decompression and parsing [default: all cores]
     #[arg(long, value_name = "N", global = true, help_heading = "Output")]
     pub threads: Option<NonZeroUsize>,
@@ -306,6 +320,7 @@ impl Common {
             },
             format: c.output,
             csv_raw: c.csv_raw,
+            width: crate::render::table_width(c.width, c.wide),
             threads: c.threads,
             max_json: c
                 .max_decompressed_size

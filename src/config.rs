@@ -38,6 +38,9 @@ pub struct Config {
     pub format: Format,
     /// `--csv-raw`: CSV text cells exactly, not guarded against formula injection.
     pub csv_raw: bool,
+    /// The width tables are fitted to (`render::table_width`); None: every column, one line
+    /// per row.
+    pub width: Option<usize>,
     pub threads: Option<NonZeroUsize>,
     /// `--max-decompressed-size`: the most JSON bytes one input may hold.
     pub max_json: u64,
@@ -60,6 +63,7 @@ impl Config {
         render::Style {
             format: self.format,
             csv_raw: self.csv_raw,
+            width: self.width,
         }
     }
 

@@ -133,6 +133,7 @@ impl<'a> ResultTable<'a> {
             columns,
             rows,
             footer,
+            cut: None,
         })
     }
 

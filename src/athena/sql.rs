@@ -348,8 +348,8 @@ pub const COUNT: Cell = (Column::count("count"), "count(*)");
 /// How many events in a group, and the first and last time.
 pub const COUNT_FIRST_LAST: [Cell; 3] = [
     COUNT,
-    (Column::time("first_seen"), "to_iso8601(min(ts))"),
-    (Column::time("last_seen"), "to_iso8601(max(ts))"),
+    (Column::time("first_seen").rank(5), "to_iso8601(min(ts))"),
+    (Column::time("last_seen").rank(4), "to_iso8601(max(ts))"),
 ];
 
 /// The hidden total of a list cut by `--top`: how many groups there are in all.

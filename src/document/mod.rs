@@ -30,48 +30,78 @@ pub enum Kind {
     Json,
 }
 
-/// A named, typed column of a report.
+/// How a terminal table may narrow a column to fit its width (`render::layout`). Whatever the
+/// fit, JSON, CSV and a table written to a pipe keep every value whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// An identifier (a time, an account id, a region, an IP, an event id, an access key, an
+    /// event name): always whole on one line. A column that does not fit is left out instead.
+    Whole,
+    /// A long identifier (an ARN, a principal, an object key): on one line; when there is no
+    /// room, shortened in the middle with `…`, keeping its start and its more telling end.
+    Elide,
+    /// Free text (a user agent, an error message, a list, a JSON value): wrapped onto a few
+    /// lines, at spaces where it can be, and cut with `…` after them. Narrowed first.
+    Wrap,
+}
+
+/// A named, typed column of a report, with how a terminal table may narrow it and how important
+/// it is when the table must leave columns out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Column {
     pub name: &'static str,
     pub kind: Kind,
+    pub fit: Fit,
+    /// 0: never left out; columns of higher ranks are left out first when a terminal is too
+    /// narrow for them (the rightmost first among equals).
+    pub rank: u8,
 }
 
 impl Column {
-    pub const fn text(name: &'static str) -> Column {
+    const fn new(name: &'static str, kind: Kind, fit: Fit, rank: u8) -> Column {
         Column {
             name,
-            kind: Kind::Text,
+            kind,
+            fit,
+            rank,
         }
     }
+    /// An identifier column (`Fit::Whole`) of rank 3.
+    pub const fn text(name: &'static str) -> Column {
+        Column::new(name, Kind::Text, Fit::Whole, 3)
+    }
+    /// Counts are what grouped reports are about: never left out.
     pub const fn count(name: &'static str) -> Column {
-        Column {
-            name,
-            kind: Kind::Count,
-        }
+        Column::new(name, Kind::Count, Fit::Whole, 0)
     }
     pub const fn time(name: &'static str) -> Column {
-        Column {
-            name,
-            kind: Kind::Time,
-        }
+        Column::new(name, Kind::Time, Fit::Whole, 3)
     }
     pub const fn bool(name: &'static str) -> Column {
-        Column {
-            name,
-            kind: Kind::Bool,
-        }
+        Column::new(name, Kind::Bool, Fit::Whole, 3)
     }
     pub const fn list(name: &'static str) -> Column {
-        Column {
-            name,
-            kind: Kind::List,
-        }
+        Column::new(name, Kind::List, Fit::Wrap, 3)
     }
     pub const fn json(name: &'static str) -> Column {
+        Column::new(name, Kind::Json, Fit::Wrap, 3)
+    }
+    /// The same column with rank `rank` (0 never left out; higher left out first).
+    pub const fn rank(self, rank: u8) -> Column {
+        Column { rank, ..self }
+    }
+    /// The same column as free text, wrapped and cut to fit (`Fit::Wrap`).
+    pub const fn wrap(self) -> Column {
         Column {
-            name,
-            kind: Kind::Json,
+            fit: Fit::Wrap,
+            ..self
+        }
+    }
+    /// The same column as a long identifier, shortened in the middle to fit (`Fit::Elide`).
+    pub const fn elide(self) -> Column {
+        Column {
+            fit: Fit::Elide,
+            ..self
         }
     }
 }
@@ -132,14 +162,50 @@ pub struct Rows {
     pub rows: Vec<Vec<Value>>,
     /// Totals and notes shown under the table; not part of the JSON/NDJSON/CSV outputs.
     pub footer: Vec<String>,
+    /// How the list was cut by `--top` or `--limit`, if it was: said on stderr in every format.
+    pub cut: Option<Cut>,
+}
+
+/// A list cut short by an option: `shown` rows of `total` `what` (`kinds of error`), and the
+/// option that shows more (`--top`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cut {
+    pub shown: usize,
+    pub total: u64,
+    pub what: &'static str,
+    pub option: &'static str,
+}
+
+impl Cut {
+    /// The cut, when `shown` is fewer than `total`.
+    pub fn of(shown: usize, total: u64, what: &'static str, option: &'static str) -> Option<Cut> {
+        ((shown as u64) < total).then_some(Cut {
+            shown,
+            total,
+            what,
+            option,
+        })
+    }
+
+    /// What stderr says: `showing 10 of 30 kinds of error (--top N for more, --top 0 for all)`.
+    pub fn note(&self) -> String {
+        let Cut {
+            shown,
+            total,
+            what,
+            option,
+        } = self;
+        format!("showing {shown} of {total} {what} ({option} N for more, {option} 0 for all)")
+    }
 }
 
 /// What a report produces: rows, raw event lines (`events --raw`), or the summary document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Document {
     Rows(Rows),
-    /// One line each, written as they are whatever the format.
-    Lines(Vec<String>),
+    /// One line each, written as they are whatever the format (`events --raw`),
+    /// and how the list was cut by `--limit`, if it was.
+    Lines(Vec<String>, Option<Cut>),
     Summary(Summary),
 }
 

@@ -34,6 +34,8 @@ pub struct Section {
     /// JSON name of the key in each entry, e.g. `principal`.
     pub key: &'static str,
     pub rows: Vec<(Option<String>, u64)>,
+    /// How many keys there are in all: more than the rows when `--top` cut the list.
+    pub total: u64,
 }
 
 /// The unit of the timeline: the finest that gives at most `MAX_POINTS` buckets from the first
@@ -96,8 +98,27 @@ impl Bucket {
 }
 
 impl Summary {
+    /// What stderr says after the summary: the lists that `--top` cut, and the implausible times.
+    pub fn notes(&self) -> Vec<String> {
+        let cut: Vec<String> = self
+            .sections
+            .iter()
+            .filter(|s| (s.rows.len() as u64) < s.total)
+            .map(|s| format!("{} {} of {}", s.name, s.rows.len(), s.total))
+            .collect();
+        let mut notes = Vec::new();
+        if !cut.is_empty() {
+            notes.push(format!(
+                "showing the top of each list: {} (--top N for more, --top 0 for all)",
+                cut.join(", ")
+            ));
+        }
+        notes.extend(self.implausible_note());
+        notes
+    }
+
     /// The note for stderr when events had implausible times.
-    pub fn implausible_note(&self) -> Option<String> {
+    fn implausible_note(&self) -> Option<String> {
         let Implausible { count, first, last } = self.implausible;
         if count == 0 {
             return None;

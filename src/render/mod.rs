@@ -8,6 +8,7 @@
 
 mod csv;
 mod json;
+mod layout;
 mod style;
 mod summary;
 mod table;
@@ -16,45 +17,49 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::Context as _;
 
-use crate::document::Document;
+use crate::document::{Cut, Document, Rows};
 use crate::exit::warn;
 
 pub use crate::escape::escape_control;
-pub use style::{CELL_WIDTH, Format, Style};
+pub use style::{CELL_WIDTH, Format, Style, parse_width, table_width};
 
-pub fn write(doc: &Document, style: Style, w: &mut impl Write) -> io::Result<()> {
+/// Writes `doc` as `style` says; returns what to say about the layout on stderr (the columns a
+/// table left out to fit the terminal).
+pub fn write(doc: &Document, style: Style, w: &mut impl Write) -> io::Result<Vec<String>> {
     match (doc, style.format) {
-        (Document::Lines(lines), _) => {
+        (Document::Lines(lines, _), _) => {
             for line in lines {
                 w.write_all(line.as_bytes())?;
                 w.write_all(b"\n")?;
             }
-            Ok(())
         }
-        (Document::Summary(s), _) => summary::write(s, style, w),
-        (Document::Rows(rows), Format::Table) => table::write(rows, w),
-        (Document::Rows(rows), Format::Json) => json::write(rows, w),
-        (Document::Rows(rows), Format::Ndjson) => json::write_lines(rows, w),
-        (Document::Rows(rows), Format::Csv) => csv::write(rows, style.csv_raw, w),
+        (Document::Summary(s), _) => summary::write(s, style, w)?,
+        (Document::Rows(rows), Format::Table) => return table::write(rows, style.width, w),
+        (Document::Rows(rows), Format::Json) => json::write(rows, w)?,
+        (Document::Rows(rows), Format::Ndjson) => json::write_lines(rows, w)?,
+        (Document::Rows(rows), Format::Csv) => csv::write(rows, style.csv_raw, w)?,
     }
+    Ok(Vec::new())
 }
 
-/// What to say on stderr about a document after it is printed (the summary's implausible
-/// times), whatever the format.
+/// What to say on stderr about a document after it is printed, whatever the format: how a list
+/// was cut by `--top` or `--limit`, the summary's cut lists and implausible times.
 pub fn notes(doc: &Document) -> Vec<String> {
     match doc {
-        Document::Summary(s) => s.implausible_note().into_iter().collect(),
-        Document::Rows(_) | Document::Lines(_) => Vec::new(),
+        Document::Summary(s) => s.notes(),
+        Document::Rows(Rows { cut, .. }) | Document::Lines(_, cut) => {
+            cut.iter().map(Cut::note).collect()
+        }
     }
 }
 
 /// The document on stdout, in the chosen format, then its notes on stderr.
 pub fn print(doc: &Document, style: Style) -> anyhow::Result<()> {
     let mut out = BufWriter::new(io::stdout().lock());
-    write(doc, style, &mut out)
-        .and_then(|()| out.flush())
+    let layout_notes = write(doc, style, &mut out)
+        .and_then(|notes| out.flush().map(|()| notes))
         .context("cannot write the report")?;
-    for note in notes(doc) {
+    for note in notes(doc).into_iter().chain(layout_notes) {
         warn(&note);
     }
     Ok(())

@@ -16,7 +16,9 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::csv;
-use super::style::{CELL_WIDTH, Format, Style};
+use super::layout::{self, table_width, text_width};
+use super::style::{CELL_WIDTH, Format, PIPED_CELL_WIDTH, Style};
+use crate::document::Fit;
 use crate::document::{Bucket, Section, Summary};
 use crate::escape::escape_truncated;
 use crate::time::{Micros, format_time};
@@ -84,7 +86,7 @@ pub fn write(s: &Summary, style: Style, w: &mut impl Write) -> io::Result<()> {
             w.write_all(b"\n")
         }
         Format::Csv => write_csv(s, style.csv_raw, w),
-        Format::Table => write_table(s, w),
+        Format::Table => write_table(s, style.width, w),
     }
 }
 
@@ -135,32 +137,62 @@ fn write_csv(s: &Summary, raw: bool, w: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-fn write_table(s: &Summary, w: &mut impl Write) -> io::Result<()> {
+/// The table view: the totals line, a two-column table per section, then the timeline as a bar
+/// chart. Fitted to `width` when given: the totals break between their parts, long keys
+/// (principals, user agents) are shortened in the middle, and the bars get shorter.
+fn write_table(s: &Summary, width: Option<usize>, w: &mut impl Write) -> io::Result<()> {
     let time = |t: Option<Micros>| t.map_or_else(|| "-".to_string(), format_time);
-    write!(
-        w,
-        "events: {} · errors: {} · first: {} · last: {}",
-        s.events,
-        s.errors,
-        time(s.first),
-        time(s.last)
-    )?;
+    let mut totals = vec![
+        format!("events: {}", s.events),
+        format!("errors: {}", s.errors),
+        format!("first: {}", time(s.first)),
+        format!("last: {}", time(s.last)),
+    ];
     if s.implausible.count > 0 {
-        write!(w, " · implausible times: {}", s.implausible.count)?;
+        totals.push(format!("implausible times: {}", s.implausible.count));
     }
-    writeln!(w)?;
+    let mut line = String::new();
+    for part in totals {
+        if !line.is_empty() {
+            if width.is_some_and(|w| text_width(&line) + 3 + text_width(&part) > w) {
+                writeln!(w, "{line}")?;
+                line.clear();
+            } else {
+                line.push_str(" · ");
+            }
+        }
+        line.push_str(&part);
+    }
+    writeln!(w, "{line}")?;
+    let max = if width.is_some() {
+        CELL_WIDTH
+    } else {
+        PIPED_CELL_WIDTH
+    };
     for section in &s.sections {
+        let keys: Vec<String> = section
+            .rows
+            .iter()
+            .map(|(k, _)| {
+                k.as_deref()
+                    .map(|k| escape_truncated(k, max))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let counts: Vec<String> = section.rows.iter().map(|(_, n)| n.to_string()).collect();
+        let count_width = counts.iter().map(String::len).fold(5, usize::max);
+        // The key column gets what the count column and the rules leave.
+        let key_width = width.map(|w| w.saturating_sub(table_width(&[count_width, 0])).max(12));
         let mut table = Table::new();
         table.load_style(presets::UTF8_FULL_CONDENSED);
         table.set_content_arrangement(ContentArrangement::Disabled);
         table.set_header(vec![section.name, "count"]);
-        for (k, n) in &section.rows {
-            table.add_row(vec![
-                k.as_deref()
-                    .map(|k| escape_truncated(k, CELL_WIDTH))
-                    .unwrap_or_default(),
-                n.to_string(),
-            ]);
+        for (key, count) in keys.iter().zip(counts) {
+            let key = match key_width {
+                Some(kw) => layout::shape(key, Fit::Elide, kw),
+                None => key.clone(),
+            };
+            table.add_row(vec![key, count]);
         }
         if let Some(c) = table.column_mut(1) {
             c.set_cell_alignment(CellAlignment::Right);
@@ -171,10 +203,18 @@ fn write_table(s: &Summary, w: &mut impl Write) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "events per {} (UTC)", s.bucket.name())?;
     let max = s.timeline.iter().map(|(_, n)| *n).max().unwrap_or(0);
-    let width = max.to_string().len();
+    let count_width = max.to_string().len();
+    let label_width = s
+        .timeline
+        .first()
+        .map_or(0, |(t, _)| label(s.bucket, *t).len());
+    let bar_width = width.map_or(50, |w| {
+        w.saturating_sub(label_width + count_width + 2)
+            .clamp(10, 50)
+    }) as u64;
     for (start, n) in &s.timeline {
         let label = label(s.bucket, *start);
-        writeln!(w, "{label} {n:>width$} {}", bar(*n, max, 50))?;
+        writeln!(w, "{label} {n:>count_width$} {}", bar(*n, max, bar_width))?;
     }
     if s.timeline.is_empty() && s.implausible.count > 0 {
         writeln!(w, "(no events with a plausible time)")?;
@@ -253,6 +293,7 @@ mod tests {
                 name: "top_principals",
                 key: "principal",
                 rows: vec![(Some("=cmd|' /C calc'!A0".into()), 1), (None, 1)],
+                total: 2,
             }],
             bucket: Bucket::Hour,
             timeline: vec![(t("2024-09-05T10:00:00Z"), 2)],

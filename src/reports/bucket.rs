@@ -1,7 +1,7 @@
 //! `who-touched-bucket BUCKET`: who read, wrote or changed this S3 bucket?
 
 use super::cells::{
-    ERROR_CODE, EVENT_ID, EVENT_NAME, EVENT_SOURCE, EVENT_TIME, PRINCIPAL, SOURCE_IP, USER_AGENT,
+    ERROR_CODE, EVENT_ID, EVENT_NAME, EVENT_SOURCE, EVENT_TIME, PRINCIPAL, SOURCE_IP, USER_AGENT, ranked,
 };
 use super::def::{Context, Report, ReportDef};
 use super::group::{GroupsOrDetails, row};
@@ -24,14 +24,14 @@ pub struct Args {
     details: bool,
 }
 
-const KEYS: [Cell; 2] = [PRINCIPAL, EVENT_NAME];
+const KEYS: [Cell; 2] = [ranked(PRINCIPAL, 0), EVENT_NAME];
 
 const AGGREGATES: [Cell; 4] = [
     COUNT_FIRST_LAST[0],
     COUNT_FIRST_LAST[1],
     COUNT_FIRST_LAST[2],
     (
-        Column::list("source_ips"),
+        Column::list("source_ips").rank(3),
         "json_format(CAST(array_sort(array_distinct(array_agg(source_ip) FILTER (WHERE source_ip IS NOT NULL))) AS JSON))",
     ),
 ];
@@ -44,7 +44,7 @@ const DETAIL_COLUMNS: [Cell; 9] = [
     SOURCE_IP,
     USER_AGENT,
     ERROR_CODE,
-    (Column::text("key"), "object_key"),
+    (Column::text("key").elide().rank(1), "object_key"),
     EVENT_ID,
 ];
 

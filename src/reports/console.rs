@@ -29,11 +29,14 @@ const COLUMNS: [Cell; 11] = [
     ACCOUNT,
     REGION,
     PRINCIPAL,
-    (Column::text("user_name"), "COALESCE(user_name, arn_last)"),
-    (Column::text("identity_type"), "identity_type"),
+    (
+        Column::text("user_name").elide().rank(4),
+        "COALESCE(user_name, arn_last)",
+    ),
+    (Column::text("identity_type").rank(5), "identity_type"),
     SOURCE_IP,
-    (Column::text("result"), "console_login"),
-    (Column::bool("mfa_used"), "mfa_used"),
+    (Column::text("result").rank(0), "console_login"),
+    (Column::bool("mfa_used").rank(1), "mfa_used"),
     ERROR_MESSAGE,
     USER_AGENT,
 ];
@@ -160,6 +163,7 @@ impl Report for ConsoleLogins {
             columns: sql::columns(&[&COLUMNS]),
             rows: self.rows.into_sorted(),
             footer: footer(self.successes, self.failures, self.without_mfa, self.root),
+            cut: None,
         }
         .into()
     }

@@ -1,6 +1,6 @@
 //! `errors`: what fails most?
 
-use super::cells::{ERROR_CODE, ERROR_MESSAGE, EVENT_NAME};
+use super::cells::{ERROR_CODE, ERROR_MESSAGE, EVENT_NAME, ranked};
 use super::def::{Context, Report, ReportDef};
 use super::group::{Groups, row, top, top_from_athena};
 use crate::athena::results::ResultTable;
@@ -19,7 +19,8 @@ pub struct Args {
     top: usize,
 }
 
-const KEYS: [Cell; 3] = [EVENT_NAME, ERROR_CODE, ERROR_MESSAGE];
+/// The keys: all rank 0, as the keys of every grouped report (see `render::layout`).
+const KEYS: [Cell; 3] = [EVENT_NAME, ranked(ERROR_CODE, 0), ranked(ERROR_MESSAGE, 0)];
 
 /// What the rows are, in the footer of a cut list.
 const WHAT: &str = "kinds of error";

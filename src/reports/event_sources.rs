@@ -1,6 +1,6 @@
 //! `event-sources`: which services and API calls are in this window, and how often?
 
-use super::cells::{EVENT_NAME, EVENT_SOURCE};
+use super::cells::{EVENT_NAME, EVENT_SOURCE, ranked};
 use super::def::{Context, Report, ReportDef};
 use super::group::{Groups, row, top, top_from_athena};
 use crate::athena::results::ResultTable;
@@ -20,7 +20,7 @@ pub struct Args {
     top: usize,
 }
 
-const KEYS: [Cell; 2] = [EVENT_SOURCE, EVENT_NAME];
+const KEYS: [Cell; 2] = [ranked(EVENT_SOURCE, 0), EVENT_NAME];
 
 fn columns() -> Vec<Column> {
     sql::columns(&[&KEYS, &COUNT_FIRST_LAST])

@@ -13,7 +13,7 @@ use super::def::{Context, Report, ReportDef};
 use super::group::Details;
 use crate::athena::results::ResultTable;
 use crate::athena::sql::{self, Cell, F, Query, any_of, lit};
-use crate::document::{Column, Document, Rows, Value};
+use crate::document::{Column, Cut, Document, Rows, Value};
 use crate::event::Event;
 use crate::net::IpNet;
 use crate::time::Micros;
@@ -94,8 +94,8 @@ pub struct Args {
     /// Write each matching event exactly as it appeared in the log, one per line (for jq)
     #[arg(long, help_heading = "Event output")]
     raw: bool,
-    /// Only the N newest matches (the N oldest with --oldest-first)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Event output")]
+    /// Only the N newest matches (the N oldest with --oldest-first); 0 for all, the default
+    #[arg(long, value_name = "N", help_heading = "Event output")]
     limit: Option<u64>,
     /// Oldest first instead of newest first
     #[arg(long, help_heading = "Event output")]
@@ -137,6 +137,9 @@ const COLUMNS: [Cell; 8] = [
     ERROR_CODE,
 ];
 
+/// The hidden total of a list cut by `--limit` on Athena: the number of matches.
+const MATCHED: (&str, &str) = ("ctq_matched", "count(*)");
+
 impl Args {
     fn filters(&self) -> EventFilters {
         EventFilters {
@@ -176,7 +179,9 @@ impl Args {
     }
 
     fn limit(&self) -> Option<usize> {
-        self.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        self.limit
+            .filter(|&n| n > 0)
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
     }
 }
 
@@ -274,17 +279,39 @@ impl ReportDef for Args {
             fields.push(F::Category);
             c.push(x);
         }
-        Ok(Query::event_rows(
-            fields,
-            c,
+        if self.limit().is_none() {
+            return Ok(Query::event_rows(
+                fields,
+                c,
+                &COLUMNS,
+                self.oldest_first,
+                None,
+            ));
+        }
+        // A cut list says what it was cut from: the number of matches, on every row.
+        let (ctes, select) = sql::details(
             &COLUMNS,
+            "w",
+            &[MATCHED],
+            "w",
             self.oldest_first,
             self.limit(),
-        ))
+        );
+        Ok(Query {
+            fields,
+            conditions: c,
+            ctes,
+            select,
+        })
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
-        Ok(t.rows(sql::columns(&[&COLUMNS]), vec![])?.into())
+        let rows = t.rows(sql::columns(&[&COLUMNS]), vec![])?;
+        let cut = match self.limit() {
+            Some(_) => Cut::of(rows.rows.len(), t.total(MATCHED.0)?, "matching events", "--limit"),
+            None => None,
+        };
+        Ok(Rows { cut, ..rows }.into())
     }
 }
 
@@ -396,7 +423,9 @@ impl Report for Events {
     }
 
     fn finish(self) -> Document {
+        let matched = self.rows.matched();
         let rows = self.rows.into_sorted();
+        let cut = Cut::of(rows.len(), matched, "matching events", "--limit");
         match self.columns {
             Columns::Raw => Document::Lines(
                 rows.into_iter()
@@ -405,11 +434,13 @@ impl Report for Events {
                         _ => None,
                     })
                     .collect(),
+                cut,
             ),
             Columns::Default => Rows {
                 columns: sql::columns(&[&COLUMNS]),
                 rows,
                 footer: vec![],
+                cut,
             }
             .into(),
             Columns::Fields(paths) => Rows {
@@ -421,6 +452,7 @@ impl Report for Events {
                     .collect(),
                 rows,
                 footer: vec![],
+                cut,
             }
             .into(),
         }

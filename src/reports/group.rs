@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::athena::results::ResultTable;
 use crate::athena::sql;
-use crate::document::{Column, Document, Rows, Value};
+use crate::document::{Column, Cut, Document, Rows, Value};
 use crate::event::Event;
 use crate::time::Micros;
 
@@ -128,6 +128,15 @@ impl Groups {
             .expect("inserted above")
     }
 
+    /// How many groups.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     pub fn merge(&mut self, other: Groups) {
         if self.map.is_empty() {
             self.map = other.map;
@@ -144,13 +153,13 @@ impl Groups {
     }
 
     /// The document of a list cut by `--top`: the first `top` groups (all with None) in order,
-    /// each made a row of `columns` by `row`, and the footer that says when the list was cut
-    /// (`what` names the rows).
+    /// each made a row of `columns` by `row`, and the cut when there was one (`what` names the
+    /// rows).
     pub fn into_top(
         self,
         top: Option<usize>,
         columns: Vec<Column>,
-        what: &str,
+        what: &'static str,
         row: impl FnMut((Vec<Option<String>>, Agg)) -> Vec<Value>,
     ) -> Document {
         let all = self.into_sorted();
@@ -162,7 +171,8 @@ impl Groups {
             .collect();
         Rows {
             columns,
-            footer: top_footer(rows.len(), total, what),
+            footer: vec![],
+            cut: Cut::of(rows.len(), total as u64, what, "--top"),
             rows,
         }
         .into()
@@ -218,6 +228,7 @@ impl GroupsOrDetails {
             columns,
             rows,
             footer,
+            cut: None,
         }
         .into()
     }
@@ -233,6 +244,8 @@ pub struct Details {
     rows: Vec<(Option<Micros>, Option<String>, Vec<Value>)>,
     oldest_first: bool,
     limit: Option<usize>,
+    /// Every row pushed, kept or not: what a cut list says it was cut from.
+    matched: u64,
 }
 
 impl Details {
@@ -241,11 +254,13 @@ impl Details {
             rows: Vec::new(),
             oldest_first,
             limit,
+            matched: 0,
         }
     }
 
     pub fn push(&mut self, time: Option<Micros>, event_id: Option<&str>, cells: Vec<Value>) {
         self.rows.push((time, event_id.map(str::to_string), cells));
+        self.matched += 1;
         self.keep_within_limit();
     }
 
@@ -267,6 +282,7 @@ impl Details {
 
     pub fn merge(&mut self, other: Details) {
         self.rows.extend(other.rows);
+        self.matched += other.matched;
         self.keep_within_limit();
     }
 
@@ -294,6 +310,11 @@ impl Details {
             };
             by_time.then(by_id).then_with(|| a.2.cmp(&b.2))
         });
+    }
+
+    /// How many rows were pushed in all, those past the limit included.
+    pub fn matched(&self) -> u64 {
+        self.matched
     }
 
     pub fn into_sorted(mut self) -> Vec<Vec<Value>> {
@@ -324,23 +345,12 @@ pub fn top(n: usize) -> Option<usize> {
 pub fn top_from_athena(
     t: &ResultTable<'_>,
     columns: Vec<Column>,
-    what: &str,
+    what: &'static str,
 ) -> anyhow::Result<Document> {
-    let total = t.total(sql::KINDS.0)? as usize;
+    let total = t.total(sql::KINDS.0)?;
     let rows = t.rows(columns, vec![])?;
-    let footer = top_footer(rows.rows.len(), total, what);
-    Ok(Rows { footer, ..rows }.into())
-}
-
-/// The footer of a list cut by `--top`: says so, and how to see more (`what` names the rows).
-fn top_footer(shown: usize, total: usize, what: &str) -> Vec<String> {
-    if shown < total {
-        vec![format!(
-            "top {shown} of {total} {what} (--top N for more, --top 0 for all)"
-        )]
-    } else {
-        vec![]
-    }
+    let cut = Cut::of(rows.rows.len(), total, what, "--top");
+    Ok(Rows { cut, ..rows }.into())
 }
 
 #[cfg(test)]

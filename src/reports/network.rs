@@ -1,6 +1,6 @@
 //! `network-activity`: what went through VPC endpoints, and what their policies denied.
 
-use super::cells::{ERROR_CODE, EVENT_NAME, EVENT_SOURCE, PRINCIPAL};
+use super::cells::{ERROR_CODE, EVENT_NAME, EVENT_SOURCE, PRINCIPAL, ranked};
 use super::def::{Context, Report, ReportDef};
 use super::group::{Groups, row};
 use crate::athena::results::ResultTable;
@@ -24,11 +24,11 @@ pub struct Args {
 }
 
 const KEYS: [Cell; 5] = [
-    (Column::text("vpc_endpoint_id"), "vpce"),
-    EVENT_SOURCE,
+    (Column::text("vpc_endpoint_id").rank(0), "vpce"),
+    ranked(EVENT_SOURCE, 0),
     EVENT_NAME,
-    PRINCIPAL,
-    ERROR_CODE,
+    ranked(PRINCIPAL, 0),
+    ranked(ERROR_CODE, 0),
 ];
 
 fn columns() -> Vec<Column> {
@@ -126,6 +126,7 @@ impl Report for NetworkActivity {
             columns: columns(),
             rows,
             footer: vec![],
+            cut: None,
         }
         .into()
     }

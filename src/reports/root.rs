@@ -2,7 +2,7 @@
 
 use super::cells::{
     ACCOUNT, ERROR_CODE, EVENT_ID, EVENT_NAME, EVENT_SOURCE, EVENT_TIME, INVOKED_BY, REGION,
-    SOURCE_IP, USER_AGENT,
+    SOURCE_IP, USER_AGENT, ranked,
 };
 use super::def::{Context, Report, ReportDef};
 use super::group::{GroupsOrDetails, row};
@@ -22,7 +22,7 @@ pub struct Args {
     details: bool,
 }
 
-const KEYS: [Cell; 2] = [EVENT_NAME, INVOKED_BY];
+const KEYS: [Cell; 2] = [EVENT_NAME, ranked(INVOKED_BY, 0)];
 
 const DETAIL_COLUMNS: [Cell; 10] = [
     EVENT_TIME,

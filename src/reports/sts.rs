@@ -1,7 +1,7 @@
 //! `sts-endpoints`: is anything still calling the global STS endpoint?
 
 use super::cells::{
-    ACCOUNT, EVENT_ID, EVENT_NAME, EVENT_TIME, HOST_HEADER, REGION, SOURCE_IP, USER_AGENT,
+    ACCOUNT, EVENT_ID, EVENT_NAME, EVENT_TIME, HOST_HEADER, REGION, SOURCE_IP, USER_AGENT, ranked,
 };
 use super::def::{Context, Report, ReportDef};
 use super::group::{GroupsOrDetails, row};
@@ -24,10 +24,12 @@ pub struct Args {
 }
 
 const KEYS: [Cell; 4] = [
-    HOST_HEADER,
-    (Column::text("endpoint"), "endpoint"),
-    REGION,
-    USER_AGENT,
+    // The host whole: its region is the point. The region of the call, mostly the host's own,
+    // is the one key a narrow terminal may leave out.
+    (Column::text("host_header").rank(0), "host"),
+    (Column::text("endpoint").rank(0), "endpoint"),
+    ranked(REGION, 2),
+    ranked(USER_AGENT, 0),
 ];
 
 fn columns() -> Vec<Column> {
@@ -41,7 +43,7 @@ const DETAIL_COLUMNS: [Cell; 7] = [
     HOST_HEADER,
     SOURCE_IP,
     EVENT_ID,
-    (Column::text("principal_arn"), "arn"),
+    (Column::text("principal_arn").elide().rank(1), "arn"),
 ];
 
 /// The endpoint of a host header in SQL, as `Endpoint::of_host`.
@@ -127,6 +129,7 @@ impl ReportDef for Args {
             columns,
             rows,
             footer: footer(global, regional, no_host),
+            cut: None,
         }
         .into())
     }

@@ -152,6 +152,7 @@ impl Report for Summary {
             .map(|(groups, (name, key, limited, _))| Section {
                 name,
                 key,
+                total: groups.len() as u64,
                 rows: groups
                     .into_sorted()
                     .into_iter()
@@ -240,7 +241,7 @@ fn athena_query(top: Option<usize>, filter: &Filter, now: Micros) -> Query {
         sql::time_lit(until)
     );
     let ranked = format!(
-        "s AS (\n{}\n),\nr AS (\n  SELECT *, row_number() OVER (PARTITION BY \"ord\" ORDER BY \"count\" DESC, \"key\" ASC NULLS FIRST) AS \"rank\" FROM s\n)",
+        "s AS (\n{}\n),\nr AS (\n  SELECT *, row_number() OVER (PARTITION BY \"ord\" ORDER BY \"count\" DESC, \"key\" ASC NULLS FIRST) AS \"rank\",\n    count(*) OVER (PARTITION BY \"ord\") AS ctq_kinds FROM s\n)",
         branches.join("\n  UNION ALL\n")
     );
     let limited: Vec<String> = SECTIONS
@@ -262,10 +263,10 @@ fn athena_query(top: Option<usize>, filter: &Filter, now: Micros) -> Query {
          to_iso8601(min(CASE WHEN plausible THEN ts END)) AS first_seen, to_iso8601(max(CASE WHEN plausible THEN ts END)) AS last_seen,\n  \
          count_if(NOT plausible) AS ctq_implausible, to_iso8601(min(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_first, \
          to_iso8601(max(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_last,\n  \
-         0 AS \"rank\"\nFROM v\n\
+         0 AS \"rank\", CAST(NULL AS BIGINT) AS ctq_kinds\nFROM v\n\
          UNION ALL\n\
          SELECT \"ord\", \"section\", \"key\", \"count\", CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),\n  \
-         CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), \"rank\"\nFROM r{cut}\n\
+         CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), \"rank\", ctq_kinds\nFROM r{cut}\n\
          ORDER BY \"ord\", \"rank\""
     );
     // The sections' keys, and the error code for the total of errors.
@@ -292,6 +293,7 @@ fn athena_summary(t: &ResultTable<'_>) -> anyhow::Result<Doc> {
                 name,
                 key,
                 rows: vec![],
+                total: 0,
             })
             .collect(),
         bucket: Bucket::Hour,
@@ -329,6 +331,7 @@ fn athena_summary(t: &ResultTable<'_>) -> anyhow::Result<Doc> {
                 section
                     .rows
                     .push((t.cell(r, "key")?.map(str::to_string), n));
+                section.total = t.count(r, "ctq_kinds")?;
             }
             None => bail!(
                 "Athena query {}: a summary row without a section",
