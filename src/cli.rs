@@ -154,9 +154,16 @@ pub struct Common {
     pub quiet: bool,
 
     /// After the report, print on stderr what was read: objects listed, skipped, read, failed;
-    /// bytes; events; per account and region
+    /// bytes; events; per account and region. Every warning is printed (without it, 20 of each
+    /// kind)
     #[arg(long, global = true, help_heading = "Output")]
     pub stats: bool,
+
+    /// Exit with code 4 when the report has no rows, for scripts: `if ! ctq root-activity
+    /// --fail-on-empty …; then` (an empty report exits 0 otherwise: "nobody used root" is an
+    /// answer)
+    #[arg(long, global = true, help_heading = "Output")]
+    pub fail_on_empty: bool,
 
     /// The AWS profile to use for S3 sources (default: the standard chain: environment,
     /// AWS_PROFILE, shared config and credentials files, SSO, container and instance roles)
@@ -333,6 +340,7 @@ impl Common {
             default_window,
             quiet: c.quiet,
             stats: c.stats,
+            fail_on_empty: c.fail_on_empty,
             now,
             engine,
             athena: AthenaSettings {

@@ -49,6 +49,8 @@ pub struct Config {
     pub default_window: bool,
     pub quiet: bool,
     pub stats: bool,
+    /// `--fail-on-empty`: exit 4 when the report has no rows.
+    pub fail_on_empty: bool,
     /// "Now", taken once, for durations and the default window.
     pub now: Micros,
     pub engine: Engine,

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::escape::escape_control;
 
@@ -11,18 +12,22 @@ pub const OK: u8 = 0;
 pub const FATAL: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const SKIPPED: u8 = 3;
+pub const EMPTY: u8 = 4;
 
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
-  0  the report was printed and every input was read
+  0  the report was printed and every input was read (an empty report too, unless --fail-on-empty)
   1  fatal error: nothing useful could be read (for example a source that does not exist)
   2  usage error
-  3  the report was printed, but some inputs were skipped (each is named on stderr)";
+  3  the report was printed, but some inputs were skipped (each is named on stderr)
+  4  --fail-on-empty, and the report has no rows (every input was read)";
 
 /// What a finished run tells `main`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Outcome {
     pub skipped_inputs: u64,
+    /// `--fail-on-empty` was given and the report has no rows.
+    pub failed_empty: bool,
 }
 
 /// An error in the arguments found after clap has parsed them (exit code 2).
@@ -48,10 +53,80 @@ pub fn warn(message: &str) {
     let _ = writeln!(err, "ctq: {}", escape_control(message));
 }
 
+/// Warnings that one run can repeat for thousands of inputs: each kind prints at most
+/// `WARN_CAP` lines, then one line saying how many more there were (`capped_notes`), unless
+/// `--stats` asked for all of them (`warn_all`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeated {
+    /// An input skipped: unreadable, not CloudTrail, too big, corrupt.
+    SkippedInput,
+    /// A path a folder walk could not read or follow.
+    UnreadablePath,
+    /// A file of several JSON documents, all read.
+    ManyDocuments,
+}
+
+impl Repeated {
+    const ALL: [Repeated; 3] = [
+        Repeated::SkippedInput,
+        Repeated::UnreadablePath,
+        Repeated::ManyDocuments,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Repeated::SkippedInput => "skipped inputs",
+            Repeated::UnreadablePath => "unreadable paths",
+            Repeated::ManyDocuments => "files of several JSON documents",
+        }
+    }
+}
+
+/// The most lines one kind of repeated warning prints.
+pub const WARN_CAP: u64 = 20;
+
+static REPEATS: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+static UNCAPPED: AtomicBool = AtomicBool::new(false);
+
+/// `--stats`: every repeated warning is printed.
+pub fn warn_all() {
+    UNCAPPED.store(true, Ordering::Relaxed);
+}
+
+/// A warning of a kind that can repeat: printed while fewer than `WARN_CAP` of its kind were.
+pub fn warn_repeated(kind: Repeated, message: &str) {
+    let before = REPEATS[kind as usize].fetch_add(1, Ordering::Relaxed);
+    if before < WARN_CAP || UNCAPPED.load(Ordering::Relaxed) {
+        warn(message);
+    }
+}
+
+/// The lines that say how many repeated warnings were not printed, one per kind.
+pub fn capped_notes() -> Vec<String> {
+    if UNCAPPED.load(Ordering::Relaxed) {
+        return Vec::new();
+    }
+    Repeated::ALL
+        .iter()
+        .filter_map(|&k| {
+            let n = REPEATS[k as usize].load(Ordering::Relaxed);
+            (n > WARN_CAP).then(|| {
+                format!(
+                    "and {} more {} not shown ({n} in all; --stats shows every one)",
+                    n - WARN_CAP,
+                    k.name()
+                )
+            })
+        })
+        .collect()
+}
+
 /// Map the result of a run to the process exit code, printing fatal errors.
 pub fn code(result: anyhow::Result<Outcome>) -> ExitCode {
     match result {
+        // Skipped inputs come first: an empty report of a partial read proves nothing.
         Ok(o) if o.skipped_inputs > 0 => ExitCode::from(SKIPPED),
+        Ok(o) if o.failed_empty => ExitCode::from(EMPTY),
         Ok(_) => ExitCode::from(OK),
         // `ctq … | head -1`: the reader has what it wanted; that is success.
         Err(e) if is_broken_pipe(&e) => ExitCode::from(OK),

@@ -20,14 +20,14 @@ use crate::event::Event;
 use crate::event::json::reset_after_panic;
 use crate::event::shape::parse_events;
 use crate::event::stream;
-use crate::exit::warn;
+use crate::exit::{Repeated, warn_repeated};
 use crate::filter::Filter;
 use crate::progress::Progress;
 use crate::reports::Report;
 use crate::source::layout::Origin;
 use crate::source::local;
 use crate::source::{Body, Fetched, Input, io_reason};
-use crate::time::parse_event_time;
+use crate::time::{Micros, parse_event_time};
 
 /// What the scan read, for messages and exit codes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -41,6 +41,10 @@ pub struct ScanStats {
     pub events_matched: u64,
     /// Events left out of a time window because their time could not be read.
     pub events_untimed: u64,
+    /// The earliest and latest time of the events outside the window.
+    pub outside_window: Option<(Micros, Micros)>,
+    /// Events in the window left out by `--account` or `--region`.
+    pub events_out_of_scope: u64,
     /// Bytes as read (compressed where the input was gzip).
     pub input_bytes: u64,
     /// Inputs read and events in them, per account and region where the layout tells.
@@ -55,6 +59,8 @@ impl ScanStats {
         self.events += o.events;
         self.events_matched += o.events_matched;
         self.events_untimed += o.events_untimed;
+        self.events_out_of_scope += o.events_out_of_scope;
+        self.outside_window = span(self.outside_window, o.outside_window);
         self.input_bytes += o.input_bytes;
         for (k, (files, events)) in o.per_origin {
             let e = self.per_origin.entry(k).or_default();
@@ -140,15 +146,18 @@ pub fn scan<'a, R: Report>(
                         entry.1 += stats.events - before;
                     }
                     if read.values > 1 && read.documents > 0 {
-                        warn(&format!(
-                            "{name}: {} JSON documents in one file (files concatenated?); all of them were read",
-                            read.values
-                        ));
+                        warn_repeated(
+                            Repeated::ManyDocuments,
+                            &format!(
+                                "{name}: {} JSON documents in one file (files concatenated?); all of them were read",
+                                read.values
+                            ),
+                        );
                     }
                 }
                 Err(why) => {
                     progress.failed();
-                    warn(&format!("{name}: {why}"));
+                    warn_repeated(Repeated::SkippedInput, &format!("{name}: {why}"));
                     stats.inputs_skipped += 1;
                 }
             }
@@ -384,7 +393,10 @@ fn observe<R: Report>(ev: &Event<'_>, filter: &Filter, acc: &mut R, stats: &mut 
     if !filter.window.is_unbounded() {
         match time {
             Some(t) if filter.window.contains(t) => {}
-            Some(_) => return,
+            Some(t) => {
+                stats.outside_window = span(stats.outside_window, Some((t, t)));
+                return;
+            }
             None => {
                 stats.events_untimed += 1;
                 return;
@@ -392,8 +404,17 @@ fn observe<R: Report>(ev: &Event<'_>, filter: &Filter, acc: &mut R, stats: &mut 
         }
     }
     if !filter.accepts(ev) {
+        stats.events_out_of_scope += 1;
         return;
     }
     stats.events_matched += 1;
     acc.observe(ev, time);
+}
+
+/// The span of two spans of time.
+fn span(a: Option<(Micros, Micros)>, b: Option<(Micros, Micros)>) -> Option<(Micros, Micros)> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+        (a, b) => a.or(b),
+    }
 }

@@ -133,7 +133,7 @@ impl<'a> ResultTable<'a> {
             columns,
             rows,
             footer,
-            cut: None,
+            notes: vec![],
         })
     }
 

@@ -162,41 +162,17 @@ pub struct Rows {
     pub rows: Vec<Vec<Value>>,
     /// Totals and notes shown under the table; not part of the JSON/NDJSON/CSV outputs.
     pub footer: Vec<String>,
-    /// How the list was cut by `--top` or `--limit`, if it was: said on stderr in every format.
-    pub cut: Option<Cut>,
+    /// What stderr says about the rows, whatever the format: how `--top` or `--limit` cut the
+    /// list, or why it is empty.
+    pub notes: Vec<String>,
 }
 
-/// A list cut short by an option: `shown` rows of `total` `what` (`kinds of error`), and the
-/// option that shows more (`--top`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cut {
-    pub shown: usize,
-    pub total: u64,
-    pub what: &'static str,
-    pub option: &'static str,
-}
-
-impl Cut {
-    /// The cut, when `shown` is fewer than `total`.
-    pub fn of(shown: usize, total: u64, what: &'static str, option: &'static str) -> Option<Cut> {
-        ((shown as u64) < total).then_some(Cut {
-            shown,
-            total,
-            what,
-            option,
-        })
-    }
-
-    /// What stderr says: `showing 10 of 30 kinds of error (--top N for more, --top 0 for all)`.
-    pub fn note(&self) -> String {
-        let Cut {
-            shown,
-            total,
-            what,
-            option,
-        } = self;
+/// The note of a list cut short by an option, when `shown` is fewer than `total`:
+/// `showing 10 of 30 kinds of error (--top N for more, --top 0 for all)`.
+pub fn cut_note(shown: usize, total: u64, what: &str, option: &str) -> Option<String> {
+    ((shown as u64) < total).then(|| {
         format!("showing {shown} of {total} {what} ({option} N for more, {option} 0 for all)")
-    }
+    })
 }
 
 /// What a report produces: rows, raw event lines (`events --raw`), or the summary document.
@@ -204,9 +180,20 @@ impl Cut {
 pub enum Document {
     Rows(Rows),
     /// One line each, written as they are whatever the format (`events --raw`),
-    /// and how the list was cut by `--limit`, if it was.
-    Lines(Vec<String>, Option<Cut>),
+    /// and the notes for stderr (as `Rows::notes`).
+    Lines(Vec<String>, Vec<String>),
     Summary(Summary),
+}
+
+impl Document {
+    /// Whether the report found nothing: no rows, no lines, a summary of no events.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Document::Rows(r) => r.rows.is_empty(),
+            Document::Lines(l, _) => l.is_empty(),
+            Document::Summary(s) => s.events == 0,
+        }
+    }
 }
 
 impl From<Rows> for Document {

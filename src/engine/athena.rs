@@ -35,7 +35,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     }
     if config.default_window {
         warn(&format!(
-            "no time window given: querying the last 24 hours ({}); use --since or --date for another window",
+            "no time window given: querying the last 24 hours, {}; use --since or --date for another window",
             config.filter.window
         ));
     }
@@ -50,7 +50,10 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     let doc = report.athena_document(&ResultTable::new(&result))?;
     render::print(&doc, config.style())?;
     warn(&athena_cost_line(&result));
-    Ok(Outcome::default())
+    Ok(Outcome {
+        skipped_inputs: 0,
+        failed_empty: config.fail_on_empty && doc.is_empty(),
+    })
 }
 
 /// `athena: query ID · 1.2 GB scanned · about $0.0061 at $5/TB`

@@ -27,6 +27,9 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         filter: &config.filter,
         now: config.now,
     };
+    if config.stats {
+        crate::exit::warn_all();
+    }
     let progress = Arc::new(Progress::default());
     let ticker = Ticker::start(
         Arc::clone(&progress),
@@ -47,7 +50,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     };
     if config.default_window {
         warn(&format!(
-            "no time window given: reading the last 24 hours ({}) of S3; use --since or --date for another window",
+            "no time window given: reading the last 24 hours of S3, {}; use --since or --date for another window",
             config.filter.window
         ));
     }
@@ -104,6 +107,23 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     }
 
     render::print(&output, config.style())?;
+    if output.is_empty() {
+        let s3_to_read: u64 = listings
+            .iter()
+            .map(|(_, l)| l.objects_listed - l.skipped_by_time)
+            .sum();
+        let s3_skipped: u64 = listings.iter().map(|(_, l)| l.skipped_by_time).sum();
+        let why = Empty {
+            inputs: found.inputs.len() as u64 + s3_to_read,
+            folders_outside: found.folders_skipped_by_time,
+            files_outside: found.files_skipped_by_time + s3_skipped,
+            stats: &stats,
+            config,
+        };
+        for note in why.notes() {
+            warn(&note);
+        }
+    }
 
     if stats.events_untimed > 0 {
         warn(&format!(
@@ -111,10 +131,22 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
             plural(stats.events_untimed, "event")
         ));
     }
+    let capped = crate::exit::capped_notes();
+    for note in &capped {
+        warn(note);
+    }
     let skipped = stats.inputs_skipped + found.unreadable;
     if skipped > 0 {
+        let named = if capped.is_empty() {
+            "named above".to_string()
+        } else {
+            format!(
+                "the first {} of each kind named above",
+                crate::exit::WARN_CAP
+            )
+        };
         warn(&format!(
-            "{skipped} of {} skipped (named above); the report covers the rest",
+            "{skipped} of {} skipped ({named}); the report covers the rest",
             plural(skipped + stats.inputs_read, "input")
         ));
     }
@@ -123,7 +155,75 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     }
     Ok(Outcome {
         skipped_inputs: skipped,
+        failed_empty: config.fail_on_empty && output.is_empty(),
     })
+}
+
+/// What an empty report says about itself on stderr: nothing was found, nothing was in the
+/// window, or nothing was of the accounts and regions asked for. A report that read events of
+/// the window and scope and found none of its kind says nothing more: that is its answer.
+struct Empty<'a> {
+    inputs: u64,
+    folders_outside: u64,
+    files_outside: u64,
+    stats: &'a ScanStats,
+    config: &'a Config,
+}
+
+impl Empty<'_> {
+    fn notes(&self) -> Vec<String> {
+        let window = &self.config.filter.window;
+        let outside = || {
+            let mut parts = Vec::new();
+            if self.folders_outside > 0 {
+                parts.push(plural(self.folders_outside, "day folder"));
+            }
+            if self.files_outside > 0 {
+                parts.push(plural(self.files_outside, "file"));
+            }
+            parts.join(" and ")
+        };
+        let s = self.stats;
+        let mut notes = Vec::new();
+        if self.inputs == 0 && self.folders_outside + self.files_outside > 0 {
+            notes.push(format!(
+                "nothing to read in the window {window}: {} outside it not read",
+                outside()
+            ));
+        } else if self.inputs == 0 {
+            let sources: Vec<String> = self.config.sources.iter().map(|s| s.to_string()).collect();
+            notes.push(format!(
+                "no inputs found in {}: ctq reads files ending .json, .jsonl or .ndjson (each \
+                 optionally .gz), and in S3 the day prefixes of AWSLogs/…/CloudTrail/",
+                sources.join(", ")
+            ));
+        } else if s.events == 0 && s.inputs_read > 0 {
+            notes.push(format!(
+                "the {} read held no events",
+                plural(s.inputs_read, "input")
+            ));
+        } else if s.events_matched == 0 && s.events > 0 {
+            if let Some((first, last)) = s.outside_window {
+                let mut note = format!(
+                    "none of the {} read is in the window {window}: those outside it span {} to {}",
+                    plural(s.events, "event"),
+                    crate::time::format_time(first),
+                    crate::time::format_time(last)
+                );
+                if self.folders_outside + self.files_outside > 0 {
+                    note.push_str(&format!(" ({} outside it not read)", outside()));
+                }
+                notes.push(note);
+            }
+            if s.events_out_of_scope > 0 {
+                notes.push(format!(
+                    "{} in the window, none of the --account or --region asked for",
+                    plural(s.events_out_of_scope, "event")
+                ));
+            }
+        }
+        notes
+    }
 }
 
 fn find_local(config: &Config) -> anyhow::Result<Found> {

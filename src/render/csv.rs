@@ -65,7 +65,7 @@ mod tests {
             columns,
             rows,
             footer: vec![],
-            cut: None,
+            notes: vec![],
         };
         let mut buf = Vec::new();
         write(&out, raw, &mut buf).unwrap();
@@ -83,7 +83,7 @@ mod tests {
                 Value::List(vec!["1.2.3.4".into(), "::1".into()]),
             ]],
             footer: vec![],
-            cut: None,
+            notes: vec![],
         };
         let mut buf = Vec::new();
         write(&out, false, &mut buf).unwrap();

@@ -17,7 +17,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::Context as _;
 
-use crate::document::{Cut, Document, Rows};
+use crate::document::{Document, Rows};
 use crate::exit::warn;
 
 pub use crate::escape::escape_control;
@@ -47,9 +47,7 @@ pub fn write(doc: &Document, style: Style, w: &mut impl Write) -> io::Result<Vec
 pub fn notes(doc: &Document) -> Vec<String> {
     match doc {
         Document::Summary(s) => s.notes(),
-        Document::Rows(Rows { cut, .. }) | Document::Lines(_, cut) => {
-            cut.iter().map(Cut::note).collect()
-        }
+        Document::Rows(Rows { notes, .. }) | Document::Lines(_, notes) => notes.clone(),
     }
 }
 

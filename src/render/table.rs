@@ -167,7 +167,7 @@ mod tests {
                 })
                 .collect(),
             footer: vec![],
-            cut: None,
+            notes: vec![],
         };
         let mut buf = Vec::new();
         let notes = write(&out, width, &mut buf).unwrap();

@@ -163,7 +163,7 @@ impl Report for ConsoleLogins {
             columns: sql::columns(&[&COLUMNS]),
             rows: self.rows.into_sorted(),
             footer: footer(self.successes, self.failures, self.without_mfa, self.root),
-            cut: None,
+            notes: vec![],
         }
         .into()
     }

@@ -13,7 +13,7 @@ use super::def::{Context, Report, ReportDef};
 use super::group::Details;
 use crate::athena::results::ResultTable;
 use crate::athena::sql::{self, Cell, F, Query, any_of, lit};
-use crate::document::{Column, Cut, Document, Rows, Value};
+use crate::document::{Column, Document, Rows, Value, cut_note};
 use crate::event::Event;
 use crate::net::IpNet;
 use crate::time::Micros;
@@ -205,6 +205,7 @@ impl ReportDef for Args {
             filters: self.filters(),
             columns: self.columns(),
             rows: Details::new(self.oldest_first, self.limit()),
+            near_misses: NearMisses::default(),
         }
     }
 
@@ -307,11 +308,15 @@ impl ReportDef for Args {
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
         let rows = t.rows(sql::columns(&[&COLUMNS]), vec![])?;
-        let cut = match self.limit() {
-            Some(_) => Cut::of(rows.rows.len(), t.total(MATCHED.0)?, "matching events", "--limit"),
+        let notes = match self.limit() {
+            Some(_) => cut_note(rows.rows.len(), t.total(MATCHED.0)?, "matching events", "--limit"),
             None => None,
         };
-        Ok(Rows { cut, ..rows }.into())
+        Ok(Rows {
+            notes: notes.into_iter().collect(),
+            ..rows
+        }
+        .into())
     }
 }
 
@@ -378,6 +383,43 @@ pub struct Events {
     filters: EventFilters,
     columns: Columns,
     rows: Details,
+    near_misses: NearMisses,
+}
+
+/// Values of `--event-name` and `--event-source` that match an event's only when case is
+/// ignored: CloudTrail's names are case-sensitive (`GetObject`), and an empty result with a
+/// lower-case filter says what the user probably meant. At most `NearMisses::MAX` are kept.
+#[derive(Debug, Clone, Default)]
+pub struct NearMisses(std::collections::BTreeSet<(&'static str, String, String)>);
+
+impl NearMisses {
+    const MAX: usize = 8;
+
+    fn check(&mut self, option: &'static str, wanted: &[String], seen: Option<&str>) {
+        let Some(seen) = seen else { return };
+        for w in wanted {
+            if w != seen && w.eq_ignore_ascii_case(seen) && self.0.len() < Self::MAX {
+                self.0.insert((option, w.clone(), seen.to_string()));
+            }
+        }
+    }
+
+    fn merge(&mut self, other: NearMisses) {
+        for m in other.0 {
+            if self.0.len() < Self::MAX {
+                self.0.insert(m);
+            }
+        }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|(option, wanted, seen)| {
+                format!("{option} is case-sensitive: no event has {wanted}; did you mean {seen}?")
+            })
+            .collect()
+    }
 }
 
 impl Report for Events {
@@ -387,6 +429,15 @@ impl Report for Events {
 
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         if !self.filters.matches(ev) {
+            let f = &self.filters;
+            if !f.event_names.is_empty() {
+                let seen = ev.event_name.as_deref();
+                self.near_misses.check("--event-name", &f.event_names, seen);
+            }
+            if !f.event_sources.is_empty() {
+                let seen = ev.event_source.as_deref();
+                self.near_misses.check("--event-source", &f.event_sources, seen);
+            }
             return;
         }
         let cells = match &self.columns {
@@ -420,12 +471,17 @@ impl Report for Events {
 
     fn merge(&mut self, other: Self) {
         self.rows.merge(other.rows);
+        self.near_misses.merge(other.near_misses);
     }
 
     fn finish(self) -> Document {
         let matched = self.rows.matched();
         let rows = self.rows.into_sorted();
-        let cut = Cut::of(rows.len(), matched, "matching events", "--limit");
+        let mut notes: Vec<String> =
+            cut_note(rows.len(), matched, "matching events", "--limit").into_iter().collect();
+        if rows.is_empty() {
+            notes.extend(self.near_misses.notes());
+        }
         match self.columns {
             Columns::Raw => Document::Lines(
                 rows.into_iter()
@@ -434,13 +490,13 @@ impl Report for Events {
                         _ => None,
                     })
                     .collect(),
-                cut,
+                notes,
             ),
             Columns::Default => Rows {
                 columns: sql::columns(&[&COLUMNS]),
                 rows,
                 footer: vec![],
-                cut,
+                notes,
             }
             .into(),
             Columns::Fields(paths) => Rows {
@@ -452,7 +508,7 @@ impl Report for Events {
                     .collect(),
                 rows,
                 footer: vec![],
-                cut,
+                notes,
             }
             .into(),
         }

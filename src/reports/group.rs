@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::athena::results::ResultTable;
 use crate::athena::sql;
-use crate::document::{Column, Cut, Document, Rows, Value};
+use crate::document::{Column, Document, Rows, Value, cut_note};
 use crate::event::Event;
 use crate::time::Micros;
 
@@ -172,7 +172,9 @@ impl Groups {
         Rows {
             columns,
             footer: vec![],
-            cut: Cut::of(rows.len(), total as u64, what, "--top"),
+            notes: cut_note(rows.len(), total as u64, what, "--top")
+                .into_iter()
+                .collect(),
             rows,
         }
         .into()
@@ -228,7 +230,7 @@ impl GroupsOrDetails {
             columns,
             rows,
             footer,
-            cut: None,
+            notes: vec![],
         }
         .into()
     }
@@ -349,8 +351,10 @@ pub fn top_from_athena(
 ) -> anyhow::Result<Document> {
     let total = t.total(sql::KINDS.0)?;
     let rows = t.rows(columns, vec![])?;
-    let cut = Cut::of(rows.rows.len(), total, what, "--top");
-    Ok(Rows { cut, ..rows }.into())
+    let notes = cut_note(rows.rows.len(), total, what, "--top")
+        .into_iter()
+        .collect();
+    Ok(Rows { notes, ..rows }.into())
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ impl Report for NetworkActivity {
             columns: columns(),
             rows,
             footer: vec![],
-            cut: None,
+            notes: vec![],
         }
         .into()
     }

@@ -129,7 +129,7 @@ impl ReportDef for Args {
             columns,
             rows,
             footer: footer(global, regional, no_host),
-            cut: None,
+            notes: vec![],
         }
         .into())
     }

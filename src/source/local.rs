@@ -8,7 +8,7 @@ use anyhow::bail;
 
 use super::layout::{self, DIGEST_FOLDER, Level};
 use super::{Found, Input, io_reason};
-use crate::exit::warn;
+use crate::exit::{Repeated, warn_repeated};
 use crate::time::Window;
 
 /// Add the files of one local path to `found`. A path that does not exist or cannot be read at
@@ -48,11 +48,10 @@ fn walk(dir: &Path, level: Level, window: &Window, found: &mut Found) {
 
 /// Names a folder that cannot be read, and counts it.
 fn unreadable_folder(dir: &Path, e: &std::io::Error, found: &mut Found) {
-    warn(&format!(
-        "{}: cannot read folder: {}",
-        dir.display(),
-        io_reason(e)
-    ));
+    warn_repeated(
+        Repeated::UnreadablePath,
+        &format!("{}: cannot read folder: {}", dir.display(), io_reason(e)),
+    );
     found.unreadable += 1;
 }
 
@@ -107,18 +106,24 @@ fn walk_entries(
             _ if !is_event_file_name(&name) => {}
             // A link to a folder named like a trail file: not followed (no loops), but named.
             Kind::LinkToFolder => {
-                warn(&format!(
-                    "{}: not a regular file (a link to a folder, not followed); skipped",
-                    Input::File(path.clone())
-                ));
+                warn_repeated(
+                    Repeated::UnreadablePath,
+                    &format!(
+                        "{}: not a regular file (a link to a folder, not followed); skipped",
+                        Input::File(path.clone())
+                    ),
+                );
                 found.unreadable += 1;
             }
             Kind::Special(what) => {
                 // Reading a pipe waits for a writer forever; a device never ends.
-                warn(&format!(
-                    "{}: not a regular file ({what}); skipped",
-                    Input::File(path.clone())
-                ));
+                warn_repeated(
+                    Repeated::UnreadablePath,
+                    &format!(
+                        "{}: not a regular file ({what}); skipped",
+                        Input::File(path.clone())
+                    ),
+                );
                 found.unreadable += 1;
             }
             Kind::File => {

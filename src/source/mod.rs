@@ -24,6 +24,17 @@ pub enum SourceSpec {
     S3 { bucket: String, prefix: String },
 }
 
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            SourceSpec::Path(p) => write_path(f, p),
+            SourceSpec::Stdin => f.write_str("<stdin>"),
+            SourceSpec::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            SourceSpec::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
 impl SourceSpec {
     pub fn parse(s: &str) -> Result<SourceSpec, String> {
         if s == "-" {
