@@ -3,6 +3,8 @@
 
 use std::num::NonZeroUsize;
 
+pub mod parse;
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{AthenaSettings, Config, Engine};
@@ -110,7 +112,7 @@ pub struct Common {
     /// cut to 120 columns. json (one array of row objects), ndjson (one object per line) and
     /// csv (header, then rows; lists joined with ';') are for programs and carry every value
     /// whole. Field names are the column names shown in the table header.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table, global = true, help_heading = "Output")]
+    #[arg(short = 'o', long = "output", value_enum, ignore_case = true, default_value_t = Format::Table, global = true, help_heading = "Output")]
     pub output: Format,
 
     /// In CSV, write text cells exactly, even those that a spreadsheet would run as a formula
@@ -120,7 +122,7 @@ pub struct Common {
     /// injection: fields such as errorMessage and userAgent are set by whoever made the
     /// request). Counts, times and booleans are never changed. Use --csv-raw when a program,
     /// not a spreadsheet, reads the CSV.
-    #[arg(long, global = true, help_heading = "Output")]
+    #[arg(hide_short_help = true, long, global = true, help_heading = "Output")]
     pub csv_raw: bool,
 
     /// Fit tables to N columns [default: the terminal's width]
@@ -130,15 +132,21 @@ pub struct Common {
     /// few lines, long ARNs are shortened in the middle with …, and the least important columns
     /// are left out, named on stderr. A table written to a pipe or a file is not fitted: every
     /// column, one line per row. 0 fits nothing.
-    #[arg(long, value_name = "N", value_parser = crate::render::parse_width, global = true, help_heading = "Output")]
+    #[arg(hide_short_help = true, long, value_name = "N", value_parser = crate::render::parse_width, global = true, help_heading = "Output")]
     pub width: Option<usize>,
 
     /// Show every column of a table, one line per row, whatever the terminal's width
-    #[arg(long, global = true, conflicts_with = "width", help_heading = "Output")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        global = true,
+        conflicts_with = "width",
+        help_heading = "Output"
+    )]
     pub wide: bool,
 
     /// Worker threads for decompression and parsing [default: all cores]
-    #[arg(long, value_name = "N", global = true, help_heading = "Output")]
+    #[arg(hide_short_help = true, long, value_name = "N", value_parser = at_least_one("--threads"), global = true, help_heading = "Output")]
     pub threads: Option<NonZeroUsize>,
 
     /// The most JSON one input may hold once decompressed [default: 4G]
@@ -146,37 +154,56 @@ pub struct Common {
     /// An input past it is skipped and named, as is a gzip input that inflates more than 1000
     /// times (no real log does; a decompression bomb does). Whitespace counts. A number of bytes
     /// with an optional unit: 512M, 4G, 8GiB, 10000000.
-    #[arg(long, value_name = "SIZE", value_parser = crate::decode::parse_size, global = true, help_heading = "Source")]
+    #[arg(hide_short_help = true, long, value_name = "SIZE", value_parser = crate::decode::parse_size, global = true, help_heading = "Source")]
     pub max_decompressed_size: Option<u64>,
 
     /// No progress line on stderr (it is shown only on a terminal anyway)
-    #[arg(short = 'q', long, global = true, help_heading = "Output")]
+    #[arg(
+        hide_short_help = true,
+        short = 'q',
+        long,
+        global = true,
+        help_heading = "Output"
+    )]
     pub quiet: bool,
 
     /// After the report, print on stderr what was read: objects listed, skipped, read, failed;
     /// bytes; events; per account and region. Every warning is printed (without it, 20 of each
     /// kind)
-    #[arg(long, global = true, help_heading = "Output")]
+    #[arg(hide_short_help = true, long, global = true, help_heading = "Output")]
     pub stats: bool,
 
     /// Exit with code 4 when the report has no rows, for scripts: `if ! ctq root-activity
     /// --fail-on-empty …; then` (an empty report exits 0 otherwise: "nobody used root" is an
     /// answer)
-    #[arg(long, global = true, help_heading = "Output")]
+    #[arg(hide_short_help = true, long, global = true, help_heading = "Output")]
     pub fail_on_empty: bool,
 
-    /// The AWS profile to use for S3 sources (default: the standard chain: environment,
-    /// AWS_PROFILE, shared config and credentials files, SSO, container and instance roles)
-    #[arg(long, value_name = "NAME", global = true, help_heading = "AWS")]
+    /// The AWS profile for S3 sources, Athena and `athena ddl` [default: the standard chain:
+    /// environment, AWS_PROFILE, shared config and credentials files, SSO, container and
+    /// instance roles]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "NAME",
+        global = true,
+        help_heading = "AWS"
+    )]
     pub profile: Option<String>,
 
     /// Send S3 requests to this S3-compatible server, with path-style addressing (the standard
     /// AWS_ENDPOINT_URL works too)
-    #[arg(long, value_name = "URL", global = true, help_heading = "AWS")]
+    #[arg(
+        hide_short_help = true,
+        long,
+        value_name = "URL",
+        global = true,
+        help_heading = "AWS"
+    )]
     pub endpoint_url: Option<String>,
 
     /// How many S3 objects to download at once
-    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(32).unwrap(), global = true, help_heading = "AWS")]
+    #[arg(hide_short_help = true, long, value_name = "N", value_parser = at_least_one("--concurrency"), default_value_t = NonZeroUsize::new(32).unwrap(), global = true, help_heading = "AWS")]
     pub concurrency: NonZeroUsize,
 
     /// Where the report runs: here (local: read the logs from --source), or on Amazon Athena
@@ -184,11 +211,12 @@ pub struct Common {
     ///
     /// With athena, --source is not read: the table names the bucket. The rows, columns and
     /// output formats are the same. Without a time option, the last 24 hours are queried.
-    #[arg(long, value_enum, default_value_t = Engine::Local, env = "CTQ_ENGINE", global = true, help_heading = "Athena")]
+    #[arg(hide_short_help = true, long, value_enum, ignore_case = true, default_value_t = Engine::Local, env = "CTQ_ENGINE", global = true, help_heading = "Athena")]
     pub engine: Engine,
 
     /// The Athena table to query
     #[arg(
+        hide_short_help = true,
         long,
         value_name = "NAME",
         default_value = "cloudtrail_logs",
@@ -200,6 +228,7 @@ pub struct Common {
 
     /// The Glue database of the table
     #[arg(
+        hide_short_help = true,
         long,
         value_name = "NAME",
         default_value = "default",
@@ -211,6 +240,7 @@ pub struct Common {
 
     /// The Athena workgroup to run in
     #[arg(
+        hide_short_help = true,
         long,
         value_name = "NAME",
         default_value = "primary",
@@ -222,6 +252,7 @@ pub struct Common {
 
     /// Where Athena writes query results, s3://BUCKET/PREFIX/ [default: the workgroup's]
     #[arg(
+        hide_short_help = true,
         long,
         value_name = "S3_URL",
         env = "CTQ_ATHENA_OUTPUT",
@@ -231,7 +262,7 @@ pub struct Common {
     pub athena_output: Option<String>,
 
     /// Print the report's Athena query and exit without running it (implies --engine athena)
-    #[arg(long, global = true, help_heading = "Athena")]
+    #[arg(hide_short_help = true, long, global = true, help_heading = "Athena")]
     pub print_sql: bool,
 }
 
@@ -242,6 +273,28 @@ pub enum Command {
     /// When one machine is not enough: set up Amazon Athena for the trail
     #[command(subcommand)]
     Athena(AthenaCommand),
+    /// Print a completion script for SHELL on stdout
+    ///
+    /// bash: ctq completions bash > ~/.local/share/bash-completion/completions/ctq
+    /// zsh: ctq completions zsh > "${fpath[1]}/_ctq"
+    /// fish: ctq completions fish > ~/.config/fish/completions/ctq.fish
+    Completions {
+        #[arg(value_enum, ignore_case = true)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: ctq man > ~/.local/share/man/man1/ctq.1
+    Man,
+}
+
+/// A value parser for a count that must be at least 1, with the error in words.
+fn at_least_one(option: &'static str) -> impl Fn(&str) -> Result<NonZeroUsize, String> + Clone {
+    move |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .ok()
+            .and_then(NonZeroUsize::new)
+            .ok_or_else(|| format!("{option} must be a whole number, at least 1"))
+    }
 }
 
 impl Common {

@@ -121,8 +121,9 @@ pub fn capped_notes() -> Vec<String> {
         .collect()
 }
 
-/// Map the result of a run to the process exit code, printing fatal errors.
-pub fn code(result: anyhow::Result<Outcome>) -> ExitCode {
+/// Map the result of a run to the process exit code, printing fatal errors; `usage_error` prints
+/// a usage error as clap prints its own.
+pub fn code(result: anyhow::Result<Outcome>, usage_error: impl FnOnce(&str)) -> ExitCode {
     match result {
         // Skipped inputs come first: an empty report of a partial read proves nothing.
         Ok(o) if o.skipped_inputs > 0 => ExitCode::from(SKIPPED),
@@ -130,18 +131,15 @@ pub fn code(result: anyhow::Result<Outcome>) -> ExitCode {
         Ok(_) => ExitCode::from(OK),
         // `ctq … | head -1`: the reader has what it wanted; that is success.
         Err(e) if is_broken_pipe(&e) => ExitCode::from(OK),
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
+            crate::progress::clear();
+            usage_error(&format!("{e:#}"));
+            ExitCode::from(USAGE)
+        }
         Err(e) => {
-            let code = if e.downcast_ref::<UsageError>().is_some() {
-                USAGE
-            } else {
-                FATAL
-            };
             // Through `warn`, so escaped: an error's context names files and S3 keys.
             warn(&format!("{e:#}"));
-            if code == USAGE {
-                let _ = writeln!(io::stderr(), "\nFor more information, try '--help'.");
-            }
-            ExitCode::from(code)
+            ExitCode::from(FATAL)
         }
     }
 }

@@ -30,11 +30,19 @@ use crate::exit::{Outcome, UsageError};
 use crate::reports::{ReportDef, Runner};
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Completions { shell } => {
+            return render::print_bytes(&cli::parse::completions(shell), "the completion script");
+        }
+        Command::Man => return render::print_bytes(&cli::parse::man_page()?, "the man page"),
+        Command::Report(_) | Command::Athena(_) => {}
+    }
     let is_ddl = matches!(cli.command, Command::Athena(_));
     let config = cli.common.config(time::now(), is_ddl)?;
     match cli.command {
         Command::Report(report) => report.run(OnEngine(&config)),
         Command::Athena(ddl) => ddl::run(ddl, &config),
+        Command::Completions { .. } | Command::Man => Ok(Outcome::default()),
     }
 }
 

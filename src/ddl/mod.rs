@@ -17,6 +17,13 @@ use crate::time;
 
 pub use table::{TableSpec, ddl};
 
+/// The folders next to `CloudTrail/` that hold events, as S3 spells them.
+const EVENT_FOLDERS: [&str; 3] = [
+    "CloudTrail",
+    "CloudTrail-NetworkActivity",
+    "CloudTrail-Insight",
+];
+
 /// `ctq athena …`
 #[derive(Debug, Subcommand)]
 pub enum AthenaCommand {
@@ -34,8 +41,9 @@ pub enum AthenaCommand {
         /// The Glue database
         #[arg(long, default_value = "default")]
         database: String,
-        /// Which events: CloudTrail (management and data) or CloudTrail-NetworkActivity
-        #[arg(long, default_value = "CloudTrail", value_parser = ["CloudTrail", "CloudTrail-NetworkActivity", "CloudTrail-Insight"])]
+        /// Which events: CloudTrail (management and data events), CloudTrail-NetworkActivity
+        /// (network activity events) or CloudTrail-Insight (Insights events)
+        #[arg(long, default_value = "CloudTrail", ignore_case = true, value_parser = EVENT_FOLDERS)]
         event_folder: String,
         /// The organization folder (o-…) when --account and --region are given without S3 access
         #[arg(long, value_name = "ID")]
@@ -51,6 +59,11 @@ pub fn run(command: AthenaCommand, config: &Config) -> anyhow::Result<Outcome> {
         event_folder,
         organization,
     } = command;
+    // clap accepts any case; S3 keys have one.
+    let event_folder = EVENT_FOLDERS
+        .into_iter()
+        .find(|f| f.eq_ignore_ascii_case(&event_folder))
+        .map_or(event_folder, str::to_string);
     let s3 = config.s3_sources();
     let [(bucket, prefix)] = s3[..] else {
         return Err(UsageError(

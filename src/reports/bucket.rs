@@ -64,6 +64,9 @@ const DETAIL_FIELDS: [F; 10] = [
 
 impl ReportDef for Args {
     const NAME: &'static str = "who-touched-bucket";
+    const EXAMPLES: &'static str = "\
+  ctq who-touched-bucket prod-data -s s3://my-trail-bucket --since 7d
+  ctq who-touched-bucket prod-data -s ./AWSLogs --details -o ndjson | jq .key";
     type Acc = WhoTouchedBucket;
 
     fn check(&self) -> Result<(), String> {

@@ -43,6 +43,9 @@ const COLUMNS: [Cell; 11] = [
 
 impl ReportDef for Args {
     const NAME: &'static str = "console-logins";
+    const EXAMPLES: &'static str = "\
+  ctq console-logins -s s3://my-trail-bucket --since 7d --no-mfa
+  ctq console-logins -s ./AWSLogs --failures -o csv > failed-logins.csv";
     type Acc = ConsoleLogins;
 
     fn accumulator(&self, _: &Context<'_>) -> ConsoleLogins {

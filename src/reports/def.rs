@@ -40,6 +40,8 @@ pub struct Context<'a> {
 pub trait ReportDef {
     /// The command as typed (`errors`); the SQL's first line names it.
     const NAME: &'static str;
+    /// Two or three command lines that show the report at work, for its help (`Examples:`).
+    const EXAMPLES: &'static str;
     /// The local engine's accumulator.
     type Acc: Report;
     /// Checks what clap cannot, before anything is read: the message of a usage error.

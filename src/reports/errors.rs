@@ -31,6 +31,10 @@ fn columns() -> Vec<Column> {
 
 impl ReportDef for Args {
     const NAME: &'static str = "errors";
+    const EXAMPLES: &'static str = "\
+  ctq errors -s s3://my-trail-bucket --since 24h
+  ctq errors -s ./AWSLogs --account 111111111111 --top 0 -o csv > errors.csv
+  ctq errors -s s3://my-trail-bucket --date 2024-09-05 --top 10 -o json | jq '.[0]'";
     type Acc = Errors;
 
     fn accumulator(&self, _: &Context<'_>) -> Errors {

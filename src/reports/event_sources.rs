@@ -31,6 +31,9 @@ const WHAT: &str = "event source and name pairs";
 
 impl ReportDef for Args {
     const NAME: &'static str = "event-sources";
+    const EXAMPLES: &'static str = "\
+  ctq event-sources -s s3://my-trail-bucket --since 7d
+  ctq event-sources -s ./AWSLogs --top 0 -o csv > api-calls.csv";
     type Acc = EventSources;
 
     fn accumulator(&self, _: &Context<'_>) -> EventSources {

@@ -187,6 +187,10 @@ impl Args {
 
 impl ReportDef for Args {
     const NAME: &'static str = "events";
+    const EXAMPLES: &'static str = "\
+  ctq events -s s3://my-trail-bucket --since 2h --user alice
+  ctq events -s ./AWSLogs --source-ip 203.0.113.0/24 --errors --limit 50
+  ctq events -s ./AWSLogs --access-key AKIAIOSFODNN7EXAMPLE --raw | jq .eventName";
     type Acc = Events;
 
     fn check(&self) -> Result<(), String> {

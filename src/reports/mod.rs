@@ -23,6 +23,11 @@ macro_rules! registry {
             $($variant($module::Args),)*
         }
 
+        /// Each report command's name and examples, for its help.
+        pub fn examples() -> Vec<(&'static str, &'static str)> {
+            vec![$((<$module::Args as ReportDef>::NAME, <$module::Args as ReportDef>::EXAMPLES),)*]
+        }
+
         impl Command {
             /// Hands the chosen report, with its options, to `runner`.
             pub fn run<R: Runner>(self, runner: R) -> R::Out {

@@ -37,6 +37,9 @@ fn columns() -> Vec<Column> {
 
 impl ReportDef for Args {
     const NAME: &'static str = "network-activity";
+    const EXAMPLES: &'static str = "\
+  ctq network-activity -s s3://my-trail-bucket --since 1d --denied
+  ctq network-activity -s ./AWSLogs --vpce vpce-0a1b2c3d4e5f60718 -o json";
     type Acc = NetworkActivity;
 
     fn accumulator(&self, _: &Context<'_>) -> NetworkActivity {

@@ -63,6 +63,10 @@ const DETAIL_FIELDS: [F; 10] = [
 
 impl ReportDef for Args {
     const NAME: &'static str = "root-activity";
+    const EXAMPLES: &'static str = "\
+  ctq root-activity -s s3://my-trail-bucket --since 7d
+  ctq root-activity -s ./AWSLogs --since 30d --details -o json | jq '.[].source_ip'
+  ctq root-activity -s s3://my-trail-bucket --since 1h -q --fail-on-empty && echo \"root was used\"";
     type Acc = RootActivity;
 
     fn accumulator(&self, _: &Context<'_>) -> RootActivity {

@@ -53,6 +53,10 @@ const STS_ENDPOINT: &str = "CASE WHEN host IS NULL THEN NULL \
 
 impl ReportDef for Args {
     const NAME: &'static str = "sts-endpoints";
+    const EXAMPLES: &'static str = "\
+  ctq sts-endpoints -s s3://my-trail-bucket --date 2024-09-05
+  ctq sts-endpoints -s ./AWSLogs --since 7d --details -o csv > global-sts.csv
+  ctq sts-endpoints -s s3://my-trail-bucket --since 1d -o json | jq '.[] | select(.endpoint == \"global\")'";
     type Acc = StsEndpoints;
 
     fn accumulator(&self, _: &Context<'_>) -> StsEndpoints {

@@ -36,6 +36,9 @@ pub struct Args {
 
 impl ReportDef for Args {
     const NAME: &'static str = "summary";
+    const EXAMPLES: &'static str = "\
+  ctq summary -s s3://my-trail-bucket --date 2024-09-05
+  ctq summary -s ./AWSLogs --top 20 -o json | jq .top_principals";
     type Acc = Summary;
 
     fn accumulator(&self, cx: &Context<'_>) -> Summary {

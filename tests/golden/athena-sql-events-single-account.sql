@@ -45,6 +45,11 @@ d AS (
     event_id AS "ctq_event_id",
     1 AS "ctq_row"
   FROM w
+),
+t AS (
+  SELECT
+    count(*) AS "ctq_matched"
+  FROM w
 )
 SELECT
   d."event_time",
@@ -54,7 +59,9 @@ SELECT
   d."event_name",
   d."principal",
   d."source_ip",
-  d."error_code"
-FROM d
+  d."error_code",
+  d."ctq_row",
+  t."ctq_matched"
+FROM t LEFT JOIN d ON true
 ORDER BY floor(to_unixtime(d."ts")) DESC NULLS LAST, d."ctq_event_id" DESC NULLS LAST, d."ts" ASC NULLS FIRST, d."account" ASC NULLS FIRST, d."region" ASC NULLS FIRST, d."event_source" ASC NULLS FIRST, d."event_name" ASC NULLS FIRST, d."principal" ASC NULLS FIRST, d."source_ip" ASC NULLS FIRST, d."error_code" ASC NULLS FIRST
 LIMIT 20

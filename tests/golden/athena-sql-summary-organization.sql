@@ -56,17 +56,18 @@ s AS (
   SELECT 7 AS "ord", 'timeline' AS "section", to_iso8601("start") AS "key", count(*) AS "count" FROM tl GROUP BY "start"
 ),
 r AS (
-  SELECT *, row_number() OVER (PARTITION BY "ord" ORDER BY "count" DESC, "key" ASC NULLS FIRST) AS "rank" FROM s
+  SELECT *, row_number() OVER (PARTITION BY "ord" ORDER BY "count" DESC, "key" ASC NULLS FIRST) AS "rank",
+    count(*) OVER (PARTITION BY "ord") AS ctq_kinds FROM s
 )
 SELECT -1 AS "ord", 'totals' AS "section", CAST(NULL AS VARCHAR) AS "key", count(*) AS "count",
   count_if(error_code IS NOT NULL) AS ctq_errors,
   to_iso8601(min(CASE WHEN plausible THEN ts END)) AS first_seen, to_iso8601(max(CASE WHEN plausible THEN ts END)) AS last_seen,
   count_if(NOT plausible) AS ctq_implausible, to_iso8601(min(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_first, to_iso8601(max(CASE WHEN NOT plausible THEN ts END)) AS ctq_implausible_last,
-  0 AS "rank"
+  0 AS "rank", CAST(NULL AS BIGINT) AS ctq_kinds
 FROM v
 UNION ALL
 SELECT "ord", "section", "key", "count", CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR),
-  CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), "rank"
+  CAST(NULL AS BIGINT), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), "rank", ctq_kinds
 FROM r
 WHERE "ord" NOT IN (3, 4, 5, 6) OR "rank" <= 5
 ORDER BY "ord", "rank"

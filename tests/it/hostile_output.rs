@@ -405,15 +405,20 @@ fn a_16_mb_cell_is_cut_in_the_table_and_whole_in_json_and_csv() {
         ]),
     );
     let d = dir.path().to_str().unwrap();
-    let table = run(&["errors", "-s", d]);
-    assert_eq!(table.code, 0, "{}", table.stderr);
+    // To a pipe, a table cell is cut at 4096 columns; on a terminal (--width), to fit it.
+    let piped = run(&["errors", "-s", d]);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert!(piped.stdout.len() < 64_000, "{} bytes", piped.stdout.len());
+    assert!(piped.stdout.lines().all(|l| l.chars().count() < 4200));
+    assert_no_raw_controls("piped table", &piped.stdout);
+    let table = run(&["errors", "-s", d, "--width", "200"]);
     assert!(table.stdout.len() < 4_000, "{} bytes", table.stdout.len());
     let line = table
         .stdout
         .lines()
         .find(|l| l.contains("AccessDenied"))
         .unwrap();
-    assert!(line.chars().count() < 200, "{line}");
+    assert!(line.chars().count() <= 200, "{line}");
     assert!(
         line.contains("User is not authorized: arn:aws:s3:::bucket/key\\x1b[0m"),
         "{line}"
@@ -451,9 +456,24 @@ fn summary_tables_cut_long_keys() {
     let r = run(&["summary", "-s", dir.path().to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.lines().all(|l| l.chars().count() < 200),
+        r.stdout.lines().all(|l| l.chars().count() < 4200),
         "{}",
         r.stdout
     );
     assert!(r.stdout.contains("user/xxx"), "{}", r.stdout);
+    // On a terminal of 80 columns, the key is shortened in the middle to fit.
+    let r = run(&[
+        "summary",
+        "-s",
+        dir.path().to_str().unwrap(),
+        "--width",
+        "80",
+    ]);
+    assert!(
+        r.stdout.lines().all(|l| l.chars().count() <= 80),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("arn:aws:iam::"), "{}", r.stdout);
+    assert!(r.stdout.contains("…xxx"), "{}", r.stdout);
 }

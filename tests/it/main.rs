@@ -18,6 +18,8 @@ mod hostile;
 mod hostile_output;
 mod inputs;
 mod investigations;
+mod layout;
+mod messages;
 mod output;
 mod reference;
 mod s3;
