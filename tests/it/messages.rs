@@ -323,16 +323,16 @@ fn completions_parse_and_the_man_page_renders() {
         &man.stdout[..200.min(man.stdout.len())]
     );
     // groff renders it without a warning, when it is installed.
-    let mut groff = match Command::new("groff")
+    let Ok(mut groff) = Command::new("groff")
         .args(["-k", "-man", "-Tutf8", "-ww"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-    {
-        Ok(g) => g,
-        Err(_) => return,
+    else {
+        return;
     };
+
     use std::io::Write;
     groff
         .stdin
