@@ -5,6 +5,7 @@ use std::num::NonZeroUsize;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::aws::{self, AwsSettings};
 use crate::config::{AthenaSettings, Config, Engine};
 use crate::ddl::AthenaCommand;
 use crate::exit::{EXIT_CODES_HELP, UsageError};
@@ -95,7 +96,8 @@ pub struct Common {
     )]
     pub accounts: Vec<String>,
 
-    /// Only events whose awsRegion is NAME (repeat for several)
+    /// Only events whose awsRegion is NAME (repeat for several); not the region of the API
+    /// calls, which is --api-region
     #[arg(
         long = "region",
         value_name = "NAME",
@@ -144,15 +146,52 @@ pub struct Common {
     #[arg(long, global = true, help_heading = "Output")]
     pub stats: bool,
 
-    /// The AWS profile to use for S3 sources (default: the standard chain: environment,
+    /// The AWS profile for S3 and Athena (default: the standard chain: environment,
     /// AWS_PROFILE, shared config and credentials files, SSO, container and instance roles)
     #[arg(long, value_name = "NAME", global = true, help_heading = "AWS")]
     pub profile: Option<String>,
 
+    /// The region of the AWS API calls (S3, Athena), not a filter on events: see --region
+    ///
+    /// Default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's region, as aws-cli
+    /// does. An S3 bucket is reached in its own region whatever this says; Athena runs in this
+    /// one, which must be the region of the table and workgroup.
+    #[arg(long, visible_alias = "aws-region", value_name = "NAME", value_parser = aws::settings::parse_region, global = true, help_heading = "AWS")]
+    pub api_region: Option<String>,
+
     /// Send S3 requests to this S3-compatible server, with path-style addressing (the standard
     /// AWS_ENDPOINT_URL works too)
-    #[arg(long, value_name = "URL", global = true, help_heading = "AWS")]
+    ///
+    /// An http:// or https:// URL with a host and an optional port: http://localhost:9000.
+    #[arg(long, value_name = "URL", value_parser = aws::settings::parse_endpoint_url, global = true, help_heading = "AWS")]
     pub endpoint_url: Option<String>,
+
+    /// Seconds to wait for a connection to AWS before the attempt fails; 0 waits for ever
+    /// [default: 5]
+    ///
+    /// As aws-cli's --cli-connect-timeout (whose default is 60). A refused connection or an
+    /// unknown host fails at once, without retries; a connection that times out is retried.
+    #[arg(long, value_name = "SECONDS", value_parser = aws::settings::parse_connect_timeout, default_value = "5", hide_default_value = true, global = true, help_heading = "AWS")]
+    pub connect_timeout: aws::Timeout,
+
+    /// Seconds to wait for AWS to send anything (an answer, or the next bytes of a download)
+    /// before the attempt fails and is retried; 0 waits for ever [default: 30]
+    ///
+    /// As aws-cli's --cli-read-timeout (whose default is 60). A download that stalls is tried
+    /// 3 times, then the object is skipped and named.
+    #[arg(long, value_name = "SECONDS", value_parser = aws::settings::parse_read_timeout, default_value = "30", hide_default_value = true, env = "CTQ_READ_TIMEOUT", global = true, help_heading = "AWS")]
+    pub read_timeout: aws::Timeout,
+
+    /// Print on stderr what the AWS clients do: where the credentials and the region came from,
+    /// each request (operation, method, URI, HTTP status, attempts, time) and the SDK's own log
+    ///
+    /// Never a secret key or session token: they are replaced by ** redacted **, and the access
+    /// key id is shown by its last 4 characters. The SDK's log is filtered by CTQ_LOG (or
+    /// RUST_LOG), targets and levels such as aws_config=debug,aws_smithy_runtime=debug,warn;
+    /// it never goes past debug, because at trace the SDK logs whole responses, and those of
+    /// STS, SSO and instance metadata hold the keys they hand out.
+    #[arg(long, global = true, help_heading = "AWS")]
+    pub debug: bool,
 
     /// How many S3 objects to download at once
     #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(32).unwrap(), global = true, help_heading = "AWS")]
@@ -297,6 +336,13 @@ impl Common {
                 )));
             }
         }
+        let aws = AwsSettings {
+            profile: c.profile,
+            region: c.api_region,
+            connect_timeout: c.connect_timeout,
+            read_timeout: c.read_timeout,
+            debug: c.debug,
+        };
         Ok(Config {
             sources,
             filter: Filter {
@@ -311,7 +357,7 @@ impl Common {
                 .max_decompressed_size
                 .unwrap_or(crate::decode::DEFAULT_MAX_JSON),
             s3: S3Settings {
-                profile: c.profile.clone(),
+                aws: aws.clone(),
                 endpoint_url: c.endpoint_url,
                 concurrency: c.concurrency.get(),
             },
@@ -325,7 +371,7 @@ impl Common {
                 table: c.athena_table,
                 workgroup: c.athena_workgroup,
                 output: c.athena_output,
-                profile: c.profile.clone(),
+                aws,
             },
             print_sql: c.print_sql,
         })

@@ -8,6 +8,7 @@
 
 mod architecture;
 mod athena;
+mod aws;
 mod cases;
 mod cli;
 mod faults;
