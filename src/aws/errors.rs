@@ -257,6 +257,43 @@ mod tests {
     }
 
     #[test]
+    fn only_an_endpoint_that_cannot_be_reached_is_not_retried() {
+        /// hyper's connector error: its own words, the resolver's error as its source.
+        #[derive(Debug)]
+        struct Connect(&'static str, std::io::Error);
+        impl std::fmt::Display for Connect {
+            fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl Error for Connect {
+            fn source(&self) -> Option<&(dyn Error + 'static)> {
+                Some(&self.1)
+            }
+        }
+        use std::io::ErrorKind as K;
+        let refused = Connect("tcp connect error", K::ConnectionRefused.into());
+        assert_eq!(unreachable_reason(&refused), Some("connection refused"));
+        let dns = Connect(
+            "dns error",
+            std::io::Error::other(
+                "failed to lookup address information: Name or service not known",
+            ),
+        );
+        assert_eq!(unreachable_reason(&dns), Some(NO_SUCH_HOST));
+        assert_eq!(transport_reason(&dns), NO_SUCH_HOST);
+        for retried in [K::ConnectionReset, K::TimedOut, K::UnexpectedEof] {
+            let e = Connect("tcp connect error", retried.into());
+            assert_eq!(unreachable_reason(&e), None, "{retried:?}");
+        }
+        note_endpoint("http://127.0.0.1:9/bucket/key?x-id=GetObject");
+        assert_eq!(
+            LAST_ENDPOINT.lock().unwrap().as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+    }
+
+    #[test]
     fn long_messages_are_cut_on_one_line() {
         let long = format!("a\nb {}", "x".repeat(300));
         let out = one_line(&long);
