@@ -59,29 +59,40 @@ pub struct Common {
     )]
     pub sources: Vec<String>,
 
-    /// Only events of this UTC day, YYYY-MM-DD
+    /// Only events of this UTC day: YYYY-MM-DD, today or yesterday
     ///
-    /// The same as --since DAY --until DAY+1. Day folders of other days are not read, except the
-    /// next day's, which holds the events delivered after midnight.
+    /// The same as --since DAY --until DAY+1; today and yesterday are UTC days. Day folders of
+    /// other days are not read, except the next day's, which holds the events delivered after
+    /// midnight.
     #[arg(long, value_name = "DAY", conflicts_with_all = ["since", "until"], global = true, help_heading = "Time window (UTC, half-open [since, until))")]
     pub date: Option<DateArg>,
 
-    /// Only events at or after T: a date, an RFC 3339 time, or a duration back from now (90m, 12h, 7d)
+    /// Only events at or after T: a date, a time, today, yesterday, a duration back (7d), @epoch
     ///
-    /// Examples: 2024-09-05 (midnight UTC), 2024-09-05T10:00:00Z, 2024-09-05T12:00:00+02:00
-    /// (converted to UTC), 90m, 12h, 7d, 2w, 1d12h.
+    /// The forms of T, with examples:
+    ///   2024-09-05                  midnight UTC of that day
+    ///   2024-09-05T10:00            UTC; seconds and a Z are optional (2024-09-05T10:00:30Z)
+    ///   2024-09-05T12:00+02:00      with an offset, converted to UTC (10:00Z)
+    ///   today, yesterday            midnight UTC of that day
+    ///   now                         this moment (for --until)
+    ///   90m, 12h, 7d, 2w, 1y, 1d12h a duration back from now, in s, m, h, d, w (7 days)
+    ///                               and y (365 days); -7d and '7d ago' are the same as 7d
+    ///   @1725494400                 seconds since 1970-01-01T00:00:00Z, as GNU date takes it
     #[arg(
         long,
         value_name = "T",
+        allow_hyphen_values = true,
+        verbatim_doc_comment,
         global = true,
         help_heading = "Time window (UTC, half-open [since, until))"
     )]
     pub since: Option<TimeArg>,
 
-    /// Only events before T (same forms as --since)
+    /// Only events before T (same forms as --since: 2024-09-05T10:00, yesterday, 2h, @1725494400)
     #[arg(
         long,
         value_name = "T",
+        allow_hyphen_values = true,
         global = true,
         help_heading = "Time window (UTC, half-open [since, until))"
     )]
@@ -296,10 +307,10 @@ impl Common {
                 sources.push(spec);
             }
         }
-        let mut window = match c.date {
+        let mut window = match c.date.map(|d| d.resolve(now)) {
             Some(day) => Window {
-                since: Some(day.0 * DAY),
-                until: Some((day.0 + 1) * DAY),
+                since: Some(day * DAY),
+                until: Some((day + 1) * DAY),
             },
             None => Window {
                 since: c.since.map(|t| t.resolve(now)),

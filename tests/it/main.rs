@@ -22,4 +22,5 @@ mod investigations;
 mod output;
 mod reference;
 mod s3;
+mod time_input;
 mod util;
