@@ -45,8 +45,10 @@ pub struct Common {
     /// s3://BUCKET[/PREFIX]
     ///
     /// Repeat to read several. In a folder, files ending .json, .jsonl or .ndjson (each optionally
-    /// .gz) are read; CloudTrail-Digest folders are skipped. A file named directly is read
-    /// whatever its name. Gzip is recognised by its content, not its name. In S3, only the day
+    /// .gz) are read; CloudTrail-Digest folders are skipped. A path named directly is read
+    /// whatever its name and kind, as a stream if need be: a process substitution <(zcat …),
+    /// /dev/stdin, a named pipe. With -s - at a terminal, ctq says on stderr that it is waiting
+    /// (Ctrl-D ends the input), unless --quiet. Gzip is recognised by its content, not its name. In S3, only the day
     /// prefixes of the window are listed, under AWSLogs/ (organization trails included); without
     /// a time option an S3 source reads the last 24 hours.
     #[arg(

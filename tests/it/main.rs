@@ -22,5 +22,6 @@ mod investigations;
 mod output;
 mod reference;
 mod s3;
+mod sources;
 mod time_input;
 mod util;
