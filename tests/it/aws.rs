@@ -219,6 +219,8 @@ fn debug_shows_the_requests_and_never_a_secret() {
                     "{var}={filter}: {secret} printed:\n{output}"
                 );
             }
+            // Nor the request signature, which the SDK's trace level would log with the headers.
+            assert!(!output.contains("Signature="), "{var}={filter}: {output}");
             // Not even a recognisable part of one.
             assert!(!output.contains("ne3ver-print-me"), "{output}");
             assert!(!output.contains("debug-session-token"), "{output}");
