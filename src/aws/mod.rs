@@ -20,6 +20,7 @@ use aws_sdk_s3::config::{Credentials, ProvideCredentials, Region, StalledStreamP
 
 pub use errors::{FailFast, describe, no_answer, root_cause, seconds, transport_reason};
 use profile::check_profile_exists;
+
 pub use settings::{AwsSettings, Timeout};
 
 pub const NO_CREDENTIALS: &str =
@@ -29,6 +30,9 @@ pub const NO_CREDENTIALS: &str =
 /// credentials can be found, so that no request is ever sent unsigned.
 pub async fn sdk_config(s: &AwsSettings) -> anyhow::Result<SdkConfig> {
     if s.debug {
+        let (ids, secrets) = profile::keys_in_files();
+        ids.iter().for_each(|id| debug::hide_key_id(id));
+        secrets.iter().for_each(|secret| debug::hide(secret));
         debug::enable();
     }
     let profile = s.profile.as_deref();

@@ -36,6 +36,36 @@ pub(super) fn check_profile_exists(profile: &str) -> anyhow::Result<()> {
     )
 }
 
+/// The keys written in the shared config and credentials files (access key ids; secret keys and
+/// session tokens), for `--debug` to hide before the SDK loads them: at its info level it logs
+/// a profile's access key id as it reads it.
+pub(super) fn keys_in_files() -> (Vec<String>, Vec<String>) {
+    let files = ProfileFiles::locate();
+    let (mut ids, mut secrets) = (Vec::new(), Vec::new());
+    for path in [&files.config, &files.credentials].into_iter().flatten() {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            keys_in_text(&text, &mut ids, &mut secrets);
+        }
+    }
+    (ids, secrets)
+}
+
+fn keys_in_text(text: &str, ids: &mut Vec<String>, secrets: &mut Vec<String>) {
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().to_string();
+        match key.trim().to_ascii_lowercase().as_str() {
+            "aws_access_key_id" => ids.push(value),
+            "aws_secret_access_key" | "aws_session_token" | "aws_security_token" => {
+                secrets.push(value)
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Where the SDK reads profiles from.
 struct ProfileFiles {
     config: Option<PathBuf>,
@@ -101,6 +131,16 @@ fn profile_names(text: &str, is_config: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_keys_of_the_files_are_found_to_be_hidden() {
+        let text = "[default]\naws_access_key_id = AKIA1\n[profile x]\nAWS_SECRET_ACCESS_KEY=s3cr3t \n\
+                    aws_session_token = tok\nregion = eu-west-1\n";
+        let (mut ids, mut secrets) = (Vec::new(), Vec::new());
+        keys_in_text(text, &mut ids, &mut secrets);
+        assert_eq!(ids, ["AKIA1"]);
+        assert_eq!(secrets, ["s3cr3t", "tok"]);
+    }
 
     #[test]
     fn profile_names_as_the_sdk_reads_them() {

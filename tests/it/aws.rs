@@ -261,6 +261,51 @@ fn debug_shows_the_requests_and_never_a_secret() {
             .add(On::object("plain001"), Fault::SlowDown, Some(1));
     }
 
+    // The same keys in a profile of the shared config file: the SDK logs the profile as it
+    // reads it, before ctq has the credentials in hand.
+    let home = tempfile::tempdir().unwrap();
+    let config = write(
+        home.path(),
+        "config",
+        format!(
+            "[profile dbg]\naws_access_key_id = {DEBUG_ACCESS_KEY}\naws_secret_access_key = \
+             {DEBUG_SECRET_KEY}\naws_session_token = {SESSION_TOKEN}\n"
+        )
+        .as_bytes(),
+    );
+    let mut cmd = isolated_ctq();
+    cmd.env("AWS_CONFIG_FILE", &config)
+        .env("CTQ_LOG", "trace")
+        .args(errors_args("dbg"))
+        .args([
+            "--endpoint-url",
+            &server.endpoint,
+            "--debug",
+            "--profile",
+            "dbg",
+        ]);
+    let r = run_with(&mut cmd, None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for secret in [
+        DEBUG_SECRET_KEY,
+        SESSION_TOKEN,
+        DEBUG_ACCESS_KEY,
+        "Signature=",
+    ] {
+        assert!(
+            !r.stderr.contains(secret),
+            "{secret} printed:\n{}",
+            r.stderr
+        );
+    }
+    assert!(
+        r.stderr.contains(
+            "ctq: debug: credentials from the shared config and credentials files (profile `dbg`) (access key …3914)"
+        ),
+        "{}",
+        r.stderr
+    );
+
     // Without --debug, none of it.
     let r = server.run(
         &errors_args("dbg")
