@@ -15,7 +15,8 @@ use crate::reports;
 use crate::source::SourceSpec;
 use crate::source::layout::is_account_id;
 use crate::source::s3::S3Settings;
-use crate::time::{self, DAY, DateArg, Micros, TimeArg, Window};
+use crate::time::arg::{DateArg, TimeArg};
+use crate::time::{self, DAY, Micros, Window};
 
 /// Answer questions about AWS CloudTrail logs in seconds, from S3 or from trail files on disk.
 #[derive(Debug, Parser)]
