@@ -1,8 +1,8 @@
 //! The AWS set-up shared by the S3 source and the Athena engine: the settings the user chose
 //! (`settings`), the standard credential and region chain (or `--profile`, `--api-region`),
-//! checked once, with ctq's retry and timeout settings (`sdk_config`) and what every client adds
-//! to it (`customize`); the one-line summary of a failed request that every AWS message uses
-//! (`errors`); and `--debug` (`debug`).
+//! checked once, with ctq's retry and timeout settings (`sdk_config`), to which every client adds
+//! the retry classifier `FailFast` and the interceptor `debug::Observe`; the one-line summary of
+//! a failed request that every AWS message uses (`errors`); and `--debug` (`debug`).
 
 pub mod debug;
 mod errors;
@@ -20,7 +20,6 @@ use aws_sdk_s3::config::{Credentials, ProvideCredentials, Region, StalledStreamP
 
 pub use errors::{FailFast, describe, no_answer, root_cause, seconds, transport_reason};
 use profile::check_profile_exists;
-
 pub use settings::{AwsSettings, Timeout};
 
 pub const NO_CREDENTIALS: &str =
