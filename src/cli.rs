@@ -7,6 +7,7 @@ pub mod parse;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::aws::{self, AwsSettings};
 use crate::config::{AthenaSettings, Config, Engine};
 use crate::ddl::AthenaCommand;
 use crate::exit::{EXIT_CODES_HELP, UsageError};
@@ -16,7 +17,8 @@ use crate::reports;
 use crate::source::SourceSpec;
 use crate::source::layout::is_account_id;
 use crate::source::s3::S3Settings;
-use crate::time::{self, DAY, DateArg, Micros, TimeArg, Window};
+use crate::time::arg::{DateArg, TimeArg};
+use crate::time::{self, DAY, Micros, Window};
 
 /// Answer questions about AWS CloudTrail logs in seconds, from S3 or from trail files on disk.
 #[derive(Debug, Parser)]
@@ -46,8 +48,10 @@ pub struct Common {
     /// s3://BUCKET[/PREFIX]
     ///
     /// Repeat to read several. In a folder, files ending .json, .jsonl or .ndjson (each optionally
-    /// .gz) are read; CloudTrail-Digest folders are skipped. A file named directly is read
-    /// whatever its name. Gzip is recognised by its content, not its name. In S3, only the day
+    /// .gz) are read; CloudTrail-Digest folders are skipped. A path named directly is read
+    /// whatever its name and kind, as a stream if need be: a process substitution <(zcat …),
+    /// /dev/stdin, a named pipe. With -s - at a terminal, ctq says on stderr that it is waiting
+    /// (Ctrl-D ends the input), unless --quiet. Gzip is recognised by its content, not its name. In S3, only the day
     /// prefixes of the window are listed, under AWSLogs/ (organization trails included); without
     /// a time option an S3 source reads the last 24 hours.
     #[arg(
@@ -60,29 +64,40 @@ pub struct Common {
     )]
     pub sources: Vec<String>,
 
-    /// Only events of this UTC day, YYYY-MM-DD
+    /// Only events of this UTC day: YYYY-MM-DD, today or yesterday
     ///
-    /// The same as --since DAY --until DAY+1. Day folders of other days are not read, except the
-    /// next day's, which holds the events delivered after midnight.
+    /// The same as --since DAY --until DAY+1; today and yesterday are UTC days. Day folders of
+    /// other days are not read, except the next day's, which holds the events delivered after
+    /// midnight.
     #[arg(long, value_name = "DAY", conflicts_with_all = ["since", "until"], global = true, help_heading = "Time window (UTC, half-open [since, until))")]
     pub date: Option<DateArg>,
 
-    /// Only events at or after T: a date, an RFC 3339 time, or a duration back from now (90m, 12h, 7d)
+    /// Only events at or after T: a date, a time, today, yesterday, a duration back (7d), @epoch
     ///
-    /// Examples: 2024-09-05 (midnight UTC), 2024-09-05T10:00:00Z, 2024-09-05T12:00:00+02:00
-    /// (converted to UTC), 90m, 12h, 7d, 2w, 1d12h.
+    /// The forms of T, with examples:
+    ///   2024-09-05                  midnight UTC of that day
+    ///   2024-09-05T10:00            UTC; seconds and a Z are optional (2024-09-05T10:00:30Z)
+    ///   2024-09-05T12:00+02:00      with an offset, converted to UTC (10:00Z)
+    ///   today, yesterday            midnight UTC of that day
+    ///   now                         this moment (for --until)
+    ///   90m, 12h, 7d, 2w, 1y, 1d12h a duration back from now, in s, m, h, d, w (7 days)
+    ///                               and y (365 days); -7d and '7d ago' are the same as 7d
+    ///   @1725494400                 seconds since 1970-01-01T00:00:00Z, as GNU date takes it
     #[arg(
         long,
         value_name = "T",
+        allow_hyphen_values = true,
+        verbatim_doc_comment,
         global = true,
         help_heading = "Time window (UTC, half-open [since, until))"
     )]
     pub since: Option<TimeArg>,
 
-    /// Only events before T (same forms as --since)
+    /// Only events before T (same forms as --since: 2024-09-05T10:00, yesterday, 2h, @1725494400)
     #[arg(
         long,
         value_name = "T",
+        allow_hyphen_values = true,
         global = true,
         help_heading = "Time window (UTC, half-open [since, until))"
     )]
@@ -97,7 +112,8 @@ pub struct Common {
     )]
     pub accounts: Vec<String>,
 
-    /// Only events whose awsRegion is NAME (repeat for several)
+    /// Only events whose awsRegion is NAME (repeat for several); not the region of the API
+    /// calls, which is --api-region
     #[arg(
         long = "region",
         value_name = "NAME",
@@ -191,16 +207,47 @@ pub struct Common {
     )]
     pub profile: Option<String>,
 
+    /// The region of the AWS API calls (S3, Athena), not a filter on events: see --region
+    ///
+    /// Default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's region, as aws-cli
+    /// does. An S3 bucket is reached in its own region whatever this says; Athena runs in this
+    /// one, which must be the region of the table and workgroup.
+    #[arg(hide_short_help = true, long, visible_alias = "aws-region", value_name = "NAME", value_parser = aws::settings::parse_region, global = true, help_heading = "AWS")]
+    pub api_region: Option<String>,
+
     /// Send S3 requests to this S3-compatible server, with path-style addressing (the standard
     /// AWS_ENDPOINT_URL works too)
-    #[arg(
-        hide_short_help = true,
-        long,
-        value_name = "URL",
-        global = true,
-        help_heading = "AWS"
-    )]
+    ///
+    /// An http:// or https:// URL with a host and an optional port: http://localhost:9000.
+    #[arg(hide_short_help = true, long, value_name = "URL", value_parser = aws::settings::parse_endpoint_url, global = true, help_heading = "AWS")]
     pub endpoint_url: Option<String>,
+
+    /// Seconds to wait for a connection to AWS before the attempt fails; 0 waits for ever
+    /// [default: 5]
+    ///
+    /// As aws-cli's --cli-connect-timeout (whose default is 60). A refused connection or an
+    /// unknown host fails at once, without retries; a connection that times out is retried.
+    #[arg(hide_short_help = true, long, value_name = "SECONDS", value_parser = aws::settings::parse_connect_timeout, default_value = "5", hide_default_value = true, global = true, help_heading = "AWS")]
+    pub connect_timeout: aws::Timeout,
+
+    /// Seconds to wait for AWS to send anything (an answer, or the next bytes of a download)
+    /// before the attempt fails and is retried; 0 waits for ever [default: 30]
+    ///
+    /// As aws-cli's --cli-read-timeout (whose default is 60). A download that stalls is tried
+    /// 3 times, then the object is skipped and named.
+    #[arg(hide_short_help = true, long, value_name = "SECONDS", value_parser = aws::settings::parse_read_timeout, default_value = "30", hide_default_value = true, env = "CTQ_READ_TIMEOUT", global = true, help_heading = "AWS")]
+    pub read_timeout: aws::Timeout,
+
+    /// Print on stderr what the AWS clients do: where the credentials and the region came from,
+    /// each request (operation, method, URI, HTTP status, attempts, time) and the SDK's own log
+    ///
+    /// Never a secret key or session token: they are replaced by ** redacted **, and the access
+    /// key id is shown by its last 4 characters. The SDK's log is filtered by CTQ_LOG (or
+    /// RUST_LOG), targets and levels such as aws_config=debug,aws_smithy_runtime=debug,warn;
+    /// it never goes past debug, because at trace the SDK logs whole responses, and those of
+    /// STS, SSO and instance metadata hold the keys they hand out.
+    #[arg(hide_short_help = true, long, global = true, help_heading = "AWS")]
+    pub debug: bool,
 
     /// How many S3 objects to download at once
     #[arg(hide_short_help = true, long, value_name = "N", value_parser = at_least_one("--concurrency"), default_value_t = NonZeroUsize::new(32).unwrap(), global = true, help_heading = "AWS")]
@@ -331,10 +378,10 @@ impl Common {
                 sources.push(spec);
             }
         }
-        let mut window = match c.date {
+        let mut window = match c.date.map(|d| d.resolve(now)) {
             Some(day) => Window {
-                since: Some(day.0 * DAY),
-                until: Some((day.0 + 1) * DAY),
+                since: Some(day * DAY),
+                until: Some((day + 1) * DAY),
             },
             None => Window {
                 since: c.since.map(|t| t.resolve(now)),
@@ -371,6 +418,13 @@ impl Common {
                 )));
             }
         }
+        let aws = AwsSettings {
+            profile: c.profile,
+            region: c.api_region,
+            connect_timeout: c.connect_timeout,
+            read_timeout: c.read_timeout,
+            debug: c.debug,
+        };
         Ok(Config {
             sources,
             filter: Filter {
@@ -386,7 +440,7 @@ impl Common {
                 .max_decompressed_size
                 .unwrap_or(crate::decode::DEFAULT_MAX_JSON),
             s3: S3Settings {
-                profile: c.profile.clone(),
+                aws: aws.clone(),
                 endpoint_url: c.endpoint_url,
                 concurrency: c.concurrency.get(),
             },
@@ -401,7 +455,7 @@ impl Common {
                 table: c.athena_table,
                 workgroup: c.athena_workgroup,
                 output: c.athena_output,
-                profile: c.profile.clone(),
+                aws,
             },
             print_sql: c.print_sql,
         })

@@ -5,6 +5,7 @@ use std::num::NonZeroUsize;
 
 use clap::ValueEnum;
 
+use crate::aws::AwsSettings;
 use crate::filter::Filter;
 use crate::render::{self, Format};
 use crate::source::SourceSpec;
@@ -28,7 +29,7 @@ pub struct AthenaSettings {
     pub workgroup: String,
     /// `s3://…` for query results; None takes the workgroup's.
     pub output: Option<String>,
-    pub profile: Option<String>,
+    pub aws: AwsSettings,
 }
 
 #[derive(Debug, Clone)]

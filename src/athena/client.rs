@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_athena::Client;
-use aws_sdk_athena::error::DisplayErrorContext;
+use aws_sdk_athena::config::http::HttpResponse;
+use aws_sdk_athena::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
 
 use super::results::QueryResult;
+use crate::aws;
 use crate::config::AthenaSettings;
 
 /// Rows asked for per GetQueryResults call (Athena's maximum).
@@ -29,14 +31,30 @@ pub fn run(
 }
 
 async fn client(settings: &AthenaSettings) -> anyhow::Result<Client> {
-    let sdk = crate::aws::sdk_config(settings.profile.as_deref()).await?;
+    let sdk = aws::sdk_config(&settings.aws).await?;
     if sdk.region().is_none() {
         bail!(
-            "Athena needs a region: set AWS_REGION (or a region in the profile) to the region of \
-             the table and workgroup"
+            "Athena needs a region: pass --api-region (or set AWS_REGION, or a region in the \
+             profile) to the region of the table and workgroup"
         );
     }
-    Ok(Client::new(&sdk))
+    let config = aws_sdk_athena::config::Builder::from(&sdk)
+        .interceptor(aws::debug::Observe)
+        .retry_classifier(aws::FailFast)
+        .build();
+    Ok(Client::from_conf(config))
+}
+
+/// What went wrong with a call: the endpoint and the reason when no answer came (a refused
+/// connection, a timeout), else the SDK's error with its context.
+fn why<E>(e: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match e {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => aws::no_answer(e, "Athena"),
+        _ => DisplayErrorContext(e).to_string(),
+    }
 }
 
 async fn run_async(
@@ -54,7 +72,7 @@ async fn run_async(
         .work_group(wg_name)
         .send()
         .await
-        .map_err(|e| anyhow!("Athena workgroup '{wg_name}': {}", DisplayErrorContext(&e)))?;
+        .map_err(|e| anyhow!("Athena workgroup '{wg_name}': {}", why(&e)))?;
     let wg = wg
         .work_group()
         .ok_or_else(|| anyhow!("Athena workgroup '{wg_name}': not found"))?;
@@ -95,7 +113,7 @@ async fn run_async(
         .map_err(|e| {
             anyhow!(
                 "Athena did not start the query (workgroup '{wg_name}'): {}",
-                DisplayErrorContext(&e)
+                why(&e)
             )
         })?
         .query_execution_id()
@@ -111,7 +129,7 @@ async fn run_async(
             .query_execution_id(&id)
             .send()
             .await
-            .map_err(|e| anyhow!("Athena query {id}: {}", DisplayErrorContext(&e)))?;
+            .map_err(|e| anyhow!("Athena query {id}: {}", why(&e)))?;
         let exec = out
             .query_execution()
             .cloned()
@@ -165,12 +183,7 @@ async fn run_async(
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(|e| {
-                anyhow!(
-                    "Athena query {id}: cannot read the results: {}",
-                    DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(|e| anyhow!("Athena query {id}: cannot read the results: {}", why(&e)))?;
         let set = page.result_set();
         if first_page {
             result.columns = set

@@ -92,7 +92,11 @@ const DDL_USES: &[&str] = &[
     "accounts",
     "regions",
     "profile",
+    "api_region",
     "endpoint_url",
+    "connect_timeout",
+    "read_timeout",
+    "debug",
 ];
 
 fn only_what_ddl_uses(m: &ArgMatches, cmd: &mut clap::Command) -> Result<(), clap::Error> {

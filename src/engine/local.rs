@@ -231,7 +231,12 @@ fn find_local(config: &Config) -> anyhow::Result<Found> {
     for spec in &config.sources {
         match spec {
             SourceSpec::Path(p) => source::local::find(p, &config.filter.window, &mut found)?,
-            SourceSpec::Stdin => found.inputs.push(Input::Stdin),
+            SourceSpec::Stdin => {
+                if let Some(hint) = source::stdin_hint(io::stdin().is_terminal(), config.quiet) {
+                    warn(hint);
+                }
+                found.inputs.push(Input::Stdin);
+            }
             SourceSpec::S3 { .. } => {}
         }
     }

@@ -59,6 +59,14 @@ impl SourceSpec {
     }
 }
 
+/// What to tell someone who ran `-s -` at a terminal, where ctq would otherwise wait without a
+/// word for events to be pasted or typed. Said once, before the wait; not with `--quiet`, which
+/// asks for a silent stderr; and never when standard input is a pipe or a file, as in a script,
+/// which needs no hint and whose stderr should hold only what went wrong.
+pub fn stdin_hint(stdin_is_terminal: bool, quiet: bool) -> Option<&'static str> {
+    (stdin_is_terminal && !quiet).then_some("reading events from standard input (Ctrl-D to end)")
+}
+
 /// One unit of work for the scanner: a file, or standard input.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Input {
@@ -155,5 +163,21 @@ pub fn io_reason(e: &io::Error) -> String {
                 None => s,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stdin_hint_is_for_a_terminal_only() {
+        assert_eq!(
+            stdin_hint(true, false),
+            Some("reading events from standard input (Ctrl-D to end)")
+        );
+        assert_eq!(stdin_hint(true, true), None, "--quiet");
+        assert_eq!(stdin_hint(false, false), None, "a pipe or a file");
+        assert_eq!(stdin_hint(false, true), None);
     }
 }

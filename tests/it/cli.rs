@@ -53,7 +53,7 @@ fn usage_errors_exit_2() {
             "is not a date",
         ),
         (
-            vec!["errors", "-s", d, "--since", "yesterday"],
+            vec!["errors", "-s", d, "--since", "last tuesday"],
             "duration back from now",
         ),
         (

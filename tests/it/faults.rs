@@ -85,6 +85,8 @@ pub struct Faults {
     rules: Mutex<Vec<Rule>>,
     /// At most this many keys per listing page (0: as asked, up to 1,000).
     page_size: AtomicI32,
+    /// The region of every signed request's credential scope, in arrival order.
+    signed_regions: Mutex<Vec<String>>,
 }
 
 impl Faults {
@@ -105,6 +107,22 @@ impl Faults {
     /// How many requests got a fault so far.
     pub fn hits(&self) -> u32 {
         self.rules.lock().unwrap().iter().map(|r| r.hits).sum()
+    }
+
+    /// The regions requests were signed for (`Credential=AKID/DATE/REGION/s3/aws4_request`):
+    /// the region the client was configured with, as S3 sees it.
+    pub fn signed_regions(&self) -> Vec<String> {
+        self.signed_regions.lock().unwrap().clone()
+    }
+
+    fn note_signature(&self, authorization: Option<&http::HeaderValue>) {
+        let region = authorization
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split("Credential=").nth(1))
+            .and_then(|scope| scope.split('/').nth(2));
+        if let Some(r) = region {
+            self.signed_regions.lock().unwrap().push(r.to_string());
+        }
     }
 
     pub fn set_page_size(&self, n: i32) {
@@ -298,6 +316,8 @@ impl hyper::service::Service<Request<Incoming>> for FaultService {
     type Future = BoxFuture<Result<Response<Body>, HttpError>>;
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
+        self.faults
+            .note_signature(req.headers().get(http::header::AUTHORIZATION));
         let fault = self.faults.take(req.method(), req.uri());
         let inner = self.inner.clone();
         Box::pin(async move {

@@ -8,6 +8,7 @@
 
 mod architecture;
 mod athena;
+mod aws;
 mod cases;
 mod cli;
 mod faults;
@@ -23,4 +24,6 @@ mod messages;
 mod output;
 mod reference;
 mod s3;
+mod sources;
+mod time_input;
 mod util;

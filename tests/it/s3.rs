@@ -15,8 +15,13 @@ use serde_json::json;
 use crate::faults::{Fault, FaultService, Faults, On, RealS3};
 use crate::util::*;
 
-const ACCESS_KEY: &str = "AKIACTQTEST0000001";
-const SECRET_KEY: &str = "ctq-test-secret-key";
+pub const ACCESS_KEY: &str = "AKIACTQTEST0000001";
+pub const SECRET_KEY: &str = "ctq-test-secret-key";
+
+/// A key pair whose every part is distinctive, so that a test can look for it in any output:
+/// `--debug` must never show the secret key (nor the session token sent with it).
+pub const DEBUG_ACCESS_KEY: &str = "AKIACTQDEBUGKEY73914";
+pub const DEBUG_SECRET_KEY: &str = "Zq7s3cr3t/ctq+debug/ne3ver-print-me-5b2d";
 
 /// A valid key that may not list (ListObjectsV2 is denied), as an IAM policy without
 /// s3:ListBucket would.
@@ -96,6 +101,7 @@ impl S3Server {
         });
         let mut auth = SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY);
         auth.register(NO_LIST_KEY.into(), SECRET_KEY.into());
+        auth.register(DEBUG_ACCESS_KEY.into(), DEBUG_SECRET_KEY.into());
         builder.set_auth(auth);
         builder.set_access(Policy);
         let service = FaultService {
@@ -145,7 +151,7 @@ impl S3Server {
 }
 
 /// ctq with no AWS configuration from the environment or the home folder.
-fn isolated_ctq() -> Command {
+pub fn isolated_ctq() -> Command {
     let mut c = ctq();
     for var in [
         "AWS_ACCESS_KEY_ID",
@@ -680,7 +686,7 @@ fn fatal_errors_are_one_clear_line() {
     assert_eq!(r.code, 1);
     assert_eq!(
         r.stderr.trim(),
-        "ctq: s3://exists: cannot reach S3 (connection refused): check the network, --endpoint-url or AWS_ENDPOINT_URL"
+        "ctq: s3://exists: cannot connect to http://127.0.0.1:9 (connection refused): check the network, --endpoint-url or AWS_ENDPOINT_URL"
     );
 }
 
@@ -895,11 +901,11 @@ fn throttled_downloads_are_retried() {
     assert_eq!(r.json()[0]["count"], 3);
 }
 
-const ACCOUNT: &str = "111111111111";
+pub const ACCOUNT: &str = "111111111111";
 
 /// `n` trail objects delivered on 2024-09-05 in `region`, one `Call` event (error `E`) each,
 /// named `<tag>NNN`.
-fn day_of_objects(bucket: &Path, region: &str, n: usize, tag: &str) -> Vec<String> {
+pub fn day_of_objects(bucket: &Path, region: &str, n: usize, tag: &str) -> Vec<String> {
     (0..n)
         .map(|i| {
             let key = trail_path(
@@ -1169,14 +1175,17 @@ fn a_download_that_stalls_times_out_is_retried_then_skipped() {
         started.elapsed()
     );
 
-    // A read timeout that is not a number of seconds is refused before anything is sent.
+    // A read timeout that is not a number of seconds is a usage error, before anything is sent.
     let r = run_with(
         server.ctq().env("CTQ_READ_TIMEOUT", "soon").args(args),
         None,
     );
-    assert_eq!(r.code, 1);
-    assert_eq!(
-        r.stderr.trim(),
-        "ctq: CTQ_READ_TIMEOUT: expected seconds between 0 and 3600, like 30 or 2.5, got `soon`"
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(
+            "--read-timeout (or CTQ_READ_TIMEOUT) must be a number of seconds between 0 and 3600"
+        ),
+        "{}",
+        r.stderr
     );
 }

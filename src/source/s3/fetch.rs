@@ -142,7 +142,7 @@ async fn get_object(
     client: &Client,
     bucket: &str,
     key: &str,
-    read_timeout: Duration,
+    read_timeout: Option<Duration>,
 ) -> Result<Body, GetError> {
     const ATTEMPTS: u32 = 3;
     let mut last = String::new();
@@ -167,18 +167,21 @@ async fn get_object(
 /// The whole body of a GetObject response: in memory up to `decode::WHOLE` bytes, past that in
 /// an unnamed temporary file. Each wait for more bytes is bounded by the read timeout, so a
 /// server that sends the headers and then nothing cannot hold the run forever.
-async fn read_body(out: GetObjectOutput, read_timeout: Duration) -> Result<Body, String> {
+async fn read_body(out: GetObjectOutput, read_timeout: Option<Duration>) -> Result<Body, String> {
     let expected = out.content_length().unwrap_or(0).clamp(0, WHOLE as i64) as usize;
     let mut body = out.body;
     let mut data = Vec::with_capacity(expected);
     let mut spool: Option<(std::fs::File, u64)> = None;
     loop {
-        match tokio::time::timeout(read_timeout, body.next()).await {
+        let next = match read_timeout {
+            Some(t) => tokio::time::timeout(t, body.next()).await,
+            None => Ok(body.next().await),
+        };
+        match next {
             Err(_) => {
                 return Err(format!(
-                    "stalled: no data for {} (the read timeout, {})",
-                    aws::seconds(read_timeout),
-                    aws::READ_TIMEOUT_VAR
+                    "stalled: no data for {} (the read timeout, --read-timeout)",
+                    aws::seconds(read_timeout.unwrap_or_default())
                 ));
             }
             Ok(None) => {

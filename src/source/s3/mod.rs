@@ -25,7 +25,7 @@ use crate::aws;
 /// How to reach S3, from the command line and the standard AWS environment.
 #[derive(Debug, Clone, Default)]
 pub struct S3Settings {
-    pub profile: Option<String>,
+    pub aws: aws::AwsSettings,
     pub endpoint_url: Option<String>,
     pub concurrency: usize,
 }
@@ -37,8 +37,8 @@ pub struct S3Session {
     /// A custom endpoint (a self-hosted or test server) was given.
     custom_endpoint: bool,
     concurrency: usize,
-    /// The longest wait for a response or for the next bytes of a body.
-    read_timeout: Duration,
+    /// The longest wait for a response or for the next bytes of a body (None: no limit).
+    read_timeout: Option<Duration>,
 }
 
 /// A bucket reached with the right region.
@@ -62,7 +62,7 @@ impl S3Session {
             config,
             custom_endpoint,
             concurrency: settings.concurrency.max(1),
-            read_timeout: aws::read_timeout()?,
+            read_timeout: settings.aws.read_timeout.get(),
         })
     }
 
@@ -88,8 +88,10 @@ impl S3Session {
 }
 
 async fn load_config(settings: &S3Settings) -> anyhow::Result<(aws_sdk_s3::Config, bool)> {
-    let sdk = crate::aws::sdk_config(settings.profile.as_deref()).await?;
-    let mut b = aws_sdk_s3::config::Builder::from(&sdk);
+    let sdk = aws::sdk_config(&settings.aws).await?;
+    let mut b = aws_sdk_s3::config::Builder::from(&sdk)
+        .interceptor(aws::debug::Observe)
+        .retry_classifier(aws::FailFast);
     if sdk.region().is_none() {
         // Any region will do to ask where the bucket is.
         b = b.region(Region::new("us-east-1"));
@@ -151,7 +153,7 @@ where
         ),
         "PermanentRedirect" | "AuthorizationHeaderMalformed" => {
             anyhow!(
-                "{what}: the bucket is in another region ({code}); set AWS_REGION to the bucket's region"
+                "{what}: the bucket is in another region ({code}); set --api-region (or AWS_REGION) to the bucket's region"
             )
         }
         "SlowDown" => anyhow!(
@@ -160,8 +162,8 @@ where
         ),
         _ => match e {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => anyhow!(
-                "{what}: cannot reach S3 ({}): check the network, --endpoint-url or AWS_ENDPOINT_URL",
-                aws::describe(e)
+                "{what}: {}: check the network, --endpoint-url or AWS_ENDPOINT_URL",
+                aws::no_answer(e, "S3")
             ),
             _ => anyhow!("{what}: {}", aws::describe(e)),
         },

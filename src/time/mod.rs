@@ -1,11 +1,13 @@
-//! Time: event timestamps, the `--date/--since/--until` window, and calendar days.
+//! Time: event timestamps, the `--date/--since/--until` window, and calendar days. What the
+//! user types for those options is read in `arg`.
 //!
 //! Timestamps are microseconds since the Unix epoch, UTC (`Micros`). Event times are parsed on the
 //! hot path, so the canonical `2024-09-05T12:34:56Z` form takes a hand-written fast path; the other
 //! forms seen in real exports (fractions, offsets, a space instead of `T`, no zone) take the slow one.
 
+pub mod arg;
+
 use std::fmt;
-use std::str::FromStr;
 
 /// Microseconds since 1970-01-01T00:00:00Z.
 pub type Micros = i64;
@@ -153,84 +155,6 @@ pub fn format_day(day: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// A point in time as the user wrote it for `--since`/`--until`; durations are resolved against
-/// one "now" taken when the configuration is built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeArg {
-    At(Micros),
-    Ago(Micros),
-}
-
-impl TimeArg {
-    pub fn resolve(self, now: Micros) -> Micros {
-        match self {
-            TimeArg::At(t) => t,
-            TimeArg::Ago(d) => now - d,
-        }
-    }
-}
-
-impl FromStr for TimeArg {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        if let Some(day) = parse_date(s) {
-            return Ok(TimeArg::At(day * DAY));
-        }
-        if let Some(t) = parse_event_time(s) {
-            return Ok(TimeArg::At(t));
-        }
-        if let Some(d) = parse_duration(s) {
-            return Ok(TimeArg::Ago(d));
-        }
-        Err(format!(
-            "'{s}' is not a time: use a date (2024-09-05), an RFC 3339 time \
-             (2024-09-05T10:00:00Z, 2024-09-05T12:00:00+02:00) or a duration back from now \
-             (90m, 12h, 7d, 1d12h)"
-        ))
-    }
-}
-
-/// `90m`, `12h`, `7d`, `2w`, `30s`, or a sequence such as `1d12h`.
-fn parse_duration(s: &str) -> Option<Micros> {
-    let mut total: Micros = 0;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return None;
-        }
-        let value: i64 = rest[..n].parse().ok()?;
-        let unit = match rest.as_bytes().get(n)? {
-            b's' => SECOND,
-            b'm' => MINUTE,
-            b'h' => HOUR,
-            b'd' => DAY,
-            b'w' => 7 * DAY,
-            _ => return None,
-        };
-        total = total.checked_add(value.checked_mul(unit)?)?;
-        rest = &rest[n + 1..];
-    }
-    Some(total)
-}
-
-/// A UTC day given with `--date`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateArg(pub i64);
-
-impl FromStr for DateArg {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        parse_date(s.trim())
-            .map(DateArg)
-            .ok_or_else(|| format!("'{s}' is not a date: use YYYY-MM-DD, for example 2024-09-05"))
-    }
-}
-
 /// The half-open window `[since, until)` on event time; either end may be open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Window {
@@ -340,33 +264,6 @@ mod tests {
             "2024-09-05T23:00:00Z"
         );
         assert_eq!(format_time(-1), "1969-12-31T23:59:59Z");
-    }
-
-    #[test]
-    fn time_args() {
-        assert_eq!("2024-09-05".parse(), Ok(TimeArg::At(19_971 * DAY)));
-        assert_eq!(
-            "2024-09-05T10:00:00+01:00".parse(),
-            Ok(TimeArg::At(19_971 * DAY + 9 * HOUR))
-        );
-        assert_eq!("90m".parse(), Ok(TimeArg::Ago(90 * MINUTE)));
-        assert_eq!("12h".parse(), Ok(TimeArg::Ago(12 * HOUR)));
-        assert_eq!("7d".parse(), Ok(TimeArg::Ago(7 * DAY)));
-        assert_eq!("1d12h".parse(), Ok(TimeArg::Ago(36 * HOUR)));
-        assert_eq!(TimeArg::Ago(HOUR).resolve(10 * HOUR), 9 * HOUR);
-        for bad in [
-            "",
-            "7",
-            "d",
-            "7x",
-            "-7d",
-            "2024-9-5",
-            "99999999999999999999d",
-        ] {
-            let err = bad.parse::<TimeArg>().unwrap_err();
-            assert!(err.contains("duration"), "{err}");
-        }
-        assert!("2024-02-30".parse::<DateArg>().is_err());
     }
 
     #[test]
