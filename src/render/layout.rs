@@ -13,7 +13,7 @@
 //!   among equals) is left out and the rest laid out again; rank 0 is never left out (the keys
 //!   of a grouped report are rank 0: a row without one would look like a copy of another);
 //! - a column left out may come back in the room that a wider one left, the most important
-//!   first;
+//!   first, when the more important columns keep their full width;
 //! - the room left over goes to the narrowed columns in the order of their rank: the most
 //!   important is shown whole first;
 //! - when even the columns of rank 0 do not fit, the table becomes records, one block of
@@ -93,14 +93,24 @@ pub fn plan(columns: &[Column], natural: &[usize], width: usize) -> Plan {
         };
         left_out.push(keep.remove(pos));
     }
-    // A column left out for a wider one may fit in what that one left: the most important
-    // first, each in its place.
+    // A column left out for a wider one may fit in what that one left, the most important
+    // first, each in its place; but not at the cost of a more important column's width: those
+    // count at their full width.
     left_out.sort_by_key(|&i| (columns[i].rank, i));
     let mut k = 0;
     while k < left_out.len() {
         let i = left_out[k];
         let at = keep.partition_point(|&j| j < i);
-        let mut with: Vec<usize> = keep.iter().map(|&j| mins[j]).collect();
+        let mut with: Vec<usize> = keep
+            .iter()
+            .map(|&j| {
+                if columns[j].rank < columns[i].rank {
+                    natural[j]
+                } else {
+                    mins[j]
+                }
+            })
+            .collect();
         with.insert(at, mins[i]);
         if table_width(&with) <= width {
             keep.insert(at, i);
@@ -214,6 +224,27 @@ pub fn wrap(text: &str, width: usize, max_lines: usize) -> Vec<String> {
     if !line.trim_end().is_empty() || lines.is_empty() {
         lines.push(line.trim_end().to_string());
     }
+    lines
+}
+
+/// A line of parts joined by ` · ` (totals, footers) on as few lines of `width` columns as it
+/// takes, broken only between parts.
+pub fn join_parts(line: &str, width: usize) -> Vec<String> {
+    const SEP: &str = " · ";
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for part in line.split(SEP) {
+        if current.is_empty() {
+            current.push_str(part);
+        } else if text_width(&current) + text_width(SEP) + text_width(part) > width {
+            lines.push(std::mem::take(&mut current));
+            current.push_str(part);
+        } else {
+            current.push_str(SEP);
+            current.push_str(part);
+        }
+    }
+    lines.push(current);
     lines
 }
 
@@ -337,6 +368,24 @@ mod tests {
         assert_eq!(wrap("a b", 1, 5), vec!["a", "b"]);
         // Wide characters count double.
         assert_eq!(wrap("日本語テキスト", 6, 5), vec!["日本語", "テキス", "ト"]);
+    }
+
+    #[test]
+    fn footers_break_between_their_parts() {
+        let line =
+            "global endpoint: 19 calls · regional endpoints: 39 calls · no host header: 11 calls";
+        assert_eq!(join_parts(line, 200), vec![line]);
+        assert_eq!(
+            join_parts(line, 60),
+            vec![
+                "global endpoint: 19 calls · regional endpoints: 39 calls",
+                "no host header: 11 calls"
+            ]
+        );
+        assert_eq!(
+            join_parts("one part, too wide", 5),
+            vec!["one part, too wide"]
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::csv;
-use super::layout::{self, table_width, text_width};
+use super::layout::{self, table_width};
 use super::style::{CELL_WIDTH, Format, PIPED_CELL_WIDTH, Style};
 use crate::document::Fit;
 use crate::document::{Bucket, Section, Summary};
@@ -151,19 +151,10 @@ fn write_table(s: &Summary, width: Option<usize>, w: &mut impl Write) -> io::Res
     if s.implausible.count > 0 {
         totals.push(format!("implausible times: {}", s.implausible.count));
     }
-    let mut line = String::new();
-    for part in totals {
-        if !line.is_empty() {
-            if width.is_some_and(|w| text_width(&line) + 3 + text_width(&part) > w) {
-                writeln!(w, "{line}")?;
-                line.clear();
-            } else {
-                line.push_str(" · ");
-            }
-        }
-        line.push_str(&part);
+    let totals = totals.join(" · ");
+    for line in layout::join_parts(&totals, width.unwrap_or(usize::MAX)) {
+        writeln!(w, "{line}")?;
     }
-    writeln!(w, "{line}")?;
     let max = if width.is_some() {
         CELL_WIDTH
     } else {

@@ -90,9 +90,7 @@ pub fn write(out: &Rows, width: Option<usize>, w: &mut impl Write) -> io::Result
     if out.rows.is_empty() {
         writeln!(w, "(no matching events)")?;
     }
-    for line in &out.footer {
-        writeln!(w, "{}", escape_control(line))?;
-    }
+    write_footer(out, width, w)?;
     Ok(notes)
 }
 
@@ -123,8 +121,21 @@ fn write_records(
             }
         }
     }
+    write_footer(out, Some(width), w)
+}
+
+/// The footer under the table, each line broken between its parts to fit `width` when given.
+fn write_footer(out: &Rows, width: Option<usize>, w: &mut impl Write) -> io::Result<()> {
     for line in &out.footer {
-        writeln!(w, "{}", escape_control(line))?;
+        let line = escape_control(line);
+        match width {
+            Some(width) => {
+                for part in layout::join_parts(&line, width) {
+                    writeln!(w, "{part}")?;
+                }
+            }
+            None => writeln!(w, "{line}")?,
+        }
     }
     Ok(())
 }

@@ -168,3 +168,58 @@ fn a_pipe_gets_every_column_and_the_terminal_width_is_not_guessed() {
         r.stderr
     );
 }
+
+/// In a real terminal (tmux, 80 columns wide), with no option: the width is found by itself,
+/// no identifier is split, and the left-out columns are named.
+#[test]
+fn a_real_terminal_of_80_columns() {
+    use std::process::Command;
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(
+            std::env::var_os("CTQ_REQUIRE_ALL_TESTS").is_none(),
+            "CTQ_REQUIRE_ALL_TESTS is set, but tmux is not installed"
+        );
+        eprintln!("layout: tmux is not installed; the real-terminal test did not run");
+        return;
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let socket = format!("ctq-test-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux")
+    };
+    let script = format!(
+        "env -u COLUMNS -u CTQ_SOURCE {} events --limit 4 -s '{}'; echo ctq-exit-$?; sleep 60",
+        env!("CARGO_BIN_EXE_ctq"),
+        fixtures.display()
+    );
+    let started = tmux(&["new-session", "-d", "-x", "80", "-y", "50", &script]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let mut screen = String::new();
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-p"]).stdout).into_owned();
+        if screen.contains("ctq-exit-") {
+            break;
+        }
+    }
+    tmux(&["kill-server"]);
+    assert!(screen.contains("ctq-exit-0"), "{screen}");
+    assert!(screen.contains("│ event_time"), "{screen}");
+    assert!(screen.contains("2024-09-06T13:05:00Z"), "{screen}");
+    assert!(
+        screen.contains("left out to fit 80 columns: account, region"),
+        "{screen}"
+    );
+    for line in screen.lines() {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
+}
