@@ -124,10 +124,11 @@ pub struct Common {
 
     /// Output format
     ///
-    /// table is for people: control and invisible characters are shown escaped and cells are
-    /// cut to 120 columns. json (one array of row objects), ndjson (one object per line) and
-    /// csv (header, then rows; lists joined with ';') are for programs and carry every value
-    /// whole. Field names are the column names shown in the table header.
+    /// table is for people: control and invisible characters are shown escaped, and on a
+    /// terminal the table fits its width (see --width). json (one array of row objects), ndjson
+    /// (one object per line) and csv (header, then rows; lists joined with ';') are for
+    /// programs and carry every value whole. Field names are the column names shown in the
+    /// table header. Any case: -o JSON.
     #[arg(short = 'o', long = "output", value_enum, ignore_case = true, default_value_t = Format::Table, global = true, help_heading = "Output")]
     pub output: Format,
 

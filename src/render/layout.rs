@@ -26,6 +26,9 @@ use crate::escape::char_width;
 const WRAP_MIN: usize = 12;
 /// The narrowest a shortened identifier gets (or its header, when that is wider).
 const ELIDE_MIN: usize = 24;
+/// A list is wrapped between its items, so its column is at least as wide as its widest item
+/// (and the comma after it), up to this; a wider item is broken.
+const MAX_ITEM: usize = 40;
 /// The narrowest a value of a record gets (`table::write_records`).
 pub const MIN_VALUE: usize = 16;
 /// The most lines a wrapped cell takes.
@@ -66,13 +69,15 @@ fn min_width(c: &Column, natural: usize) -> usize {
     }
 }
 
-/// The layout of `columns`, whose widest cells (or headers) are `natural`, in `width` terminal
-/// columns. When even the columns of rank 0 do not fit at their narrowest, `fits` is false.
-pub fn plan(columns: &[Column], natural: &[usize], width: usize) -> Plan {
+/// The layout of `columns`, whose widest cells (or headers) are `natural` and whose widest list
+/// items are `items` (0 for a column that is not a list), in `width` terminal columns. When
+/// even the columns of rank 0 do not fit at their narrowest, `fits` is false.
+pub fn plan(columns: &[Column], natural: &[usize], items: &[usize], width: usize) -> Plan {
     let mins: Vec<usize> = columns
         .iter()
         .zip(natural)
-        .map(|(c, &n)| min_width(c, n))
+        .zip(items)
+        .map(|((c, &n), &item)| min_width(c, n).max(item.min(MAX_ITEM)).min(n))
         .collect();
     let mut keep: Vec<usize> = (0..columns.len()).collect();
     let mut left_out = Vec::new();
@@ -154,10 +159,15 @@ pub fn shape(text: &str, fit: Fit, width: usize) -> String {
 }
 
 /// `text` in `width` columns: its start and its end, joined by `…`. The end gets the larger
-/// share: the role, session or object name is at the end of an ARN or key.
+/// share: the role, session or object name is at the end of an ARN or key, and an ARN's start
+/// (`arn:aws:iam::`) says little.
 fn elide(text: &str, width: usize) -> String {
     let room = width.saturating_sub(1);
-    let head_room = room * 2 / 5;
+    let head_room = if text.starts_with("arn:") {
+        room / 4
+    } else {
+        room * 2 / 5
+    };
     let tail_room = room - head_room;
     let mut head = String::new();
     let mut used = 0;
@@ -282,7 +292,7 @@ mod tests {
     #[test]
     fn everything_fits_when_there_is_room() {
         let natural = [20, 12, 14, 60, 80];
-        let p = plan(&cols(), &natural, 500);
+        let p = plan(&cols(), &natural, &[0; 5], 500);
         assert_eq!(p.keep, vec![0, 1, 2, 3, 4]);
         assert_eq!(p.widths, natural.to_vec());
         assert!(p.left_out.is_empty());
@@ -292,7 +302,7 @@ mod tests {
     fn free_text_narrows_before_anything_is_left_out() {
         let natural = [20, 12, 14, 60, 80];
         // All at natural width: 186 + 16 = 202.
-        let p = plan(&cols(), &natural, 150);
+        let p = plan(&cols(), &natural, &[0; 5], 150);
         assert_eq!(p.keep, vec![0, 1, 2, 3, 4]);
         assert_eq!(table_width(&p.widths), 150);
         assert_eq!(
@@ -307,7 +317,7 @@ mod tests {
     #[test]
     fn columns_of_higher_rank_are_left_out_first() {
         let natural = [20, 12, 14, 60, 80];
-        let p = plan(&cols(), &natural, 80);
+        let p = plan(&cols(), &natural, &[0; 5], 80);
         // user_agent (7) goes, then account (5); the principal shortened keeps its place.
         assert_eq!(p.left_out, vec![1, 4]);
         assert_eq!(p.keep, vec![0, 2, 3]);
@@ -319,17 +329,28 @@ mod tests {
             Column::text("b").rank(5),
             Column::text("c").rank(6),
         ];
-        let p = plan(&cols, &[10, 30, 5], 30);
+        let p = plan(&cols, &[10, 30, 5], &[0; 3], 30);
         assert_eq!((p.keep, p.left_out), (vec![0, 2], vec![1]));
     }
 
     #[test]
     fn rank_zero_that_does_not_fit_makes_records() {
-        let p = plan(&cols(), &[20, 12, 14, 60, 80], 30);
+        let p = plan(&cols(), &[20, 12, 14, 60, 80], &[0; 5], 30);
         assert_eq!(p.keep, vec![0, 2]);
         assert_eq!(p.widths, vec![20, 14]);
         assert!(!p.fits);
-        assert!(plan(&cols(), &[20, 12, 14, 60, 80], 41).fits);
+        assert!(plan(&cols(), &[20, 12, 14, 60, 80], &[0; 5], 41).fits);
+    }
+
+    #[test]
+    fn lists_are_at_least_as_wide_as_their_widest_item() {
+        let cols = [Column::time("t").rank(0), Column::list("source_ips")];
+        let p = plan(&cols, &[20, 40], &[0, 14], 41);
+        assert_eq!(p.widths, vec![20, 14]);
+        assert_eq!(
+            wrap("198.51.100.23, 198.51.100.7", 14, 3),
+            vec!["198.51.100.23,", "198.51.100.7"]
+        );
     }
 
     #[test]
@@ -344,7 +365,11 @@ mod tests {
         let arn = "arn:aws:sts::111111111111:assumed-role/incident-responder/erin";
         let short = shape(arn, Fit::Elide, 30);
         assert_eq!(text_width(&short), 30);
-        assert_eq!(short, "arn:aws:sts…ent-responder/erin");
+        assert_eq!(short, "arn:aws…ncident-responder/erin");
+        assert_eq!(
+            shape("prod/reports/2024/q3/summary.pdf", Fit::Elide, 20),
+            "prod/re…/summary.pdf"
+        );
         assert!(!short.contains('\n'));
     }
 

@@ -3,8 +3,9 @@
 //! render into a `Vec<u8>`. Renderers only serialise: what a row holds is the report's business.
 //!
 //! Hostile input is the normal case: the table shows control and invisible characters escaped
-//! (`crate::escape`) and cuts each cell to `CELL_WIDTH` columns (JSON and CSV keep the whole
-//! value); CSV guards text cells against formula injection unless `--csv-raw`.
+//! (`crate::escape`), fits a terminal's width (`layout`) and cuts each cell to a bounded width
+//! (JSON and CSV keep the whole value); CSV guards text cells against formula injection unless
+//! `--csv-raw`.
 
 mod csv;
 mod json;

@@ -15,7 +15,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
 use super::layout::{self, text_width};
 use super::style::{CELL_WIDTH, PIPED_CELL_WIDTH};
-use crate::document::{Rows, Value};
+use crate::document::{Kind, Rows, Value};
 use crate::escape::{escape_control, escape_truncated};
 
 /// A cell as the table shows it: escaped, at most `max` columns, empty for null.
@@ -56,7 +56,20 @@ pub fn write(out: &Rows, width: Option<usize>, w: &mut impl Write) -> io::Result
                         .fold(text_width(h), usize::max)
                 })
                 .collect();
-            let plan = layout::plan(&out.columns, &natural, width);
+            // A list's widest item, with the comma after it: lists wrap between items.
+            let items: Vec<usize> = (0..out.columns.len())
+                .map(|i| {
+                    if out.columns[i].kind != Kind::List {
+                        return 0;
+                    }
+                    cells
+                        .iter()
+                        .flat_map(|r| r[i].split(", ").map(|item| text_width(item) + 1))
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let plan = layout::plan(&out.columns, &natural, &items, width);
             if !plan.fits && !out.rows.is_empty() {
                 write_records(out, &headers, &cells, width, w)?;
                 return Ok(Vec::new());

@@ -39,8 +39,9 @@ fn columns() -> Vec<Column> {
 const DETAIL_COLUMNS: [Cell; 7] = [
     EVENT_TIME,
     ACCOUNT,
-    EVENT_NAME,
-    HOST_HEADER,
+    // Who called which host matters more here than the call's name.
+    ranked(EVENT_NAME, 3),
+    ranked(HOST_HEADER, 0),
     SOURCE_IP,
     EVENT_ID,
     (Column::text("principal_arn").elide().rank(1), "arn"),
