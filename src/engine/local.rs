@@ -116,6 +116,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         let why = Empty {
             inputs: found.inputs.len() as u64 + s3_to_read,
             folders_outside: found.folders_skipped_by_time,
+            days_outside: found.days_skipped,
             files_outside: found.files_skipped_by_time + s3_skipped,
             stats: &stats,
             config,
@@ -165,6 +166,8 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
 struct Empty<'a> {
     inputs: u64,
     folders_outside: u64,
+    /// The delivery days of the folders outside the window, first and last.
+    days_outside: Option<(i64, i64)>,
     files_outside: u64,
     stats: &'a ScanStats,
     config: &'a Config,
@@ -176,7 +179,15 @@ impl Empty<'_> {
         let outside = || {
             let mut parts = Vec::new();
             if self.folders_outside > 0 {
-                parts.push(plural(self.folders_outside, "day folder"));
+                let mut folders = plural(self.folders_outside, "dated folder");
+                if let Some((first, last)) = self.days_outside {
+                    folders.push_str(&format!(
+                        " covering {} to {}",
+                        crate::time::format_day(first),
+                        crate::time::format_day(last)
+                    ));
+                }
+                parts.push(folders);
             }
             if self.files_outside > 0 {
                 parts.push(plural(self.files_outside, "file"));
@@ -187,7 +198,7 @@ impl Empty<'_> {
         let mut notes = Vec::new();
         if self.inputs == 0 && self.folders_outside + self.files_outside > 0 {
             notes.push(format!(
-                "nothing to read in the window {window}: {} outside it not read",
+                "nothing to read in the window {window}: {} outside it, not read",
                 outside()
             ));
         } else if self.inputs == 0 {
@@ -211,7 +222,7 @@ impl Empty<'_> {
                     crate::time::format_time(last)
                 );
                 if self.folders_outside + self.files_outside > 0 {
-                    note.push_str(&format!(" ({} outside it not read)", outside()));
+                    note.push_str(&format!(" ({} outside it, not read)", outside()));
                 }
                 notes.push(note);
             }

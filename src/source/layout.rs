@@ -46,6 +46,39 @@ pub enum Level {
 }
 
 impl Level {
+    /// The delivery days (days since the epoch, first and last) that a child folder called
+    /// `name` holds, when it is a year, month or day folder of the layout.
+    pub fn days(self, name: &str) -> Option<(i64, i64)> {
+        let num = |len: usize| {
+            (name.len() == len && name.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| name.parse::<i64>().ok())
+                .flatten()
+        };
+        match self {
+            Level::Region => num(4).map(|y| {
+                (
+                    time::days_from_civil(y, 1, 1),
+                    time::days_from_civil(y, 12, 31),
+                )
+            }),
+            Level::Year(y) => match num(2) {
+                Some(m @ 1..=12) => {
+                    let m = m as u32;
+                    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                    Some((
+                        time::days_from_civil(y, m, 1),
+                        time::days_from_civil(ny, nm, 1) - 1,
+                    ))
+                }
+                _ => None,
+            },
+            Level::Month(y, m) => num(2)
+                .and_then(|d| time::date(y, m, d as u32))
+                .map(|day| (day, day)),
+            Level::Outside | Level::Day | Level::EventFolder => None,
+        }
+    }
+
     /// The level of a child folder called `name`, or None when the window rules out every file
     /// below it.
     pub fn child(self, name: &str, window: &Window) -> Option<Level> {

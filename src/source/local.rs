@@ -100,7 +100,15 @@ fn walk_entries(
                 }
                 match level.child(&name, window) {
                     Some(next) => walk(&path, next, window, found),
-                    None => found.folders_skipped_by_time += 1,
+                    None => {
+                        found.folders_skipped_by_time += 1;
+                        if let Some((first, last)) = level.days(&name) {
+                            found.days_skipped = Some(match found.days_skipped {
+                                Some((a, b)) => (a.min(first), b.max(last)),
+                                None => (first, last),
+                            });
+                        }
+                    }
                 }
             }
             _ if !is_event_file_name(&name) => {}

@@ -147,6 +147,8 @@ pub struct Found {
     pub files_skipped_by_time: u64,
     /// Year, month and day folders left unread because the window rules them out.
     pub folders_skipped_by_time: u64,
+    /// The first and last delivery day (days since the epoch) of those folders.
+    pub days_skipped: Option<(i64, i64)>,
     /// Folders that could not be listed (already reported on stderr).
     pub unreadable: u64,
 }

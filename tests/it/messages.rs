@@ -181,7 +181,7 @@ fn an_empty_result_says_why() {
         (vec!["events", "-s", e], "no inputs found in "),
         (
             vec!["events", "-s", &f, "--date", "2020-01-01"],
-            "nothing to read in the window [2020-01-01T00:00:00Z, 2020-01-02T00:00:00Z): 12 day folders outside it not read",
+            "nothing to read in the window [2020-01-01T00:00:00Z, 2020-01-02T00:00:00Z): 12 dated folders covering 2024-01-01 to 2024-12-31 outside it, not read",
         ),
         (
             vec!["errors", "-s", &f, "--account", "999999999999"],
