@@ -81,7 +81,7 @@ where
         Ok(m) => m,
         Err(e) => return Err(suggest(e, &mut cmd, &args)),
     };
-    only_what_ddl_uses(&matches, &mut cmd)?;
+    only_what_it_uses(&matches, &mut cmd)?;
     Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&cmd))
 }
 
@@ -99,13 +99,18 @@ const DDL_USES: &[&str] = &[
     "debug",
 ];
 
-fn only_what_ddl_uses(m: &ArgMatches, cmd: &mut clap::Command) -> Result<(), clap::Error> {
-    if !matches!(m.subcommand(), Some(("athena", _))) {
-        return Ok(());
-    }
+/// The commands that are not reports refuse the common options they do not use: `athena ddl`
+/// all but `DDL_USES`, `completions` and `man` every one.
+fn only_what_it_uses(m: &ArgMatches, cmd: &mut clap::Command) -> Result<(), clap::Error> {
+    let (name, uses): (&str, &[&str]) = match m.subcommand() {
+        Some(("athena", _)) => ("athena ddl", DDL_USES),
+        Some(("completions", _)) => ("completions", &[]),
+        Some(("man", _)) => ("man", &[]),
+        _ => return Ok(()),
+    };
     let refused = cmd
         .get_arguments()
-        .filter(|a| a.is_global_set() && !DDL_USES.contains(&a.get_id().as_str()))
+        .filter(|a| a.is_global_set() && !uses.contains(&a.get_id().as_str()))
         .find(|a| m.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
         .map(|a| match a.get_long() {
             Some(l) => format!("--{l}"),
@@ -113,14 +118,20 @@ fn only_what_ddl_uses(m: &ArgMatches, cmd: &mut clap::Command) -> Result<(), cla
         });
     match refused {
         None => Ok(()),
-        Some(name) => {
-            let ddl = cmd
-                .find_subcommand_mut("athena")
-                .and_then(|a| a.find_subcommand_mut("ddl"));
-            let msg = format!(
-                "athena ddl does not take {name}: it prints a table definition and reads no events"
-            );
-            Err(match ddl {
+        Some(option) => {
+            let what = match name {
+                "athena ddl" => "it prints a table definition and reads no events",
+                "completions" => "it prints a completion script and reads no events",
+                _ => "it prints the man page and reads no events",
+            };
+            let msg = format!("{name} does not take {option}: {what}");
+            let sub = match name {
+                "athena ddl" => cmd
+                    .find_subcommand_mut("athena")
+                    .and_then(|a| a.find_subcommand_mut("ddl")),
+                other => cmd.find_subcommand_mut(other),
+            };
+            Err(match sub {
                 Some(d) => d.error(ErrorKind::ArgumentConflict, msg),
                 None => cmd.error(ErrorKind::ArgumentConflict, msg),
             })
@@ -305,6 +316,10 @@ mod tests {
         assert!(e.contains("athena ddl does not take --output"), "{e}");
         let e = error_of(&["--threads", "2", "athena", "ddl", "-s", "s3://b"]);
         assert!(e.contains("athena ddl does not take --threads"), "{e}");
+        let e = error_of(&["completions", "bash", "-s", "x"]);
+        assert!(e.contains("completions does not take --source"), "{e}");
+        let e = error_of(&["man", "--date", "2024-09-05"]);
+        assert!(e.contains("man does not take --date"), "{e}");
         assert!(
             parse_from([
                 "ctq",

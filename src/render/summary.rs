@@ -205,7 +205,8 @@ fn write_table(s: &Summary, width: Option<usize>, w: &mut impl Write) -> io::Res
     }) as u64;
     for (start, n) in &s.timeline {
         let label = label(s.bucket, *start);
-        writeln!(w, "{label} {n:>count_width$} {}", bar(*n, max, bar_width))?;
+        let line = format!("{label} {n:>count_width$} {}", bar(*n, max, bar_width));
+        writeln!(w, "{}", line.trim_end())?;
     }
     if s.timeline.is_empty() && s.implausible.count > 0 {
         writeln!(w, "(no events with a plausible time)")?;

@@ -350,3 +350,61 @@ fn completions_parse_and_the_man_page_renders() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Every command's `-h` is pinned as reviewed text in `tests/golden/help/<command>.txt`
+/// (CTQ_BLESS=1 rewrites them after a deliberate change), and stays short.
+#[test]
+fn short_help_of_every_command_is_pinned() {
+    let dir = crate::cases::golden_dir().join("help");
+    let bless = std::env::var_os("CTQ_BLESS").is_some();
+    if bless {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    let commands: &[&[&str]] = &[
+        &[],
+        &["sts-endpoints"],
+        &["root-activity"],
+        &["errors"],
+        &["who-touched-bucket"],
+        &["events"],
+        &["console-logins"],
+        &["network-activity"],
+        &["summary"],
+        &["event-sources"],
+        &["athena", "ddl"],
+        &["completions"],
+        &["man"],
+    ];
+    let mut failures = Vec::new();
+    for command in commands {
+        let mut args: Vec<&str> = command.to_vec();
+        args.push("-h");
+        let r = run_with(ctq().args(&args).env("COLUMNS", "100"), None);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        let name = if command.is_empty() {
+            "ctq".to_string()
+        } else {
+            command.join("-")
+        };
+        // `events` has a dozen filters of its own; the others fit a screen.
+        let most = match name.as_str() {
+            "events" => 70,
+            "ctq" => 60, // the commands and the exit codes too
+            _ => 45,
+        };
+        if r.stdout.lines().count() > most {
+            failures.push(format!("{name} -h: {} lines", r.stdout.lines().count()));
+        }
+        let file = dir.join(format!("{name}.txt"));
+        if bless {
+            std::fs::write(&file, &r.stdout).unwrap();
+        } else if std::fs::read_to_string(&file).ok().as_deref() != Some(r.stdout.as_str()) {
+            failures.push(format!(
+                "{name} -h differs from {} (CTQ_BLESS=1 rewrites it):\n{}",
+                file.display(),
+                r.stdout
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
