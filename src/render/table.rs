@@ -15,7 +15,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
 use super::layout::{self, text_width};
 use super::style::{CELL_WIDTH, PIPED_CELL_WIDTH};
-use crate::document::{Kind, Rows, Value};
+use crate::document::{Fit, Kind, Rows, Value};
 use crate::escape::{escape_control, escape_truncated};
 
 /// A cell as the table shows it: escaped, at most `max` columns, empty for null.
@@ -43,7 +43,7 @@ pub fn write(out: &Rows, width: Option<usize>, w: &mut impl Write) -> io::Result
         .map(|r| r.iter().map(|v| cell(v, max)).collect())
         .collect();
     let all: Vec<usize> = (0..out.columns.len()).collect();
-    let (keep, widths, notes) = match width {
+    let (keep, widths, mut notes) = match width {
         None => (all, None, Vec::new()),
         Some(width) => {
             let natural: Vec<usize> = headers
@@ -93,11 +93,27 @@ pub fn write(out: &Rows, width: Option<usize>, w: &mut impl Write) -> io::Result
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
+    // The columns whose long identifiers were shortened: said, as the left-out ones are.
+    let mut shortened: Vec<&str> = Vec::new();
     for row in &cells {
         table.add_row(keep.iter().enumerate().map(|(k, &i)| match &widths {
-            Some(widths) => layout::shape(&row[i], out.columns[i].fit, widths[k]),
+            Some(widths) => {
+                let column = &out.columns[i];
+                let shaped = layout::shape(&row[i], column.fit, widths[k]);
+                if column.fit == Fit::Elide && shaped != row[i] && !shortened.contains(&column.name)
+                {
+                    shortened.push(column.name);
+                }
+                shaped
+            }
             None => row[i].clone(),
         }));
+    }
+    if let (false, Some(width)) = (shortened.is_empty(), width) {
+        notes.push(format!(
+            "{} shortened in the middle (…) to fit {width} columns (--wide or -o json for whole values)",
+            shortened.join(", ")
+        ));
     }
     writeln!(w, "{table}")?;
     if out.rows.is_empty() {
@@ -263,6 +279,34 @@ mod tests {
         }
         assert!(narrow.contains("User is not"), "{narrow}");
         assert!(narrow.lines().count() > 5, "wrapped: {narrow}");
+    }
+
+    #[test]
+    fn a_shortened_identifier_is_said() {
+        let out = Rows {
+            columns: vec![
+                Column::time("event_time").rank(0),
+                Column::text("principal").elide().rank(0),
+            ],
+            rows: vec![vec![
+                Value::Time(0),
+                Value::Str("arn:aws:sts::111111111111:assumed-role/incident-responder/erin".into()),
+            ]],
+            footer: vec![],
+            notes: vec![],
+        };
+        let mut buf = Vec::new();
+        let notes = write(&out, Some(60), &mut buf).unwrap();
+        let table = String::from_utf8(buf).unwrap();
+        assert!(table.contains("arn:aws:…/incident-responder/erin"), "{table}");
+        assert_eq!(
+            notes,
+            vec![
+                "principal shortened in the middle (…) to fit 60 columns (--wide or -o json for whole values)"
+            ]
+        );
+        let mut buf = Vec::new();
+        assert!(write(&out, Some(120), &mut buf).unwrap().is_empty());
     }
 
     #[test]

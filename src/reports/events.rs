@@ -38,12 +38,12 @@ pub struct Args {
     /// Events signed with this access key (userIdentity.accessKeyId)
     #[arg(long = "access-key", value_name = "ID")]
     access_keys: Vec<String>,
-    /// Events with this eventName
+    /// Events with this eventName, as CloudTrail spells it (case-sensitive: GetObject)
     #[arg(
         long = "event-name",
         value_name = "NAME")]
     event_names: Vec<String>,
-    /// Events with this eventSource (for example s3.amazonaws.com)
+    /// Events with this eventSource, case-sensitive (for example s3.amazonaws.com)
     #[arg(
         long = "event-source",
         value_name = "SOURCE")]
