@@ -298,7 +298,10 @@ mod tests {
         let mut buf = Vec::new();
         let notes = write(&out, Some(60), &mut buf).unwrap();
         let table = String::from_utf8(buf).unwrap();
-        assert!(table.contains("arn:aws:…/incident-responder/erin"), "{table}");
+        assert!(
+            table.contains("arn:aws:…/incident-responder/erin"),
+            "{table}"
+        );
         assert_eq!(
             notes,
             vec![
