@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -83,13 +83,67 @@ struct Rule {
 #[derive(Default)]
 pub struct Faults {
     rules: Mutex<Vec<Rule>>,
+    /// Time added before every answer, as a real S3 region far from the client adds it.
+    latency: Mutex<Option<Latency>>,
+    /// Requests so far: listings, object GETs.
+    listings: AtomicU64,
+    gets: AtomicU64,
     /// At most this many keys per listing page (0: as asked, up to 1,000).
     page_size: AtomicI32,
     /// The region of every signed request's credential scope, in arrival order.
     signed_regions: Mutex<Vec<String>>,
 }
 
+/// The wait before each answer: `first_byte`, give or take `jitter` of it (0.5: ±50%),
+/// spread evenly and reproducibly (the nth request always waits the same).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latency {
+    pub first_byte: std::time::Duration,
+    pub jitter: f64,
+}
+
+impl Latency {
+    /// The wait of request number `n`.
+    fn wait(&self, n: u64) -> std::time::Duration {
+        // splitmix64: a well-spread number in [0, 1) from n, without a random number crate.
+        let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+        let factor = 1.0 + self.jitter.clamp(0.0, 1.0) * (2.0 * u - 1.0);
+        self.first_byte.mul_f64(factor.max(0.0))
+    }
+}
+
 impl Faults {
+    /// Every answer from now on waits `latency` first.
+    pub fn set_latency(&self, latency: Option<Latency>) {
+        *self.latency.lock().unwrap() = latency;
+    }
+
+    /// (listings, object GETs) served so far.
+    pub fn requests(&self) -> (u64, u64) {
+        (
+            self.listings.load(Ordering::Relaxed),
+            self.gets.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Counts the request, and says how long to wait before answering it.
+    fn arrival(&self, method: &Method, uri: &Uri) -> Option<std::time::Duration> {
+        let listing = uri.query().unwrap_or_default().contains("list-type=2");
+        let n = if method != Method::GET {
+            0
+        } else if listing {
+            self.listings.fetch_add(1, Ordering::Relaxed)
+        } else {
+            self.gets.fetch_add(1, Ordering::Relaxed)
+        };
+        let latency = *self.latency.lock().unwrap();
+        latency.map(|l| l.wait(n + if listing { 1 << 32 } else { 0 }))
+    }
+
     /// `fault` on the first `times` requests `on` matches (None: on every one).
     pub fn add(&self, on: On, fault: Fault, times: Option<u32>) {
         self.rules.lock().unwrap().push(Rule {
@@ -319,8 +373,12 @@ impl hyper::service::Service<Request<Incoming>> for FaultService {
         self.faults
             .note_signature(req.headers().get(http::header::AUTHORIZATION));
         let fault = self.faults.take(req.method(), req.uri());
+        let wait = self.faults.arrival(req.method(), req.uri());
         let inner = self.inner.clone();
         Box::pin(async move {
+            if let Some(wait) = wait {
+                tokio::time::sleep(wait).await;
+            }
             if fault == Some(Fault::SlowDown) {
                 return Ok(slow_down());
             }
@@ -408,4 +466,18 @@ fn s3_listing_url_encoding_round_trips() {
     let key = "AWSLogs/1/a b+c\u{1b}é%.json.gz";
     assert_eq!(percent_decode(&url_encode(key)), key);
     assert_eq!(unhex(&hex(key)).as_deref(), Some(key));
+}
+
+#[test]
+fn latency_spreads_evenly_around_its_mean() {
+    let l = Latency {
+        first_byte: std::time::Duration::from_millis(100),
+        jitter: 0.5,
+    };
+    let waits: Vec<f64> = (0..10_000).map(|n| l.wait(n).as_secs_f64()).collect();
+    assert!(waits.iter().all(|w| (0.05..=0.15).contains(w)));
+    let mean = waits.iter().sum::<f64>() / waits.len() as f64;
+    assert!((mean - 0.1).abs() < 0.002, "{mean}");
+    // Both halves of the range are used.
+    assert!(waits.iter().any(|w| *w < 0.06) && waits.iter().any(|w| *w > 0.14));
 }

@@ -1189,3 +1189,45 @@ fn a_download_that_stalls_times_out_is_retried_then_skipped() {
         r.stderr
     );
 }
+
+/// The server can answer as a distant S3 does, each request after its own wait (100 ms ±50%
+/// here): one request at a time then takes at least the sum of the waits, and the answers are
+/// the same. A behaviour check of the latency layer; speed is measured by the benchmark.
+#[test]
+fn the_latency_server_delays_every_answer() {
+    use crate::faults::Latency;
+    use std::time::{Duration, Instant};
+    let server = S3Server::start();
+    let bucket = server.bucket("far");
+    day_of_objects(&bucket, "us-east-1", 6, "far");
+    let fast = errors_on_the_5th(&server, "far");
+    assert_eq!(counted(&fast), 6, "{}", fast.stderr);
+    let (listings, gets) = server.faults.requests();
+    assert_eq!(gets, 6);
+    server.faults.set_latency(Some(Latency {
+        first_byte: Duration::from_millis(100),
+        jitter: 0.5,
+    }));
+    let started = Instant::now();
+    let slow = server.run(&[
+        "errors",
+        "-s",
+        "s3://far",
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+        "--concurrency",
+        "1",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(slow.stdout, fast.stdout);
+    let (listings_after, gets_after) = server.faults.requests();
+    assert_eq!(gets_after - gets, 6);
+    // Every request waited at least 50 ms, one after another.
+    let requests = (gets_after - gets) + (listings_after - listings);
+    assert!(
+        took >= Duration::from_millis(50) * requests as u32,
+        "{requests} requests in {took:?}"
+    );
+}
