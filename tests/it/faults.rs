@@ -481,3 +481,51 @@ fn latency_spreads_evenly_around_its_mean() {
     // Both halves of the range are used.
     assert!(waits.iter().any(|w| *w < 0.06) && waits.iter().any(|w| *w > 0.14));
 }
+
+/// Serves `root` (a bucket per folder) on 127.0.0.1 at `port` (0: any free one) behind the rules
+/// and latency of `faults`, with `auth` and `access`; returns the endpoint and the runtime that
+/// runs it (the server stops when the runtime is dropped). The tests' server and the
+/// benchmark's (`bench/s3_server.rs`) are both this one.
+pub fn serve(
+    root: &std::path::Path,
+    port: u16,
+    faults: std::sync::Arc<Faults>,
+    auth: s3s::auth::SimpleAuth,
+    access: impl s3s::access::S3Access,
+) -> (String, tokio::runtime::Runtime) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder as ConnBuilder;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+        .unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let mut builder = s3s::service::S3ServiceBuilder::new(RealS3 {
+        fs: s3s_fs::FileSystem::new(root).unwrap(),
+        faults: std::sync::Arc::clone(&faults),
+    });
+    builder.set_auth(auth);
+    builder.set_access(access);
+    let service = FaultService {
+        inner: builder.build(),
+        faults,
+    };
+    rt.spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                continue;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let _ = ConnBuilder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(socket), service)
+                    .await;
+            });
+        }
+    });
+    (endpoint, rt)
+}

@@ -6,13 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
-use s3s::service::S3ServiceBuilder;
 use serde_json::json;
 
-use crate::faults::{Fault, FaultService, Faults, On, RealS3};
+use crate::faults::{self, Fault, Faults, On};
 use crate::util::*;
 
 pub const ACCESS_KEY: &str = "AKIACTQTEST0000001";
@@ -85,42 +82,11 @@ pub struct S3Server {
 impl S3Server {
     pub fn start() -> S3Server {
         let root = tempfile::tempdir().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let faults = Arc::new(Faults::default());
-        let mut builder = S3ServiceBuilder::new(RealS3 {
-            fs: s3s_fs::FileSystem::new(root.path()).unwrap(),
-            faults: Arc::clone(&faults),
-        });
         let mut auth = SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY);
         auth.register(NO_LIST_KEY.into(), SECRET_KEY.into());
         auth.register(DEBUG_ACCESS_KEY.into(), DEBUG_SECRET_KEY.into());
-        builder.set_auth(auth);
-        builder.set_access(Policy);
-        let service = FaultService {
-            inner: builder.build(),
-            faults: Arc::clone(&faults),
-        };
-        rt.spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                let service = service.clone();
-                tokio::spawn(async move {
-                    let _ = ConnBuilder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(socket), service)
-                        .await;
-                });
-            }
-        });
+        let (endpoint, rt) = faults::serve(root.path(), 0, Arc::clone(&faults), auth, Policy);
         S3Server {
             endpoint,
             root,
@@ -1230,4 +1196,78 @@ fn the_latency_server_delays_every_answer() {
         took >= Duration::from_millis(50) * requests as u32,
         "{requests} requests in {took:?}"
     );
+}
+
+/// The benchmark's server (`bench/s3_server.rs`, built by `cargo test` with the examples) is
+/// this one as a program: it serves a folder, with latency, and says how many requests it
+/// answered when its standard input closes.
+#[test]
+fn the_benchmark_server_serves_a_folder_and_counts_its_requests() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let program = Path::new(env!("CARGO_BIN_EXE_ctq"))
+        .parent()
+        .unwrap()
+        .join("examples/s3_server");
+    if !program.exists() {
+        assert!(
+            std::env::var_os("CTQ_REQUIRE_ALL_TESTS").is_none(),
+            "CTQ_REQUIRE_ALL_TESTS is set, but {} was not built (cargo test builds it)",
+            program.display()
+        );
+        eprintln!("s3: the example s3_server is not built (run cargo test); not tested");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("trail")).unwrap();
+    copy_tree(&fixtures(), &root.path().join("trail"));
+    let mut server = Command::new(&program)
+        .arg(root.path())
+        .args(["--latency-ms", "20"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let endpoint = line.trim().strip_prefix("endpoint ").unwrap().to_string();
+    let from_s3 = run_with(
+        isolated_ctq()
+            .args([
+                "errors",
+                "-s",
+                "s3://trail",
+                "--date",
+                "2024-09-05",
+                "-o",
+                "json",
+            ])
+            .args(["--endpoint-url", &endpoint])
+            .env("AWS_ACCESS_KEY_ID", "AKIACTQBENCH0000001")
+            .env("AWS_SECRET_ACCESS_KEY", "ctq-bench-secret-key"),
+        None,
+    );
+    let from_disk = run(&[
+        "errors",
+        "-s",
+        fixtures().to_str().unwrap(),
+        "--date",
+        "2024-09-05",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(from_s3.code, from_disk.code, "{}", from_s3.stderr);
+    assert_eq!(from_s3.stdout, from_disk.stdout);
+    drop(server.stdin.take());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    server.wait().unwrap();
+    let counts = rest
+        .lines()
+        .find_map(|l| l.strip_prefix("requests "))
+        .unwrap_or_else(|| panic!("{rest}"));
+    assert!(counts.starts_with("listings="), "{counts}");
+    let gets: u64 = counts.split("gets=").nth(1).unwrap().parse().unwrap();
+    assert!(gets > 0, "{counts}");
 }
