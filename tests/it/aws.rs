@@ -15,20 +15,6 @@ fn closed_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-fn errors_args(bucket: &str) -> Vec<String> {
-    [
-        "errors",
-        "-s",
-        &format!("s3://{bucket}"),
-        "--date",
-        "2024-09-05",
-        "-o",
-        "json",
-    ]
-    .map(str::to_string)
-    .to_vec()
-}
-
 #[test]
 fn the_api_region_is_the_one_requests_are_signed_for() {
     let server = S3Server::start();

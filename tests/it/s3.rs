@@ -891,9 +891,9 @@ pub fn day_of_objects(bucket: &Path, region: &str, n: usize, tag: &str) -> Vec<S
         .collect()
 }
 
-/// `errors` over 2024-09-05 of `bucket`, with `--stats`.
-fn errors_on_the_5th(server: &S3Server, bucket: &str) -> Run {
-    server.run(&[
+/// The arguments of `errors` over 2024-09-05 of `bucket`, as JSON.
+pub fn errors_args(bucket: &str) -> Vec<String> {
+    [
         "errors",
         "-s",
         &format!("s3://{bucket}"),
@@ -901,8 +901,14 @@ fn errors_on_the_5th(server: &S3Server, bucket: &str) -> Run {
         "2024-09-05",
         "-o",
         "json",
-        "--stats",
-    ])
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+/// `errors` over 2024-09-05 of `bucket`, with `--stats`.
+fn errors_on_the_5th(server: &S3Server, bucket: &str) -> Run {
+    run_with(server.ctq().args(errors_args(bucket)).arg("--stats"), None)
 }
 
 /// The events counted by `errors` (every test event is one `E` error).
@@ -1175,17 +1181,13 @@ fn the_latency_server_delays_every_answer() {
         jitter: 0.5,
     }));
     let started = Instant::now();
-    let slow = server.run(&[
-        "errors",
-        "-s",
-        "s3://far",
-        "--date",
-        "2024-09-05",
-        "-o",
-        "json",
-        "--concurrency",
-        "1",
-    ]);
+    let slow = run_with(
+        server
+            .ctq()
+            .args(errors_args("far"))
+            .args(["--concurrency", "1"]),
+        None,
+    );
     let took = started.elapsed();
     assert_eq!(slow.stdout, fast.stdout);
     let (listings_after, gets_after) = server.faults.requests();
@@ -1234,15 +1236,7 @@ fn the_benchmark_server_serves_a_folder_and_counts_its_requests() {
     let endpoint = line.trim().strip_prefix("endpoint ").unwrap().to_string();
     let from_s3 = run_with(
         isolated_ctq()
-            .args([
-                "errors",
-                "-s",
-                "s3://trail",
-                "--date",
-                "2024-09-05",
-                "-o",
-                "json",
-            ])
+            .args(errors_args("trail"))
             .args(["--endpoint-url", &endpoint])
             .env("AWS_ACCESS_KEY_ID", "AKIACTQBENCH0000001")
             .env("AWS_SECRET_ACCESS_KEY", "ctq-bench-secret-key"),
