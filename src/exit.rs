@@ -85,7 +85,8 @@ impl Repeated {
 /// The most lines one kind of repeated warning prints.
 pub const WARN_CAP: u64 = 20;
 
-static REPEATS: [AtomicU64; 3] = [const { AtomicU64::new(0) }; 3];
+static REPEATS: [AtomicU64; Repeated::ALL.len()] =
+    [const { AtomicU64::new(0) }; Repeated::ALL.len()];
 static UNCAPPED: AtomicBool = AtomicBool::new(false);
 
 /// `--stats`: every repeated warning is printed.

@@ -32,9 +32,13 @@ use crate::reports::{ReportDef, Runner};
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Completions { shell } => {
-            return render::print_bytes(&cli::parse::completions(shell), "the completion script");
+            render::print_text(&cli::parse::completions(shell), "the completion script")?;
+            return Ok(Outcome::default());
         }
-        Command::Man => return render::print_bytes(&cli::parse::man_page()?, "the man page"),
+        Command::Man => {
+            render::print_text(&cli::parse::man_page()?, "the man page")?;
+            return Ok(Outcome::default());
+        }
         Command::Report(_) | Command::Athena(_) => {}
     }
     let is_ddl = matches!(cli.command, Command::Athena(_));

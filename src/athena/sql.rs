@@ -161,15 +161,9 @@ impl Query {
         }
     }
 
-    /// Event rows of `w` in `cells`, without footer totals (see `details`).
-    pub fn event_rows(
-        fields: Vec<F>,
-        conditions: Vec<String>,
-        cells: &[Cell],
-        oldest_first: bool,
-        limit: Option<usize>,
-    ) -> Query {
-        let (ctes, select) = details(cells, "w", &[], "", oldest_first, limit);
+    /// Every event row of `w` in `cells`, newest first, without footer totals (see `details`).
+    pub fn event_rows(fields: Vec<F>, conditions: Vec<String>, cells: &[Cell]) -> Query {
+        let (ctes, select) = details(cells, "w", &[], "", false, None);
         Query {
             fields,
             conditions,

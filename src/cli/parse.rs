@@ -79,9 +79,9 @@ where
     let mut cmd = command();
     let matches = match cmd.try_get_matches_from_mut(args.iter().cloned()) {
         Ok(m) => m,
-        Err(e) => return Err(suggest(e, &mut cmd, &args)),
+        Err(e) => return Err(suggest(e, &cmd, &args)),
     };
-    only_what_it_uses(&matches, &mut cmd)?;
+    only_what_it_uses(&matches, &cmd)?;
     Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&cmd))
 }
 
@@ -101,49 +101,43 @@ const DDL_USES: &[&str] = &[
 
 /// The commands that are not reports refuse the common options they do not use: `athena ddl`
 /// all but `DDL_USES`, `completions` and `man` every one.
-fn only_what_it_uses(m: &ArgMatches, cmd: &mut clap::Command) -> Result<(), clap::Error> {
-    let (name, uses): (&str, &[&str]) = match m.subcommand() {
-        Some(("athena", _)) => ("athena ddl", DDL_USES),
-        Some(("completions", _)) => ("completions", &[]),
-        Some(("man", _)) => ("man", &[]),
+fn only_what_it_uses(m: &ArgMatches, cmd: &clap::Command) -> Result<(), clap::Error> {
+    // (the command's path, the common options it uses, what it does instead of a report)
+    let (path, uses, does): (&[&str], &[&str], &str) = match m.subcommand() {
+        Some(("athena", _)) => (&["athena", "ddl"], DDL_USES, "a table definition"),
+        Some(("completions", _)) => (&["completions"], &[], "a completion script"),
+        Some(("man", _)) => (&["man"], &[], "the man page"),
         _ => return Ok(()),
     };
-    let refused = cmd
+    let Some(option) = cmd
         .get_arguments()
         .filter(|a| a.is_global_set() && !uses.contains(&a.get_id().as_str()))
         .find(|a| m.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
         .map(|a| match a.get_long() {
             Some(l) => format!("--{l}"),
             None => a.get_id().to_string(),
-        });
-    match refused {
-        None => Ok(()),
-        Some(option) => {
-            let what = match name {
-                "athena ddl" => "it prints a table definition and reads no events",
-                "completions" => "it prints a completion script and reads no events",
-                _ => "it prints the man page and reads no events",
-            };
-            let msg = format!("{name} does not take {option}: {what}");
-            let sub = match name {
-                "athena ddl" => cmd
-                    .find_subcommand_mut("athena")
-                    .and_then(|a| a.find_subcommand_mut("ddl")),
-                other => cmd.find_subcommand_mut(other),
-            };
-            Err(match sub {
-                Some(d) => d.error(ErrorKind::ArgumentConflict, msg),
-                None => cmd.error(ErrorKind::ArgumentConflict, msg),
-            })
+        })
+    else {
+        return Ok(());
+    };
+    let msg = format!(
+        "{} does not take {option}: it prints {does} and reads no events",
+        path.join(" ")
+    );
+    let mut target = cmd.clone();
+    for name in path {
+        if let Some(sub) = target.find_subcommand(name).cloned() {
+            target = sub;
         }
     }
+    Err(target.error(ErrorKind::ArgumentConflict, msg))
 }
 
 /// clap's error for an unknown option or command, with a suggestion only when one is close:
 /// at most one edit (a letter added, dropped, changed, or two swapped) for short names, two
 /// for longer ones. clap's own suggestions (its `suggestions` feature) are off: they offered
 /// `--output` for `--tpo` and `--version` for `--verbose`.
-fn suggest(e: clap::Error, cmd: &mut clap::Command, args: &[OsString]) -> clap::Error {
+fn suggest(e: clap::Error, cmd: &clap::Command, args: &[OsString]) -> clap::Error {
     let (context, what) = match e.kind() {
         ErrorKind::UnknownArgument => (ContextKind::InvalidArg, "argument"),
         ErrorKind::InvalidSubcommand => (ContextKind::InvalidSubcommand, "subcommand"),
@@ -155,23 +149,11 @@ fn suggest(e: clap::Error, cmd: &mut clap::Command, args: &[OsString]) -> clap::
     let bad = bad.clone();
     // The command the arguments reached: `ctq errors --tpo` suggests among the options of
     // `errors` and the common ones.
-    let mut path: Vec<String> = Vec::new();
-    {
-        let mut at: &clap::Command = cmd;
-        for a in args.iter().skip(1) {
-            let Some(a) = a.to_str() else { continue };
-            if let Some(sub) = at.find_subcommand(a) {
-                path.push(sub.get_name().to_string());
-                at = sub;
-            }
-        }
-    }
     let mut chain: Vec<&clap::Command> = vec![cmd];
-    for name in &path {
-        let Some(next) = chain.last().and_then(|c| c.find_subcommand(name)) else {
-            break;
-        };
-        chain.push(next);
+    for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        if let Some(sub) = chain.last().and_then(|c| c.find_subcommand(a)) {
+            chain.push(sub);
+        }
     }
     let Some(&here) = chain.last() else { return e };
     let (typed, candidates): (&str, Vec<String>) = if what == "argument" {
@@ -213,15 +195,7 @@ fn suggest(e: clap::Error, cmd: &mut clap::Command, args: &[OsString]) -> clap::
         };
         msg.push_str(&format!("\n\n  tip: a similar {what} exists: '{best}'"));
     }
-    let kind = e.kind();
-    let mut target = cmd.clone();
-    for name in &path {
-        let Some(next) = target.find_subcommand(name).cloned() else {
-            break;
-        };
-        target = next;
-    }
-    target.error(kind, msg)
+    here.clone().error(e.kind(), msg)
 }
 
 /// The optimal string alignment distance: insertions, deletions, substitutions and swaps of

@@ -111,6 +111,6 @@ pub fn run(command: AthenaCommand, config: &Config) -> anyhow::Result<Outcome> {
             first_day,
         }
     };
-    render::print_text(&ddl(&spec), "the table definition")?;
+    render::print_text(ddl(&spec).as_bytes(), "the table definition")?;
     Ok(Outcome::default())
 }

@@ -27,7 +27,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     let query = report.athena_query(&cx).map_err(UsageError)?;
     let sql = sql::assemble(query, R::NAME, &config.filter, config.now, &target);
     if config.print_sql {
-        render::print_text(&sql, "the query")?;
+        render::print_text(sql.as_bytes(), "the query")?;
         return Ok(Outcome::default());
     }
     if !config.sources.is_empty() {

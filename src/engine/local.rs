@@ -108,13 +108,9 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
 
     render::print(&output, config.style())?;
     if output.is_empty() {
-        let s3_to_read: u64 = listings
-            .iter()
-            .map(|(_, l)| l.objects_listed - l.skipped_by_time)
-            .sum();
-        let s3_skipped: u64 = listings.iter().map(|(_, l)| l.skipped_by_time).sum();
+        let (s3_listed, s3_skipped) = s3_totals(&listings);
         let why = Empty {
-            inputs: found.inputs.len() as u64 + s3_to_read,
+            inputs: found.inputs.len() as u64 + s3_listed - s3_skipped,
             folders_outside: found.folders_skipped_by_time,
             days_outside: found.days_skipped,
             files_outside: found.files_skipped_by_time + s3_skipped,
@@ -262,13 +258,19 @@ fn find_local(config: &Config) -> anyhow::Result<Found> {
     Ok(found)
 }
 
+/// The objects the S3 listings found, and how many of them their delivery time ruled out.
+fn s3_totals(listings: &[(String, Listing)]) -> (u64, u64) {
+    listings.iter().fold((0, 0), |(listed, skipped), (_, l)| {
+        (listed + l.objects_listed, skipped + l.skipped_by_time)
+    })
+}
+
 /// `--stats`: what was read, on stderr after the report. One `key: value` per line so that
 /// scripts (and the tests) can read it.
 fn print_stats(found: &Found, listings: &[(String, Listing)], stats: &ScanStats) {
     let mut lines = Vec::new();
     let local_listed = found.inputs.len() as u64 + found.files_skipped_by_time;
-    let s3_listed: u64 = listings.iter().map(|(_, l)| l.objects_listed).sum();
-    let s3_skipped: u64 = listings.iter().map(|(_, l)| l.skipped_by_time).sum();
+    let (s3_listed, s3_skipped) = s3_totals(listings);
     lines.push(format!("objects listed: {}", local_listed + s3_listed));
     lines.push(format!(
         "skipped by time: {}",

@@ -98,7 +98,7 @@ impl ReportDef for Args {
                 sql::grouped(&KEYS, &AGGREGATES, &[], "w", None),
             ));
         }
-        Ok(Query::event_rows(DETAIL_FIELDS.to_vec(), conditions, &DETAIL_COLUMNS, false, None))
+        Ok(Query::event_rows(DETAIL_FIELDS.to_vec(), conditions, &DETAIL_COLUMNS))
     }
 
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {

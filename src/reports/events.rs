@@ -284,24 +284,14 @@ impl ReportDef for Args {
             fields.push(F::Category);
             c.push(x);
         }
-        if self.limit().is_none() {
-            return Ok(Query::event_rows(
-                fields,
-                c,
-                &COLUMNS,
-                self.oldest_first,
-                None,
-            ));
-        }
         // A cut list says what it was cut from: the number of matches, on every row.
-        let (ctes, select) = sql::details(
-            &COLUMNS,
-            "w",
-            &[MATCHED],
-            "w",
-            self.oldest_first,
-            self.limit(),
-        );
+        let totals: &[(&str, &str)] = if self.limit().is_some() {
+            &[MATCHED]
+        } else {
+            &[]
+        };
+        let (ctes, select) =
+            sql::details(&COLUMNS, "w", totals, "w", self.oldest_first, self.limit());
         Ok(Query {
             fields,
             conditions: c,

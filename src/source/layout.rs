@@ -46,9 +46,10 @@ pub enum Level {
 }
 
 impl Level {
-    /// The delivery days (days since the epoch, first and last) that a child folder called
-    /// `name` holds, when it is a year, month or day folder of the layout.
-    pub fn days(self, name: &str) -> Option<(i64, i64)> {
+    /// A child folder called `name` as a dated folder of the layout (a year below a region, a
+    /// month below a year, a day below a month): its level and the first and last delivery day
+    /// (days since the epoch) it holds. None for any other folder.
+    pub fn dated(self, name: &str) -> Option<(Level, i64, i64)> {
         let num = |len: usize| {
             (name.len() == len && name.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| name.parse::<i64>().ok())
@@ -57,6 +58,7 @@ impl Level {
         match self {
             Level::Region => num(4).map(|y| {
                 (
+                    Level::Year(y),
                     time::days_from_civil(y, 1, 1),
                     time::days_from_civil(y, 12, 31),
                 )
@@ -66,6 +68,7 @@ impl Level {
                     let m = m as u32;
                     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
                     Some((
+                        Level::Month(y, m),
                         time::days_from_civil(y, m, 1),
                         time::days_from_civil(ny, nm, 1) - 1,
                     ))
@@ -74,7 +77,7 @@ impl Level {
             },
             Level::Month(y, m) => num(2)
                 .and_then(|d| time::date(y, m, d as u32))
-                .map(|day| (day, day)),
+                .map(|day| (Level::Day, day, day)),
             Level::Outside | Level::Day | Level::EventFolder => None,
         }
     }
@@ -82,40 +85,17 @@ impl Level {
     /// The level of a child folder called `name`, or None when the window rules out every file
     /// below it.
     pub fn child(self, name: &str, window: &Window) -> Option<Level> {
-        let num = |len: usize| {
-            (name.len() == len && name.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| name.parse::<i64>().ok())
-                .flatten()
-        };
         let next = match self {
             Level::Outside | Level::Day if is_event_folder(name) => Level::EventFolder,
             Level::Outside | Level::Day => self,
             Level::EventFolder => Level::Region,
-            Level::Region => match num(4) {
-                Some(y) => {
-                    let (first, last) = (
-                        time::days_from_civil(y, 1, 1),
-                        time::days_from_civil(y, 12, 31),
-                    );
-                    return any_day_in(first, last, window).then_some(Level::Year(y));
+            Level::Region | Level::Year(_) | Level::Month(..) => match self.dated(name) {
+                Some((next, day, _)) if matches!(self, Level::Month(..)) => {
+                    return window.may_hold_delivery_day(day).then_some(next);
                 }
-                None => Level::Outside,
-            },
-            Level::Year(y) => match num(2) {
-                Some(m @ 1..=12) => {
-                    let m = m as u32;
-                    let first = time::days_from_civil(y, m, 1);
-                    let last = time::days_from_civil(
-                        if m == 12 { y + 1 } else { y },
-                        if m == 12 { 1 } else { m + 1 },
-                        1,
-                    ) - 1;
-                    return any_day_in(first, last, window).then_some(Level::Month(y, m));
+                Some((next, first, last)) => {
+                    return any_day_in(first, last, window).then_some(next);
                 }
-                _ => Level::Outside,
-            },
-            Level::Month(y, m) => match num(2).and_then(|d| time::date(y, m, d as u32)) {
-                Some(day) => return window.may_hold_delivery_day(day).then_some(Level::Day),
                 None => Level::Outside,
             },
         };

@@ -102,7 +102,7 @@ fn walk_entries(
                     Some(next) => walk(&path, next, window, found),
                     None => {
                         found.folders_skipped_by_time += 1;
-                        if let Some((first, last)) = level.days(&name) {
+                        if let Some((_, first, last)) = level.dated(&name) {
                             found.days_skipped = Some(match found.days_skipped {
                                 Some((a, b)) => (a.min(first), b.max(last)),
                                 None => (first, last),

@@ -41,15 +41,26 @@ const YEAR: Micros = 365 * DAY;
 /// The latest epoch second accepted: 9999-12-31T23:59:59Z, the last time a date can be written.
 const MAX_EPOCH_SECONDS: i64 = 253_402_300_799;
 
+/// `today` or `yesterday`, in any case: how many days back from the current UTC day.
+fn named_day(s: &str) -> Option<i64> {
+    if s.eq_ignore_ascii_case("today") {
+        Some(0)
+    } else if s.eq_ignore_ascii_case("yesterday") {
+        Some(1)
+    } else {
+        None
+    }
+}
+
 impl FromStr for TimeArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        match s.to_ascii_lowercase().as_str() {
-            "now" => return Ok(TimeArg::Ago(0)),
-            "today" => return Ok(TimeArg::DaysBack(0)),
-            "yesterday" => return Ok(TimeArg::DaysBack(1)),
-            _ => {}
+        if s.eq_ignore_ascii_case("now") {
+            return Ok(TimeArg::Ago(0));
+        }
+        if let Some(n) = named_day(s) {
+            return Ok(TimeArg::DaysBack(n));
         }
         if let Some(day) = parse_date(s) {
             return Ok(TimeArg::At(day * DAY));
@@ -173,10 +184,8 @@ impl FromStr for DateArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        match s.to_ascii_lowercase().as_str() {
-            "today" => return Ok(DateArg::DaysBack(0)),
-            "yesterday" => return Ok(DateArg::DaysBack(1)),
-            _ => {}
+        if let Some(n) = named_day(s) {
+            return Ok(DateArg::DaysBack(n));
         }
         parse_date(s).map(DateArg::Day).ok_or_else(|| {
             format!(
