@@ -4,11 +4,17 @@
 //!
 //! ```text
 //! cargo run --release --example s3_server -- ROOT [--port N] [--latency-ms MS] [--jitter F]
+//!     [--bandwidth BYTES_PER_SECOND] [--slow-down SHARE]
 //! ```
+//!
+//! `--latency-ms` delays every answer (±`--jitter`, 0.5 by default, of it); `--bandwidth` sends
+//! each response body at most that fast; `--slow-down 0.05` answers 5% of requests with 503
+//! SlowDown.
 //!
 //! ROOT holds a folder per bucket. It prints `endpoint http://127.0.0.1:PORT` and the
 //! credentials to use, serves until its standard input closes, then prints how many listings
-//! and GETs it answered (`requests listings=N gets=M`), which a benchmark checks (a cached run
+//! and GETs it answered and the most GETs answered at once
+//! (`requests listings=N gets=M peak_gets=P slowed=S`), which a benchmark checks (a cached run
 //! makes none).
 
 #![allow(
@@ -35,7 +41,7 @@ impl s3s::access::S3Access for AllowAll {}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: s3_server ROOT [--port N] [--latency-ms MS] [--jitter F]";
+    let usage = "usage: s3_server ROOT [--port N] [--latency-ms MS] [--jitter F] [--bandwidth B/S] [--slow-down SHARE]";
     let Some(root) = args.first().filter(|a| !a.starts_with("--")) else {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -57,6 +63,8 @@ fn main() {
             jitter: option("--jitter").unwrap_or(0.5),
         }));
     }
+    faults.set_bandwidth(option("--bandwidth").map(|b| b as u64));
+    faults.set_slow_down(option("--slow-down").unwrap_or(0.0));
     let auth = s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY);
     let (endpoint, runtime) = faults::serve(
         std::path::Path::new(root),
@@ -70,6 +78,10 @@ fn main() {
     // Serve until whoever started us closes our standard input.
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     let (listings, gets) = faults.requests();
-    println!("requests listings={listings} gets={gets}");
+    println!(
+        "requests listings={listings} gets={gets} peak_gets={} slowed={}",
+        faults.peak_gets(),
+        faults.slowed()
+    );
     drop(runtime);
 }

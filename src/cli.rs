@@ -250,9 +250,22 @@ pub struct Common {
     #[arg(hide_short_help = true, long, global = true, help_heading = "AWS")]
     pub debug: bool,
 
-    /// How many S3 objects to download at once
-    #[arg(hide_short_help = true, long, value_name = "N", value_parser = at_least_one("--concurrency"), default_value_t = NonZeroUsize::new(32).unwrap(), global = true, help_heading = "AWS")]
-    pub concurrency: NonZeroUsize,
+    /// How many S3 objects to download at once [default: adaptive]
+    ///
+    /// By default ctq finds the number itself: it starts at 64, doubles while the downloads get
+    /// faster, up to 512, and backs off when S3 asks it to slow down (503 SlowDown) or a
+    /// download breaks off. N pins it, and also caps the listings in flight (64 otherwise).
+    /// --stats says what it reached.
+    #[arg(hide_short_help = true, long, value_name = "N", value_parser = at_least_one("--concurrency"), global = true, help_heading = "AWS")]
+    pub concurrency: Option<NonZeroUsize>,
+
+    /// The most bytes of S3 objects in flight at once, whatever the concurrency [default: 256M]
+    ///
+    /// Each download counts its size (a body past 64 MiB waits on disk, not in memory); one
+    /// object larger than this is still downloaded, alone. A number of bytes with an optional
+    /// unit: 64M, 1G.
+    #[arg(hide_short_help = true, long, value_name = "SIZE", value_parser = crate::decode::parse_size, global = true, help_heading = "AWS")]
+    pub max_inflight_bytes: Option<u64>,
 
     /// Where the report runs: here (local: read the logs from --source), or on Amazon Athena
     /// (athena: one SQL query over the table that `ctq athena ddl` defines)
@@ -443,7 +456,10 @@ impl Common {
             s3: S3Settings {
                 aws: aws.clone(),
                 endpoint_url: c.endpoint_url,
-                concurrency: c.concurrency.get(),
+                concurrency: c.concurrency.map(NonZeroUsize::get),
+                max_inflight_bytes: c
+                    .max_inflight_bytes
+                    .unwrap_or(crate::source::s3::gate::DEFAULT_MAX_BYTES),
             },
             default_window,
             quiet: c.quiet,

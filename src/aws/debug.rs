@@ -11,7 +11,7 @@
 //!   bucket.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
@@ -29,6 +29,21 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use super::errors::{note_endpoint, transport_reason};
 
 static ON: AtomicBool = AtomicBool::new(false);
+
+/// Answers that asked the client to slow down (503 SlowDown, 429) or said the service was in
+/// trouble (500), retried or not, and downloads that broke off, since the start.
+static OVERLOADED: AtomicU64 = AtomicU64::new(0);
+
+/// How many answers so far asked to slow down or were a server error: what the adaptive
+/// concurrency of the downloads backs off on.
+pub fn overloaded() -> u64 {
+    OVERLOADED.load(Ordering::Relaxed)
+}
+
+/// Count a download that broke off or stalled with the answers that asked to slow down.
+pub fn note_overloaded() {
+    OVERLOADED.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Text that no debug line may show, with what shows instead.
 static HIDDEN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
@@ -249,6 +264,20 @@ impl Intercept for Observe {
                 request.method(),
                 request.uri()
             )));
+        }
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(r) = context.response()
+            && matches!(r.status().as_u16(), 429 | 500 | 503)
+        {
+            OVERLOADED.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }

@@ -1,8 +1,10 @@
 //! The local engine: sources → scan → finish → document, with `--stats`.
 //!
-//! Local paths are walked and S3 prefixes listed first (a listing error stops the run before any
-//! report is printed); then the downloads start, and their bodies reach the rayon workers through
-//! bounded channels, next to the local files.
+//! Local paths are walked, and the S3 layouts walked down to their region folders, first (an
+//! error there stops the run before anything is downloaded); then each bucket's day prefixes
+//! are listed in the background and their objects downloaded as they are listed, and the bodies
+//! reach the rayon workers through bounded channels, next to the local files. A listing that
+//! fails later still stops the run before any report is printed.
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,7 @@ use crate::render;
 use crate::reports::{Context, Report, ReportDef};
 use crate::scan::{self, ScanStats, Work};
 use crate::source::s3::S3Session;
+use crate::source::s3::gate::GateReport;
 use crate::source::s3::list::Listing;
 use crate::source::{self, Fetched, Found, Input, SourceSpec};
 
@@ -40,8 +43,8 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     progress.listed(found.inputs.len() as u64 + found.files_skipped_by_time);
     progress.to_read(found.inputs.len() as u64);
 
-    // S3: list every source first (a listing error stops everything before any download), then
-    // start the downloads; bodies reach the rayon workers through bounded channels.
+    // S3: walk every source's layout first (an error there stops everything before any
+    // download), then list the day prefixes and download their objects, both in the background.
     let s3_specs = config.s3_sources();
     let session = if s3_specs.is_empty() {
         None
@@ -58,21 +61,23 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     let mut listings = Vec::new();
     let mut downloads: Vec<Box<dyn Iterator<Item = Fetched> + Send>> = Vec::new();
     if let Some(session) = &session {
-        let mut buckets = Vec::new();
+        let mut walks = Vec::new();
         for (bucket, prefix) in &s3_specs {
             let b = session.bucket(bucket)?;
-            let listing = b.list(prefix, &config.filter, config.now, &progress)?;
-            buckets.push((b, listing));
+            let walk = b.walk(prefix, &config.filter)?;
+            walks.push((b, walk));
         }
-        for (b, mut listing) in buckets {
-            let objects = std::mem::take(&mut listing.objects);
-            listings.push((b.name().to_string(), listing));
-            downloads.push(Box::new(b.fetch(
-                objects,
+        for (b, walk) in walks {
+            let (listing, fetched) = b.read(
+                walk,
+                &config.filter,
+                config.now,
                 Arc::clone(&progress),
                 Arc::clone(&fatal),
                 config.max_json,
-            )));
+            );
+            listings.push((b.name().to_string(), listing));
+            downloads.push(Box::new(fetched));
         }
     }
 
@@ -105,6 +110,14 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     if let Some(why) = fatal.lock().ok().and_then(|mut f| f.take()) {
         bail!(why);
     }
+    // The downloads have ended, and with them the listings that fed them.
+    let listings: Vec<(String, Listing)> = listings
+        .into_iter()
+        .map(|(bucket, l)| {
+            let l = l.lock().map(|l| l.clone()).unwrap_or_default();
+            (bucket, l)
+        })
+        .collect();
 
     render::print(&output, config.style())?;
     if output.is_empty() {
@@ -148,7 +161,12 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         ));
     }
     if config.stats {
-        print_stats(&found, &listings, &stats);
+        print_stats(
+            &found,
+            &listings,
+            &stats,
+            session.as_ref().map(S3Session::gate_report),
+        );
     }
     Ok(Outcome {
         skipped_inputs: skipped,
@@ -267,7 +285,12 @@ fn s3_totals(listings: &[(String, Listing)]) -> (u64, u64) {
 
 /// `--stats`: what was read, on stderr after the report. One `key: value` per line so that
 /// scripts (and the tests) can read it.
-fn print_stats(found: &Found, listings: &[(String, Listing)], stats: &ScanStats) {
+fn print_stats(
+    found: &Found,
+    listings: &[(String, Listing)],
+    stats: &ScanStats,
+    gate: Option<GateReport>,
+) {
     let mut lines = Vec::new();
     let local_listed = found.inputs.len() as u64 + found.files_skipped_by_time;
     let (s3_listed, s3_skipped) = s3_totals(listings);
@@ -287,6 +310,19 @@ fn print_stats(found: &Found, listings: &[(String, Listing)], stats: &ScanStats)
             "s3://{bucket}: day prefixes listed: {} · list requests: {}",
             l.day_prefixes, l.list_requests
         ));
+    }
+    if let Some(g) = gate {
+        lines.push(if g.pinned {
+            format!(
+                "downloads in flight: pinned at {} (--concurrency), at most {} at once",
+                g.limit, g.peak_in_flight
+            )
+        } else {
+            format!(
+                "downloads in flight: adaptive, limit {} at the end, {} at its highest, at most {} at once, {} back-offs",
+                g.limit, g.peak_limit, g.peak_in_flight, g.back_offs
+            )
+        });
     }
     lines.push(format!("read: {}", stats.inputs_read));
     lines.push(format!(

@@ -92,6 +92,17 @@ pub struct Faults {
     page_size: AtomicI32,
     /// The region of every signed request's credential scope, in arrival order.
     signed_regions: Mutex<Vec<String>>,
+    /// The share of requests (0 to 1) answered 503 SlowDown, chosen reproducibly.
+    slow_down: Mutex<f64>,
+    /// Bytes per second each response body is sent at (None: as fast as it can).
+    bandwidth: Mutex<Option<u64>>,
+    /// Object GETs being answered now (until their body is sent), and the most at once.
+    gets_now: std::sync::Arc<AtomicU64>,
+    gets_peak: std::sync::Arc<AtomicU64>,
+    /// Answers 503 SlowDown sent by `set_slow_down`.
+    slowed: AtomicU64,
+    /// The listings that had arrived when the first object GET did (None before it).
+    listings_at_first_get: Mutex<Option<u64>>,
 }
 
 /// The wait before each answer: `first_byte`, give or take `jitter` of it (0.5: ±50%),
@@ -105,21 +116,52 @@ pub struct Latency {
 impl Latency {
     /// The wait of request number `n`.
     fn wait(&self, n: u64) -> std::time::Duration {
-        // splitmix64: a well-spread number in [0, 1) from n, without a random number crate.
-        let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+        let u = unit(n);
         let factor = 1.0 + self.jitter.clamp(0.0, 1.0) * (2.0 * u - 1.0);
         self.first_byte.mul_f64(factor.max(0.0))
     }
+}
+
+/// splitmix64 of `n` as a number in [0, 1): well spread and reproducible, without a random
+/// number crate.
+fn unit(n: u64) -> f64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl Faults {
     /// Every answer from now on waits `latency` first.
     pub fn set_latency(&self, latency: Option<Latency>) {
         *self.latency.lock().unwrap() = latency;
+    }
+
+    /// Answer this share of requests (0 to 1) with 503 SlowDown, as S3 does when a prefix
+    /// gets more requests than it can take.
+    pub fn set_slow_down(&self, fraction: f64) {
+        *self.slow_down.lock().unwrap() = fraction.clamp(0.0, 1.0);
+    }
+
+    /// Send every response body at most at `bytes_per_second` (None: no cap).
+    pub fn set_bandwidth(&self, bytes_per_second: Option<u64>) {
+        *self.bandwidth.lock().unwrap() = bytes_per_second.filter(|b| *b > 0);
+    }
+
+    /// The most object GETs answered at once so far (a GET counts until its body is sent).
+    pub fn peak_gets(&self) -> u64 {
+        self.gets_peak.load(Ordering::Relaxed)
+    }
+
+    /// How many listings had arrived when the first object GET did.
+    pub fn listings_at_first_get(&self) -> Option<u64> {
+        *self.listings_at_first_get.lock().unwrap()
+    }
+
+    /// How many answers were 503 SlowDown by `set_slow_down`.
+    pub fn slowed(&self) -> u64 {
+        self.slowed.load(Ordering::Relaxed)
     }
 
     /// (listings, object GETs) served so far.
@@ -130,18 +172,40 @@ impl Faults {
         )
     }
 
-    /// Counts the request, and says how long to wait before answering it.
-    fn arrival(&self, method: &Method, uri: &Uri) -> Option<std::time::Duration> {
+    /// Counts the request, and says how to answer it: how long to wait first, and whether to
+    /// answer 503 SlowDown (the `slow_down` share of requests).
+    fn arrival(&self, method: &Method, uri: &Uri) -> Arrival {
         let listing = uri.query().unwrap_or_default().contains("list-type=2");
         let n = if method != Method::GET {
             0
         } else if listing {
             self.listings.fetch_add(1, Ordering::Relaxed)
         } else {
-            self.gets.fetch_add(1, Ordering::Relaxed)
+            let n = self.gets.fetch_add(1, Ordering::Relaxed);
+            if n == 0 {
+                *self.listings_at_first_get.lock().unwrap() =
+                    Some(self.listings.load(Ordering::Relaxed));
+            }
+            n
         };
+        let n = n + if listing { 1 << 32 } else { 0 };
         let latency = *self.latency.lock().unwrap();
-        latency.map(|l| l.wait(n + if listing { 1 << 32 } else { 0 }))
+        let share = *self.slow_down.lock().unwrap();
+        let slow_down = method == Method::GET && share > 0.0 && unit(n ^ (1 << 40)) < share;
+        if slow_down {
+            self.slowed.fetch_add(1, Ordering::Relaxed);
+        }
+        let in_flight = (method == Method::GET && !listing).then(|| {
+            let now = self.gets_now.fetch_add(1, Ordering::Relaxed) + 1;
+            self.gets_peak.fetch_max(now, Ordering::Relaxed);
+            InFlight(std::sync::Arc::clone(&self.gets_now))
+        });
+        Arrival {
+            wait: latency.map(|l| l.wait(n)),
+            slow_down,
+            bandwidth: *self.bandwidth.lock().unwrap(),
+            in_flight,
+        }
     }
 
     /// `fault` on the first `times` requests `on` matches (None: on every one).
@@ -212,6 +276,23 @@ impl Faults {
         })?;
         rule.hits += 1;
         Some(rule.fault)
+    }
+}
+
+/// How the server answers one request.
+struct Arrival {
+    wait: Option<std::time::Duration>,
+    slow_down: bool,
+    bandwidth: Option<u64>,
+    in_flight: Option<InFlight>,
+}
+
+/// An object GET being answered: counted in `gets_now` until dropped with its body.
+struct InFlight(std::sync::Arc<AtomicU64>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -373,20 +454,32 @@ impl hyper::service::Service<Request<Incoming>> for FaultService {
         self.faults
             .note_signature(req.headers().get(http::header::AUTHORIZATION));
         let fault = self.faults.take(req.method(), req.uri());
-        let wait = self.faults.arrival(req.method(), req.uri());
+        let arrival = self.faults.arrival(req.method(), req.uri());
         let inner = self.inner.clone();
         Box::pin(async move {
-            if let Some(wait) = wait {
+            if let Some(wait) = arrival.wait {
                 tokio::time::sleep(wait).await;
             }
-            if fault == Some(Fault::SlowDown) {
+            if fault == Some(Fault::SlowDown) || arrival.slow_down {
                 return Ok(slow_down());
             }
             let resp = hyper::service::Service::call(&inner, req).await?;
-            match fault {
-                Some(fault) if resp.status() == StatusCode::OK => Ok(damage(fault, resp).await),
-                _ => Ok(resp),
+            let resp = match fault {
+                Some(fault) if resp.status() == StatusCode::OK => damage(fault, resp).await,
+                _ => resp,
+            };
+            if arrival.bandwidth.is_none() && arrival.in_flight.is_none() {
+                return Ok(resp);
             }
+            let (parts, body) = resp.into_parts();
+            let paced = Paced {
+                inner: body,
+                rate: arrival.bandwidth,
+                sleep: None,
+                held: None,
+                _in_flight: arrival.in_flight,
+            };
+            Ok(Response::from_parts(parts, Body::http_body_unsync(paced)))
         })
     }
 }
@@ -441,6 +534,55 @@ async fn damage(fault: Fault, resp: Response<Body>) -> Response<Body> {
     };
     parts.headers.insert(CONTENT_LENGTH, body.len().into());
     Response::from_parts(parts, Body::from(body))
+}
+
+/// A body sent at most at `rate` bytes per second, in pieces of at most 16 KiB each followed by
+/// the pause its size takes at that rate; it holds its `InFlight` until it is sent or dropped.
+struct Paced {
+    inner: Body,
+    rate: Option<u64>,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// What is left of the last chunk of `inner`.
+    held: Option<Bytes>,
+    _in_flight: Option<InFlight>,
+}
+
+impl http_body::Body for Paced {
+    type Data = Bytes;
+    type Error = s3s::StdError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        if let Some(sleep) = &mut this.sleep {
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.sleep = None;
+        }
+        let Some(rate) = this.rate else {
+            return Pin::new(&mut this.inner).poll_frame(cx);
+        };
+        let mut chunk = match this.held.take() {
+            Some(chunk) => chunk,
+            None => match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => data,
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                },
+                other => return other,
+            },
+        };
+        let piece = chunk.split_to(chunk.len().min(16 << 10));
+        if !chunk.is_empty() {
+            this.held = Some(chunk);
+        }
+        let pause = std::time::Duration::from_secs_f64(piece.len() as f64 / rate as f64);
+        this.sleep = Some(Box::pin(tokio::time::sleep(pause)));
+        Poll::Ready(Some(Ok(http_body::Frame::data(piece))))
+    }
 }
 
 /// A body that sends its first chunk, then never another byte and never ends.

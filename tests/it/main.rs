@@ -24,6 +24,7 @@ mod messages;
 mod output;
 mod reference;
 mod s3;
+mod s3_load;
 mod sources;
 mod time_input;
 mod util;

@@ -1260,6 +1260,18 @@ fn the_benchmark_server_serves_a_folder_and_counts_its_requests() {
         .find_map(|l| l.strip_prefix("requests "))
         .unwrap_or_else(|| panic!("{rest}"));
     assert!(counts.starts_with("listings="), "{counts}");
-    let gets: u64 = counts.split("gets=").nth(1).unwrap().parse().unwrap();
-    assert!(gets > 0, "{counts}");
+    let field = |name: &str| -> u64 {
+        counts
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("no {name} in {counts}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(field("gets") > 0, "{counts}");
+    assert!(
+        (1..=field("gets")).contains(&field("peak_gets")),
+        "{counts}"
+    );
+    assert_eq!(field("slowed"), 0, "{counts}");
 }

@@ -1,10 +1,12 @@
 //! Downloading the listed objects for the rayon workers.
 //!
-//! At most `--concurrency` GetObject calls are in flight; each body goes through a bounded
+//! Objects arrive from the listing (`list::list_days`) as their day prefix is listed. Each
+//! waits for the session's `Gate` (how many downloads and how many bytes may be in flight,
+//! adapting to what S3 gives unless `--concurrency` pins it), then its body goes through a
 //! channel to the rayon workers, which gunzip and parse it. The permit of a download is held
-//! until its body is handed over, so memory is bounded by the concurrency, not by the number or
-//! size of objects; a body over `decode::WHOLE` bytes waits in an unnamed temporary file rather
-//! than in memory.
+//! until its body is handed over, so memory is bounded by the gate, not by the number or size
+//! of objects; a body over `decode::WHOLE` bytes waits in an unnamed temporary file rather than
+//! in memory.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,40 +15,82 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
-use tokio::sync::Semaphore;
 
 use super::Bucket;
-use super::list::ObjectRef;
+use super::list::{Feed, Listing, ObjectRef, Walk};
 use crate::aws;
 use crate::decode::{WHOLE, human_size};
+use crate::filter::Filter;
 use crate::progress::Progress;
 use crate::source::{Body, Fetched, Refetch};
+use crate::time::Micros;
+
+/// Objects listed but not yet downloaded, at most: the listing waits when the downloads lag.
+const QUEUED: usize = 4096;
 
 impl Bucket<'_> {
-    /// Download `objects` in the background; bodies (or why they could not be had) arrive on the
-    /// returned iterator. A failure that means no object can be read (a KMS key the caller may
-    /// not use) is put in `fatal` and stops further downloads.
-    pub fn fetch(
+    /// List the day prefixes of `walk` and download their objects, both in the background;
+    /// bodies (or why they could not be had) arrive on the returned iterator, and what was
+    /// listed is counted in the returned `Listing`, complete once the iterator has ended. A
+    /// failure that means nothing more can be read (a listing that fails, a KMS key the caller
+    /// may not use) is put in `fatal` and stops further downloads.
+    pub fn read(
         &self,
-        objects: Vec<ObjectRef>,
+        walk: Walk,
+        filter: &Filter,
+        now: Micros,
         progress: Arc<Progress>,
         fatal: Arc<Mutex<Option<String>>>,
         max_json: u64,
-    ) -> impl Iterator<Item = Fetched> + Send + 'static {
-        let concurrency = self.session.concurrency;
+    ) -> (
+        Arc<Mutex<Listing>>,
+        impl Iterator<Item = Fetched> + Send + 'static,
+    ) {
+        let listing: Arc<Mutex<Listing>> = Arc::default();
+        let (objects_tx, mut objects) = tokio::sync::mpsc::channel::<ObjectRef>(QUEUED);
+        self.list_days(
+            walk,
+            filter,
+            now,
+            Feed {
+                progress: Arc::clone(&progress),
+                listing: Arc::clone(&listing),
+                fatal: Arc::clone(&fatal),
+                objects: objects_tx,
+            },
+        );
+        let gate = Arc::clone(&self.session.gate);
         let read_timeout = self.session.read_timeout;
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(concurrency);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(64);
         let (client, bucket) = (self.client.clone(), self.name.clone());
         let handle = self.session.rt.handle().clone();
+        let stopped =
+            move |fatal: &Mutex<Option<String>>| fatal.lock().map(|f| f.is_some()).unwrap_or(true);
         self.session.rt.spawn(async move {
-            let permits = Arc::new(Semaphore::new(concurrency));
-            for obj in objects {
-                let permit = permits
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("semaphore is never closed");
-                if fatal.lock().map(|f| f.is_some()).unwrap_or(true) {
+            while let Some(obj) = objects.recv().await {
+                if stopped(&fatal) {
+                    break;
+                }
+                let name = format!("s3://{bucket}/{}", obj.key);
+                // An object larger than the JSON one input may hold cannot be read whole:
+                // gzip or not, its JSON is at least about as large. It is not downloaded.
+                if obj.size > max_json.saturating_add(max_json / 64) {
+                    let _ = tx
+                        .send(Fetched {
+                            name,
+                            origin: obj.origin,
+                            body: Err(format!(
+                                "an object of {}, over --max-decompressed-size ({}): not downloaded",
+                                human_size(obj.size),
+                                human_size(max_json)
+                            )),
+                            refetch: None,
+                        })
+                        .await;
+                    continue;
+                }
+                let permit = gate.acquire(obj.size).await;
+                if stopped(&fatal) {
                     break;
                 }
                 let (client, bucket, tx, progress, fatal, handle) = (
@@ -58,25 +102,6 @@ impl Bucket<'_> {
                     handle.clone(),
                 );
                 tokio::spawn(async move {
-                    let name = format!("s3://{bucket}/{}", obj.key);
-                    // An object larger than the JSON one input may hold cannot be read whole:
-                    // gzip or not, its JSON is at least about as large. It is not downloaded.
-                    if obj.size > max_json.saturating_add(max_json / 64) {
-                        let _ = tx
-                            .send(Fetched {
-                                name,
-                                origin: obj.origin,
-                                body: Err(format!(
-                                    "an object of {}, over --max-decompressed-size ({}): not downloaded",
-                                    human_size(obj.size),
-                                    human_size(max_json)
-                                )),
-                                refetch: None,
-                            })
-                            .await;
-                        drop(permit);
-                        return;
-                    }
                     let body = match get_object(&client, &bucket, &obj.key, read_timeout).await {
                         Ok(body) => {
                             progress.downloaded(body.size());
@@ -116,7 +141,7 @@ impl Bucket<'_> {
                 });
             }
         });
-        std::iter::from_fn(move || rx.blocking_recv())
+        (listing, std::iter::from_fn(move || rx.blocking_recv()))
     }
 }
 
@@ -156,7 +181,11 @@ async fn get_object(
         };
         match read_body(out, read_timeout).await {
             Ok(data) => return Ok(data),
-            Err(why) => last = why,
+            Err(why) => {
+                // A body that broke off or stalled: the network or S3 is overloaded.
+                aws::debug::note_overloaded();
+                last = why;
+            }
         }
     }
     Err(GetError::Object(format!(

@@ -2,15 +2,19 @@
 //!
 //! The walk follows the trail layout with delimiter listings, level by level and in parallel
 //! (`AWSLogs/` → `o-…/` → accounts → event folders → regions), narrowed by `--account` and
-//! `--region`, then lists only the day prefixes `…/<region>/YYYY/MM/DD/` that can hold events of
-//! the window (the delivery-time rule of `Window::may_hold_delivery_day`). Object names give the
-//! delivery time, so objects delivered before the window are never downloaded. Each listing is
-//! read page by page, every page checked (`page`).
+//! `--region` (`Bucket::walk`: an error there stops the run before any download). Then the day
+//! prefixes `…/<region>/YYYY/MM/DD/` that can hold events of the window (the delivery-time rule
+//! of `Window::may_hold_delivery_day`) are listed in the background, at most `list_limit` at
+//! once, and each prefix's objects go to the downloads as soon as it is listed
+//! (`list_days`): the first downloads start while the rest is still being listed. Object names
+//! give the delivery time, so objects delivered before the window are never downloaded. Each
+//! listing is read page by page, every page checked (`page`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
-use tokio::sync::Semaphore;
+use aws_sdk_s3::Client;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::Bucket;
@@ -29,10 +33,9 @@ pub struct ObjectRef {
     pub origin: Option<Origin>,
 }
 
-/// What listing found.
-#[derive(Debug, Default)]
+/// What listing found: complete once the downloads it fed have ended.
+#[derive(Debug, Default, Clone)]
 pub struct Listing {
-    pub objects: Vec<ObjectRef>,
     /// Trail objects seen in the day prefixes listed (read or skipped).
     pub objects_listed: u64,
     /// Objects whose name says they were delivered before the window.
@@ -41,6 +44,23 @@ pub struct Listing {
     pub day_prefixes: u64,
     /// ListObjectsV2 requests made.
     pub list_requests: u64,
+}
+
+/// The region folders a walk found (`…/<account>/<event folder>/<region>/`), each with its
+/// account and region, and the requests it made.
+pub struct Walk {
+    regions: Vec<(String, Origin)>,
+    list_requests: u64,
+}
+
+/// Where a background listing sends what it finds. What was listed is counted in `listing`;
+/// a listing that fails puts its reason in `fatal` and ends the listing; a closed `objects`
+/// (the downloads stopped) ends it quietly.
+pub(super) struct Feed {
+    pub progress: Arc<Progress>,
+    pub listing: Arc<Mutex<Listing>>,
+    pub fatal: Arc<Mutex<Option<String>>>,
+    pub objects: mpsc::Sender<ObjectRef>,
 }
 
 /// A node of the layout walk.
@@ -53,76 +73,170 @@ enum Node {
     Region { prefix: String, origin: Origin },
 }
 
+/// What a listing task needs of a bucket, owned, so that it can run in the background.
+#[derive(Clone)]
+struct Lister {
+    client: Client,
+    bucket: String,
+    /// At most this many listings in flight.
+    limit: usize,
+}
+
 impl Bucket<'_> {
-    /// List the objects of the window under `prefix`, walking only the parts of the layout the
-    /// filters allow.
-    pub fn list(
+    fn lister(&self) -> Lister {
+        Lister {
+            client: self.client.clone(),
+            bucket: self.name.clone(),
+            limit: self.session.list_limit,
+        }
+    }
+
+    /// Walk the layout under `prefix` down to the region folders the filters allow.
+    pub fn walk(&self, prefix: &str, filter: &Filter) -> anyhow::Result<Walk> {
+        let mut listing = Listing::default();
+        let regions =
+            self.session
+                .rt
+                .block_on(self.lister().region_folders(prefix, filter, &mut listing))?;
+        Ok(Walk {
+            regions,
+            list_requests: listing.list_requests,
+        })
+    }
+
+    /// List, in the background, the day prefixes of the window in every region folder of
+    /// `walk`, and send the objects to read to `feed` as each prefix is listed.
+    pub(super) fn list_days(&self, walk: Walk, filter: &Filter, now: Micros, feed: Feed) {
+        let lister = self.lister();
+        let filter = filter.clone();
+        let Feed {
+            progress,
+            listing,
+            fatal,
+            objects,
+        } = feed;
+        self.session.rt.spawn(async move {
+            lock(&listing).list_requests += walk.list_requests;
+            let days = lister.day_prefixes(walk.regions, &filter, now, &listing);
+            let result = match days.await {
+                Ok(days) => {
+                    lister
+                        .list_days(days, &filter, &progress, &listing, objects)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                lock(&fatal).get_or_insert(format!("{e:#}"));
+            }
+        });
+    }
+
+    /// The region folders under `prefix` that the filters allow
+    /// (`…/<account>/<event folder>/<region>/`), each with its account and region.
+    pub fn regions(&self, prefix: &str, filter: &Filter) -> anyhow::Result<Vec<(String, Origin)>> {
+        Ok(self.walk(prefix, filter)?.regions)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Lister {
+    /// The day prefixes of the window in every region folder.
+    async fn day_prefixes(
         &self,
-        prefix: &str,
+        regions: Vec<(String, Origin)>,
         filter: &Filter,
         now: Micros,
-        progress: &Progress,
-    ) -> anyhow::Result<Listing> {
-        self.session.rt.block_on(async {
-            let mut listing = Listing::default();
-            let regions = self.region_folders(prefix, filter, &mut listing).await?;
-
-            // The day prefixes of the window in every region folder.
-            let (lo, hi) = delivery_day_range(filter, now);
-            let mut day_prefixes: Vec<(String, Origin)> = Vec::new();
+        listing: &Mutex<Listing>,
+    ) -> anyhow::Result<Vec<(String, Origin)>> {
+        let (lo, hi) = delivery_day_range(filter, now);
+        let mut day_prefixes: Vec<(String, Origin)> = Vec::new();
+        if hi - lo <= 62 {
             for (prefix, origin) in &regions {
-                if hi - lo <= 62 {
-                    for day in lo..=hi {
-                        let (y, m, d) = time::civil_from_days(day);
-                        day_prefixes
-                            .push((format!("{prefix}{y:04}/{m:02}/{d:02}/"), origin.clone()));
-                    }
-                } else {
-                    // A long window: find the day folders that exist instead of guessing thousands.
-                    for p in self
-                        .existing_day_folders(prefix, filter, &mut listing)
-                        .await?
-                    {
-                        day_prefixes.push((p, origin.clone()));
-                    }
+                for day in lo..=hi {
+                    let (y, m, d) = time::civil_from_days(day);
+                    day_prefixes.push((format!("{prefix}{y:04}/{m:02}/{d:02}/"), origin.clone()));
                 }
             }
-            listing.day_prefixes = day_prefixes.len() as u64;
-            let prefixes: Vec<String> = day_prefixes.iter().map(|(p, _)| p.clone()).collect();
-            let results = self.list_many(prefixes, false, &mut listing).await?;
-            for ((_, origin), (_, objects)) in day_prefixes.iter().zip(results) {
-                for (key, size) in objects {
+        } else {
+            // A long window: find the day folders that exist instead of guessing thousands.
+            let mut counts = Listing::default();
+            let prefixes: Vec<String> = regions.iter().map(|(p, _)| p.clone()).collect();
+            let found = self
+                .existing_day_folders(prefixes, filter, &mut counts)
+                .await?;
+            lock(listing).list_requests += counts.list_requests;
+            for (i, p) in found {
+                day_prefixes.push((p, regions[i].1.clone()));
+            }
+        }
+        lock(listing).day_prefixes = day_prefixes.len() as u64;
+        Ok(day_prefixes)
+    }
+
+    /// List `days`, at most `limit` at once, and send each one's objects of the window on
+    /// `objects` as soon as it is listed.
+    async fn list_days(
+        &self,
+        days: Vec<(String, Origin)>,
+        filter: &Filter,
+        progress: &Progress,
+        listing: &Mutex<Listing>,
+        objects: mpsc::Sender<ObjectRef>,
+    ) -> anyhow::Result<()> {
+        let limit = Arc::new(Semaphore::new(self.limit));
+        let mut set = JoinSet::new();
+        for (prefix, origin) in days {
+            let (client, bucket, limit) =
+                (self.client.clone(), self.bucket.clone(), Arc::clone(&limit));
+            set.spawn(async move {
+                let _permit = limit
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore is never closed");
+                (origin, list_one(&client, &bucket, &prefix, false).await)
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let (origin, result) = joined.context("a listing task failed")?;
+            let (_, keys, requests) = result?;
+            let (mut batch, mut seen) = (Vec::new(), 0);
+            {
+                let mut l = lock(listing);
+                l.list_requests += requests;
+                for (key, size) in keys {
                     let name = key.rsplit('/').next().unwrap_or_default();
                     if !is_event_file_name(name) {
                         continue;
                     }
-                    listing.objects_listed += 1;
+                    l.objects_listed += 1;
+                    seen += 1;
                     if layout::delivery_time(name)
                         .is_some_and(|t| !filter.window.may_hold_delivery_time(t))
                     {
-                        listing.skipped_by_time += 1;
+                        l.skipped_by_time += 1;
                         continue;
                     }
-                    listing.objects.push(ObjectRef {
+                    batch.push(ObjectRef {
                         key,
                         size,
                         origin: Some(origin.clone()),
                     });
                 }
             }
-            progress.listed(listing.objects_listed);
-            progress.to_read(listing.objects.len() as u64);
-            Ok(listing)
-        })
-    }
-
-    /// The region folders under `prefix` that the filters allow
-    /// (`…/<account>/<event folder>/<region>/`), each with its account and region.
-    pub fn regions(&self, prefix: &str, filter: &Filter) -> anyhow::Result<Vec<(String, Origin)>> {
-        let mut listing = Listing::default();
-        self.session
-            .rt
-            .block_on(self.region_folders(prefix, filter, &mut listing))
+            progress.listed(seen);
+            progress.to_read(batch.len() as u64);
+            for obj in batch {
+                if objects.send(obj).await.is_err() {
+                    // The downloads stopped: nothing more is wanted.
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Walk the layout down to the region folders (`…/<account>/<event folder>/<region>/`), one
@@ -161,40 +275,45 @@ impl Bucket<'_> {
         if !saw_anything && regions.is_empty() {
             bail!(
                 "s3://{}/{}: no CloudTrail logs there (expected AWSLogs/<account>/CloudTrail/<region>/…): check the bucket and prefix",
-                self.name,
+                self.bucket,
                 root.unwrap_or_default()
             );
         }
         Ok(regions)
     }
 
-    /// `YYYY/`, `MM/`, `DD/` folders under a region that the window keeps.
+    /// `YYYY/`, `MM/`, `DD/` folders under the region folders `region_prefixes` that the window
+    /// keeps, each with the index of its region folder.
     async fn existing_day_folders(
         &self,
-        region_prefix: &str,
+        region_prefixes: Vec<String>,
         filter: &Filter,
         listing: &mut Listing,
-    ) -> anyhow::Result<Vec<String>> {
-        let mut level = vec![(region_prefix.to_string(), Level::Region)];
+    ) -> anyhow::Result<Vec<(usize, String)>> {
+        let mut level: Vec<(usize, String, Level)> = region_prefixes
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (i, p, Level::Region))
+            .collect();
         for _ in 0..3 {
-            let prefixes: Vec<String> = level.iter().map(|(p, _)| p.clone()).collect();
+            let prefixes: Vec<String> = level.iter().map(|(_, p, _)| p.clone()).collect();
             let results = self.list_many(prefixes, true, listing).await?;
             let mut next = Vec::new();
-            for ((_, lvl), (children, _)) in level.iter().zip(results) {
+            for ((i, _, lvl), (children, _)) in level.iter().zip(results) {
                 for child in children {
                     if let Some(l @ (Level::Year(_) | Level::Month(..) | Level::Day)) =
                         lvl.child(folder_name(&child), &filter.window)
                     {
-                        next.push((child.clone(), l));
+                        next.push((*i, child.clone(), l));
                     }
                 }
             }
             level = next;
         }
-        Ok(level.into_iter().map(|(p, _)| p).collect())
+        Ok(level.into_iter().map(|(i, p, _)| (i, p)).collect())
     }
 
-    /// List several prefixes in parallel (at most `--concurrency` at once), every page of each.
+    /// List several prefixes in parallel (at most `limit` at once), every page of each.
     /// Returns, in the order given, each prefix's common prefixes and objects.
     async fn list_many(
         &self,
@@ -202,11 +321,11 @@ impl Bucket<'_> {
         delimiter: bool,
         listing: &mut Listing,
     ) -> anyhow::Result<Vec<(Vec<String>, Vec<(String, u64)>)>> {
-        let limit = Arc::new(Semaphore::new(self.session.concurrency));
+        let limit = Arc::new(Semaphore::new(self.limit));
         let mut set = JoinSet::new();
         for (i, prefix) in prefixes.into_iter().enumerate() {
             let (client, bucket, limit) =
-                (self.client.clone(), self.name.clone(), Arc::clone(&limit));
+                (self.client.clone(), self.bucket.clone(), Arc::clone(&limit));
             set.spawn(async move {
                 let _permit = limit
                     .acquire_owned()

@@ -8,9 +8,11 @@
 //! that fails in a way that stops the run is told in one line by `request_error`.
 
 mod fetch;
+pub mod gate;
 pub mod list;
 mod page;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
@@ -23,12 +25,18 @@ use tokio::runtime::Runtime;
 use crate::aws;
 
 /// How to reach S3, from the command line and the standard AWS environment.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct S3Settings {
     pub aws: aws::AwsSettings,
     pub endpoint_url: Option<String>,
-    pub concurrency: usize,
+    /// `--concurrency N`: the downloads in flight pinned at N (None: adaptive).
+    pub concurrency: Option<usize>,
+    /// `--max-inflight-bytes`: the most bytes of the downloads in flight.
+    pub max_inflight_bytes: u64,
 }
+
+/// Listings in flight at once, unless `--concurrency` pins a number.
+pub const LIST_LIMIT: usize = 64;
 
 /// One S3 connection set-up (credentials, region, endpoint) shared by every S3 source of a run.
 pub struct S3Session {
@@ -36,7 +44,11 @@ pub struct S3Session {
     config: aws_sdk_s3::Config,
     /// A custom endpoint (a self-hosted or test server) was given.
     custom_endpoint: bool,
-    concurrency: usize,
+    /// How many downloads, and how many of their bytes, may be in flight: shared by every
+    /// bucket of the run.
+    gate: Arc<gate::Gate>,
+    /// At most this many listings in flight (per bucket).
+    list_limit: usize,
     /// The longest wait for a response or for the next bytes of a body (None: no limit).
     read_timeout: Option<Duration>,
 }
@@ -61,7 +73,12 @@ impl S3Session {
             rt,
             config,
             custom_endpoint,
-            concurrency: settings.concurrency.max(1),
+            gate: gate::Gate::new(
+                settings.concurrency.map(|n| n.max(1)),
+                settings.max_inflight_bytes,
+                aws::debug::overloaded,
+            ),
+            list_limit: settings.concurrency.unwrap_or(LIST_LIMIT).max(1),
             read_timeout: settings.aws.read_timeout.get(),
         })
     }
@@ -173,5 +190,12 @@ where
 impl Bucket<'_> {
     pub fn name(&self) -> &str {
         &self.name
+    }
+}
+
+impl S3Session {
+    /// How the downloads' concurrency went, for `--stats`.
+    pub fn gate_report(&self) -> gate::GateReport {
+        self.gate.report()
     }
 }

@@ -1,0 +1,196 @@
+//! S3 under load, on the test server with latency: the downloads' concurrency adapts (and
+//! `--concurrency` pins it), the bytes in flight stay under `--max-inflight-bytes`, SlowDown
+//! answers make it back off without losing an object, and the first downloads start while the
+//! day prefixes are still being listed. Behaviour checks only: the speed is measured by
+//! `bench/run.sh`.
+
+use std::time::Duration;
+
+use crate::faults::Latency;
+use crate::s3::{S3Server, day_of_objects, errors_args};
+use crate::util::run_with;
+
+fn latency(ms: u64) -> Option<Latency> {
+    Some(Latency {
+        first_byte: Duration::from_millis(ms),
+        jitter: 0.5,
+    })
+}
+
+/// The `ctq: stats: KEY: VALUE` line of `key`.
+fn stat_line<'a>(stderr: &'a str, key: &str) -> &'a str {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("ctq: stats: ")?.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in {stderr}"))
+}
+
+/// The events counted by `errors` (every object of `day_of_objects` holds one `E` error).
+fn counted(stdout: &str) -> u64 {
+    let rows: serde_json::Value = serde_json::from_str(stdout).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum()
+}
+
+/// At 30 ms a GET, the adaptive limit climbs past its start of 64 and past the old fixed 32;
+/// `--concurrency 4` holds the server at 4 GETs at once.
+#[test]
+fn the_concurrency_adapts_to_latency_and_a_pinned_one_holds() {
+    let server = S3Server::start();
+    let bucket = server.bucket("far");
+    for region in ["us-east-1", "eu-west-1", "ap-south-1"] {
+        day_of_objects(&bucket, region, 400, "obj");
+    }
+    server.faults.set_latency(latency(30));
+    let r = run_with(server.ctq().args(errors_args("far")).arg("--stats"), None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(counted(&r.stdout), 1200);
+    let line = stat_line(&r.stderr, "downloads in flight: ");
+    assert!(line.starts_with("adaptive"), "{line}");
+    let peak = server.faults.peak_gets();
+    assert!(peak > 64, "at most {peak} GETs at once: {line}");
+
+    let pinned = S3Server::start();
+    let bucket = pinned.bucket("far");
+    day_of_objects(&bucket, "us-east-1", 60, "obj");
+    pinned.faults.set_latency(latency(10));
+    let r = run_with(
+        pinned
+            .ctq()
+            .args(errors_args("far"))
+            .args(["--stats", "--concurrency", "4"]),
+        None,
+    );
+    assert_eq!((r.code, counted(&r.stdout)), (0, 60), "{}", r.stderr);
+    assert!(
+        stat_line(&r.stderr, "downloads in flight: ").starts_with("pinned at 4"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        (1..=4).contains(&pinned.faults.peak_gets()),
+        "{}",
+        pinned.faults.peak_gets()
+    );
+}
+
+/// Objects of about 40 KB under a cap of 100 KB in flight: never more than 2 GETs at once,
+/// whatever the adaptive limit says; and every object is still read.
+#[test]
+fn the_bytes_in_flight_stay_under_the_cap() {
+    let server = S3Server::start();
+    let bucket = server.bucket("big");
+    padded_objects(&bucket, 24);
+    server.faults.set_latency(latency(20));
+    let r = run_with(
+        server
+            .ctq()
+            .args(errors_args("big"))
+            .args(["--stats", "--max-inflight-bytes", "100000"]),
+        None,
+    );
+    assert_eq!((r.code, counted(&r.stdout)), (0, 24), "{}", r.stderr);
+    let peak = server.faults.peak_gets();
+    assert!((1..=4).contains(&peak), "{peak} GETs at once");
+}
+
+/// `n` objects of `day_of_objects`, each padded to more than 20 KB of gzip with 40,000
+/// letters that barely compress.
+fn padded_objects(bucket: &std::path::Path, n: usize) {
+    let keys = day_of_objects(bucket, "us-east-1", n, "big");
+    let mut seed = 1u64;
+    for key in &keys {
+        let path = bucket.join(key);
+        let pad: String = (0..40_000)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                char::from(b'a' + (seed >> 59) as u8)
+            })
+            .collect();
+        let events = crate::util::records(&[crate::util::event(
+            "2024-09-05T10:00:00Z",
+            "Call",
+            serde_json::json!({"errorCode": "E", "awsRegion": "us-east-1",
+                "requestParameters": {"pad": pad}}),
+        )]);
+        std::fs::write(&path, crate::util::gz(&events)).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 20_000);
+    }
+}
+
+/// A bandwidth cap of 100 KB/s per body: four objects of more than 20 KB, one at a time, take
+/// at least 0.8 s, and read the same.
+#[test]
+fn the_server_caps_each_bodys_bandwidth() {
+    let server = S3Server::start();
+    let bucket = server.bucket("thin");
+    padded_objects(&bucket, 4);
+    server.faults.set_bandwidth(Some(100_000));
+    let started = std::time::Instant::now();
+    let r = run_with(
+        server
+            .ctq()
+            .args(errors_args("thin"))
+            .args(["--concurrency", "1"]),
+        None,
+    );
+    let took = started.elapsed();
+    assert_eq!((r.code, counted(&r.stdout)), (0, 4), "{}", r.stderr);
+    assert!(took >= Duration::from_millis(800), "{took:?}");
+}
+
+/// One request in ten answered 503 SlowDown: every object is still read, and the adaptive
+/// limit backs off.
+#[test]
+fn slow_down_answers_make_it_back_off_and_lose_nothing() {
+    let server = S3Server::start();
+    let bucket = server.bucket("busy");
+    for region in ["us-east-1", "eu-west-1"] {
+        day_of_objects(&bucket, region, 300, "obj");
+    }
+    server.faults.set_latency(latency(10));
+    server.faults.set_slow_down(0.1);
+    let r = run_with(server.ctq().args(errors_args("busy")).arg("--stats"), None);
+    assert_eq!((r.code, counted(&r.stdout)), (0, 600), "{}", r.stderr);
+    assert!(server.faults.slowed() > 0);
+    let line = stat_line(&r.stderr, "downloads in flight: ");
+    let back_offs: u64 = line
+        .rsplit(", ")
+        .next()
+        .and_then(|s| s.strip_suffix(" back-offs"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(back_offs > 0, "{line}");
+}
+
+/// Thirty regions' day prefixes, listed at most 4 at once at 20 ms each: the first object GET
+/// arrives before the last listing, and the report is the whole of it.
+#[test]
+fn the_first_downloads_start_while_the_listing_goes_on() {
+    let server = S3Server::start();
+    let bucket = server.bucket("wide");
+    let regions: Vec<String> = (0..30).map(|i| format!("xx-test-{i}")).collect();
+    for region in &regions {
+        day_of_objects(&bucket, region, 2, "obj");
+    }
+    server.faults.set_latency(latency(20));
+    let r = run_with(
+        server
+            .ctq()
+            .args(errors_args("wide"))
+            .args(["--stats", "--concurrency", "4"]),
+        None,
+    );
+    assert_eq!((r.code, counted(&r.stdout)), (0, 60), "{}", r.stderr);
+    let (listings, _) = server.faults.requests();
+    let at_first_get = server.faults.listings_at_first_get().unwrap();
+    assert!(
+        at_first_get < listings,
+        "the first GET came after all {listings} listings"
+    );
+}
