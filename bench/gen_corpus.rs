@@ -1,11 +1,16 @@
 //! Deterministic generator of realistic CloudTrail trail data in the S3 layout, for benchmarks.
 //!
 //! `cargo run --release --example gen_corpus -- OUT_DIR SIZE_MB [DAYS]`
+//! `cargo run --release --example gen_corpus -- OUT_DIR --org ACCOUNTS REGIONS FILES EVENTS`
 //!
 //! Writes about SIZE_MB megabytes of trail JSON (gzipped, as CloudTrail delivers it) under
 //! `OUT_DIR/AWSLogs/o-bench00001/<account>/CloudTrail[-NetworkActivity]/<region>/YYYY/MM/DD/`,
 //! spread over DAYS days from 2024-09-01 (default 30), and `OUT_DIR/corpus.txt` with the exact
 //! number of files, events and uncompressed bytes. The same arguments always give the same bytes.
+//!
+//! `--org` writes one day (2024-09-05) of an organization trail instead: ACCOUNTS accounts ×
+//! REGIONS regions × FILES files each, of about EVENTS events a file (the latency benchmark's
+//! 50 × 4 × 96).
 //!
 //! The event mix follows real trails: STS calls with TLS host headers (global and regional),
 //! S3 data events with resources and nested request parameters, EC2 Describe calls with filter
@@ -94,6 +99,27 @@ const IPS: [&str; 6] = [
     "10.0.3.17",
     "2001:db8:1::50",
     "100.24.7.81",
+];
+
+/// The regions of an `--org` trail, in the order they are taken.
+const ORG_REGIONS: [&str; 17] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "sa-east-1",
 ];
 
 struct Ctx<'a> {
@@ -433,28 +459,75 @@ struct File {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
-        eprintln!("usage: gen_corpus OUT_DIR SIZE_MB [DAYS]");
+        eprintln!(
+            "usage: gen_corpus OUT_DIR SIZE_MB [DAYS] | gen_corpus OUT_DIR --org ACCOUNTS REGIONS FILES EVENTS"
+        );
         std::process::exit(2);
     }
     let out = Path::new(&args[1]);
-    let size_mb: u64 = args[2].parse().expect("SIZE_MB is a number");
-    let days: i64 = args
-        .get(3)
-        .map_or(30, |d| d.parse().expect("DAYS is a number"));
-    let start_day = 19_967; // 2024-09-01
+    let number = |i: usize, what: &str| -> u64 {
+        args.get(i)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("{what} is a number"))
+    };
+    let (accounts, regions, days, start_day, files_per_day, per_file): (
+        Vec<String>,
+        Vec<&str>,
+        i64,
+        i64,
+        u64,
+        usize,
+    ) = if args[2] == "--org" {
+        let accounts = (0..number(3, "ACCOUNTS"))
+            .map(|i| format!("{:012}", 100_000_000_000 + i * 1_001))
+            .collect();
+        let regions = ORG_REGIONS
+            .iter()
+            .copied()
+            .take(number(4, "REGIONS") as usize)
+            .collect();
+        // 2024-09-05.
+        let (files, events) = (number(5, "FILES"), number(6, "EVENTS"));
+        (
+            accounts,
+            regions,
+            1,
+            19_971,
+            files.max(1),
+            events.max(1) as usize,
+        )
+    } else {
+        let size_mb = number(2, "SIZE_MB");
+        let days: i64 = args
+            .get(3)
+            .map_or(30, |d| d.parse().expect("DAYS is a number"));
+        let slots = ACCOUNTS.len() as u64 * REGIONS.len() as u64 * days as u64;
+        let files_per_day = (size_mb * 1_000_000 / FILE_BYTES / slots).max(1);
+        // An event is about 1.3 KB of JSON on average (measured on this generator's output).
+        let events_total = size_mb * 1_000_000 / 1_290;
+        let per_file = (events_total / (slots * files_per_day)).max(1) as usize;
+        (
+            ACCOUNTS.iter().map(|a| a.to_string()).collect(),
+            REGIONS.to_vec(),
+            days,
+            // 2024-09-01.
+            19_967,
+            files_per_day,
+            per_file,
+        )
+    };
+    let first_day = {
+        let (y, m, d) = civil(start_day);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
 
     // Plan the files first (cheap), then write them in parallel.
-    let slots = ACCOUNTS.len() as u64 * REGIONS.len() as u64 * days as u64;
-    let files_per_day = (size_mb * 1_000_000 / FILE_BYTES / slots).max(1);
-    // An event is about 1.3 KB of JSON on average (measured on this generator's output).
-    let events_total = size_mb * 1_000_000 / 1_290;
-    let per_file = (events_total / (slots * files_per_day)).max(1) as usize;
     let spacing = 1440 / files_per_day as i64;
     let mut plan = Vec::new();
     let mut seed = 1u64;
     for day in 0..days {
-        for (ai, acct) in ACCOUNTS.iter().enumerate() {
-            for (ri, region) in REGIONS.iter().enumerate() {
+        for (ai, acct) in accounts.iter().enumerate() {
+            for (ri, region) in regions.iter().enumerate() {
                 let mut r = Rng(day as u64 * 1_000_003 + ai as u64 * 7919 + ri as u64);
                 for i in 0..files_per_day {
                     let minute = i as i64 * spacing + r.below(5) as i64 + 4;
@@ -501,8 +574,8 @@ fn main() {
         .map(|f| {
             let mut r = Rng(f.seed.wrapping_mul(0x2545_F491_4F6C_DD1D));
             let c = Ctx {
-                account: ACCOUNTS[f.ctx.0],
-                region: REGIONS[f.ctx.1],
+                account: &accounts[f.ctx.0],
+                region: regions[f.ctx.1],
             };
             let mut json = String::with_capacity(f.events * 1_500 + 16);
             json.push_str("{\"Records\":[");
@@ -531,7 +604,7 @@ fn main() {
         .iter()
         .fold((0, 0, 0), |a, t| (a.0 + t.0, a.1 + t.1, a.2 + t.2));
     let summary = format!(
-        "files {}\nevents {events}\njson_bytes {json}\ngzip_bytes {gz}\ndays {days}\nfirst_day 2024-09-01\n",
+        "files {}\nevents {events}\njson_bytes {json}\ngzip_bytes {gz}\ndays {days}\nfirst_day {first_day}\n",
         plan.len()
     );
     std::fs::write(out.join("corpus.txt"), &summary).unwrap();

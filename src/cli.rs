@@ -2,6 +2,7 @@
 //! into a `Config`, and the commands (each report's own options live in its module, `reports/`).
 
 use std::num::NonZeroUsize;
+use std::path::PathBuf;
 
 pub mod parse;
 
@@ -267,6 +268,32 @@ pub struct Common {
     #[arg(hide_short_help = true, long, value_name = "SIZE", value_parser = crate::decode::parse_size, global = true, help_heading = "AWS")]
     pub max_inflight_bytes: Option<u64>,
 
+    /// Keep the S3 objects and listings read in DIR, so that the next question over the same
+    /// past window makes no request [default DIR: ~/.cache/ctq]
+    ///
+    /// Off unless asked for: --cache, --cache=DIR, or CTQ_CACHE=DIR (CTQ_CACHE=1 for the
+    /// default folder). Objects are kept as S3 sent them and used only with the ETag listed;
+    /// the listing of a day folder is used once the day has ended for 2 hours, when no more
+    /// can be delivered to it. A damaged entry is named, dropped and downloaded again. The
+    /// logs are sensitive: the folder is yours to protect. `ctq cache info` and `ctq cache
+    /// clear` manage it.
+    #[arg(hide_short_help = true, long, value_name = "DIR", num_args = 0..=1, require_equals = true, default_missing_value = "", global = true, help_heading = "AWS")]
+    pub cache: Option<PathBuf>,
+
+    /// Read and write no cache, whatever CTQ_CACHE says
+    #[arg(
+        hide_short_help = true,
+        long,
+        global = true,
+        conflicts_with = "cache",
+        help_heading = "AWS"
+    )]
+    pub no_cache: bool,
+
+    /// The most the cache may hold; past it, the least recently used entries go [default: 10G]
+    #[arg(hide_short_help = true, long, value_name = "SIZE", value_parser = crate::decode::parse_size, global = true, help_heading = "AWS")]
+    pub cache_size: Option<u64>,
+
     /// Where the report runs: here (local: read the logs from --source), or on Amazon Athena
     /// (athena: one SQL query over the table that `ctq athena ddl` defines)
     ///
@@ -345,6 +372,42 @@ pub enum Command {
     },
     /// Print the man page (roff) on stdout: ctq man > ~/.local/share/man/man1/ctq.1
     Man,
+    /// What the S3 cache holds (--cache), or empty it
+    #[command(subcommand)]
+    Cache(crate::cache::CacheCommand),
+}
+
+impl Common {
+    /// The cache folder `ctq cache` works on: --cache=DIR, else CTQ_CACHE, else the default.
+    pub fn cache_folder(&self) -> Result<std::path::PathBuf, UsageError> {
+        let default = crate::cache::default_dir();
+        let env = std::env::var_os("CTQ_CACHE").filter(|v| !v.is_empty() && v != "0");
+        cache_folder(self.cache.clone(), env, default.clone())?
+            .or(default)
+            .ok_or_else(|| UsageError("no cache folder: give one with --cache=DIR".into()))
+    }
+}
+
+/// The cache folder of `--cache[=DIR]` (an empty DIR: the default one) or, without it, of
+/// CTQ_CACHE (`1`: the default folder; empty or `0`: none).
+fn cache_folder(
+    option: Option<PathBuf>,
+    env: Option<std::ffi::OsString>,
+    default: Option<PathBuf>,
+) -> Result<Option<PathBuf>, UsageError> {
+    let wanted = match (option, env) {
+        (Some(dir), _) => Some(dir),
+        (None, Some(v)) if v.is_empty() || v == "0" => None,
+        (None, Some(v)) if v == "1" => Some(PathBuf::new()),
+        (None, Some(v)) => Some(PathBuf::from(v)),
+        (None, None) => None,
+    };
+    match wanted {
+        Some(dir) if dir.as_os_str().is_empty() => default.map(Some).ok_or_else(|| {
+            UsageError("--cache: no HOME or XDG_CACHE_HOME to find the default folder in; give one with --cache=DIR".into())
+        }),
+        other => Ok(other),
+    }
 }
 
 /// A value parser for a count that must be at least 1, with the error in words.
@@ -432,6 +495,15 @@ impl Common {
                 )));
             }
         }
+        let cache_dir = if c.no_cache {
+            None
+        } else {
+            cache_folder(
+                c.cache,
+                std::env::var_os("CTQ_CACHE"),
+                crate::cache::default_dir(),
+            )?
+        };
         let aws = AwsSettings {
             profile: c.profile,
             region: c.api_region,
@@ -460,6 +532,8 @@ impl Common {
                 max_inflight_bytes: c
                     .max_inflight_bytes
                     .unwrap_or(crate::source::s3::gate::DEFAULT_MAX_BYTES),
+                cache: cache_dir
+                    .map(|dir| (dir, c.cache_size.unwrap_or(crate::cache::DEFAULT_SIZE))),
             },
             default_window,
             quiet: c.quiet,

@@ -6,6 +6,7 @@
 
 pub mod athena;
 pub mod aws;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod ddl;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             render::print_text(&cli::parse::man_page()?, "the man page")?;
             return Ok(Outcome::default());
         }
+        Command::Cache(what) => return cache::command(what, &cli.common.cache_folder()?),
         Command::Report(_) | Command::Athena(_) => {}
     }
     let is_ddl = matches!(cli.command, Command::Athena(_));
@@ -46,7 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Report(report) => report.run(OnEngine(&config)),
         Command::Athena(ddl) => ddl::run(ddl, &config),
-        Command::Completions { .. } | Command::Man => Ok(Outcome::default()),
+        Command::Completions { .. } | Command::Man | Command::Cache(_) => Ok(Outcome::default()),
     }
 }
 

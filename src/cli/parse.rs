@@ -107,6 +107,11 @@ fn only_what_it_uses(m: &ArgMatches, cmd: &clap::Command) -> Result<(), clap::Er
         Some(("athena", _)) => (&["athena", "ddl"], DDL_USES, "a table definition"),
         Some(("completions", _)) => (&["completions"], &[], "a completion script"),
         Some(("man", _)) => (&["man"], &[], "the man page"),
+        Some(("cache", sub)) => (
+            &["cache", sub.subcommand_name().unwrap_or_default()],
+            &["cache"],
+            "what the cache holds",
+        ),
         _ => return Ok(()),
     };
     let Some(option) = cmd

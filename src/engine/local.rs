@@ -64,7 +64,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         let mut walks = Vec::new();
         for (bucket, prefix) in &s3_specs {
             let b = session.bucket(bucket)?;
-            let walk = b.walk(prefix, &config.filter)?;
+            let walk = b.walk(prefix, &config.filter, config.now)?;
             walks.push((b, walk));
         }
         for (b, walk) in walks {
@@ -109,6 +109,10 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     drop(ticker);
     if let Some(why) = fatal.lock().ok().and_then(|mut f| f.take()) {
         bail!(why);
+    }
+    // Keep the cache under its cap: the least recently used entries go.
+    if let Some(cache) = session.as_ref().and_then(S3Session::cache) {
+        cache.evict();
     }
     // The downloads have ended, and with them the listings that fed them.
     let listings: Vec<(String, Listing)> = listings
@@ -166,6 +170,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
             &listings,
             &stats,
             session.as_ref().map(S3Session::gate_report),
+            session.as_ref().and_then(S3Session::cache),
         );
     }
     Ok(Outcome {
@@ -290,6 +295,7 @@ fn print_stats(
     listings: &[(String, Listing)],
     stats: &ScanStats,
     gate: Option<GateReport>,
+    cache: Option<&crate::cache::Cache>,
 ) {
     let mut lines = Vec::new();
     let local_listed = found.inputs.len() as u64 + found.files_skipped_by_time;
@@ -323,6 +329,19 @@ fn print_stats(
                 g.limit, g.peak_limit, g.peak_in_flight, g.back_offs
             )
         });
+    }
+    if let Some(c) = cache {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &c.stats;
+        lines.push(format!(
+            "cache: objects {} hits, {} misses · listings {} hits, {} misses · {} damaged entries dropped · {} entries written",
+            s.hits.load(Relaxed),
+            s.misses.load(Relaxed),
+            s.listing_hits.load(Relaxed),
+            s.listing_misses.load(Relaxed),
+            s.damaged.load(Relaxed),
+            s.written.load(Relaxed)
+        ));
     }
     lines.push(format!("read: {}", stats.inputs_read));
     lines.push(format!(

@@ -13,16 +13,16 @@ use serde_json::{Value, json};
 use crate::util::*;
 
 /// Peak memory allowed for any bomb, with 2 threads.
-const MAX_RSS_MB: u64 = 300;
+pub const MAX_RSS_MB: u64 = 300;
 
 /// Writes a child's standard input, on a thread of its own.
-type Feed = Box<dyn FnOnce(&mut dyn Write) + Send>;
+pub type Feed = Box<dyn FnOnce(&mut dyn Write) + Send>;
 
 /// Run ctq to the end, feeding stdin from `feed` on another thread (if given); the run and the
 /// peak RSS of the ctq process in MB. ctq runs under `/usr/bin/time`, which forks it from a small
 /// process: the peak of a child forked straight from this (large) test process would count the
 /// pages it shared with it before exec. Without `/usr/bin/time` the peak is 0, with a note.
-fn run_measured(cmd: &mut Command, feed: Option<Feed>) -> (Run, u64) {
+pub fn run_measured(cmd: &mut Command, feed: Option<Feed>) -> (Run, u64) {
     const MARK: &str = "CTQ_TEST_PEAK_RSS_KB=";
     let timed = Path::new("/usr/bin/time").exists();
     let mut wrapped = if timed {

@@ -9,13 +9,14 @@
 mod architecture;
 mod athena;
 mod aws;
+mod cache;
 mod cases;
 mod cli;
 mod faults;
 mod fuzz;
 pub mod fuzz_check;
 mod golden;
-mod hostile;
+pub mod hostile;
 mod hostile_output;
 mod inputs;
 mod investigations;

@@ -194,3 +194,69 @@ fn the_first_downloads_start_while_the_listing_goes_on() {
         "the first GET came after all {listings} listings"
     );
 }
+
+/// A gzip member of `data`.
+fn member(data: &[u8]) -> Vec<u8> {
+    crate::util::gz(data)
+}
+
+/// An S3 object of 2 GiB of trail JSON (events with a 1 MiB errorMessage each, one gzip member
+/// per event, about 100 times smaller gzipped) is read whole, streaming, in bounded memory, as
+/// the same from standard input is (`hostile::a_2_gib_trail_on_stdin_streams_in_bounded_memory`).
+#[test]
+fn a_2_gib_object_streams_in_bounded_memory() {
+    // A message of 16 KiB of letters that do not repeat, repeated: deflate finds the repeats
+    // within its 32 KiB window, about 100:1, well under the decompression-bomb ratio.
+    let mut seed = 7u64;
+    let period: String = (0..16 << 10)
+        .map(|_| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            char::from(b'a' + ((seed >> 33) % 26) as u8)
+        })
+        .collect();
+    let message = period.repeat(64);
+    let event = serde_json::to_vec(&crate::util::event(
+        "2024-09-05T10:00:00Z",
+        "Big",
+        serde_json::json!({"errorCode": "E", "errorMessage": message, "awsRegion": "us-east-1"}),
+    ))
+    .unwrap();
+    let n = (2usize << 30) / event.len() + 1;
+    let mut next = b",".to_vec();
+    next.extend_from_slice(&event);
+    let (first, middle) = (
+        member(&[b"{\"Records\":[".as_slice(), &event].concat()),
+        member(&next),
+    );
+    let server = S3Server::start();
+    let bucket = server.bucket("huge");
+    let key = crate::util::trail_path(crate::s3::ACCOUNT, "us-east-1", "20240905T1000Z", "huge");
+    let path = bucket.join(&key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    use std::io::Write;
+    f.write_all(&first).unwrap();
+    for _ in 1..n {
+        f.write_all(&middle).unwrap();
+    }
+    f.write_all(&member(b"]}")).unwrap();
+    f.flush().unwrap();
+    drop(f);
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size < 100 << 20, "{size} bytes of gzip");
+    let (r, rss) = crate::hostile::run_measured(
+        server
+            .ctq()
+            .args(errors_args("huge"))
+            .args(["--threads", "2"]),
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(counted(&r.stdout), n as u64);
+    assert!(
+        rss < crate::hostile::MAX_RSS_MB,
+        "peak RSS {rss} MB for {n} events"
+    );
+}

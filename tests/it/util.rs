@@ -34,6 +34,7 @@ pub fn ctq() -> Command {
         "CTQ_ATHENA_DATABASE",
         "CTQ_ATHENA_WORKGROUP",
         "CTQ_ATHENA_OUTPUT",
+        "CTQ_CACHE",
     ] {
         c.env_remove(var);
     }

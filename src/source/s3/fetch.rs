@@ -19,6 +19,7 @@ use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use super::Bucket;
 use super::list::{Feed, Listing, ObjectRef, Walk};
 use crate::aws;
+use crate::cache::Lookup;
 use crate::decode::{WHOLE, human_size};
 use crate::filter::Filter;
 use crate::progress::Progress;
@@ -27,6 +28,8 @@ use crate::time::Micros;
 
 /// Objects listed but not yet downloaded, at most: the listing waits when the downloads lag.
 const QUEUED: usize = 4096;
+/// Cache entries read at once (each read holds its body until the workers take it).
+const CACHE_READS: usize = 16;
 
 impl Bucket<'_> {
     /// List the day prefixes of `walk` and download their objects, both in the background;
@@ -64,6 +67,95 @@ impl Bucket<'_> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(64);
         let (client, bucket) = (self.client.clone(), self.name.clone());
         let handle = self.session.rt.handle().clone();
+        let cache = self.session.cache.clone();
+        // With a cache, each object is looked up there first (a few at once, on blocking
+        // threads); only the misses go on to be downloaded.
+        let mut objects = match &cache {
+            None => objects,
+            Some(cache) => {
+                let (misses_tx, misses) = tokio::sync::mpsc::channel::<ObjectRef>(QUEUED);
+                let (cache, bucket, tx, client) = (
+                    Arc::clone(cache),
+                    bucket.clone(),
+                    tx.clone(),
+                    client.clone(),
+                );
+                let (progress, handle) = (Arc::clone(&progress), handle.clone());
+                self.session.rt.spawn(async move {
+                    let reads = Arc::new(tokio::sync::Semaphore::new(CACHE_READS));
+                    while let Some(obj) = objects.recv().await {
+                        let permit = Arc::clone(&reads)
+                            .acquire_owned()
+                            .await
+                            .expect("semaphore is never closed");
+                        let (cache, bucket, tx, misses_tx, client, progress, handle) = (
+                            Arc::clone(&cache),
+                            bucket.clone(),
+                            tx.clone(),
+                            misses_tx.clone(),
+                            client.clone(),
+                            Arc::clone(&progress),
+                            handle.clone(),
+                        );
+                        tokio::spawn(async move {
+                            let lookup = {
+                                let (cache, bucket, key, etag) = (
+                                    Arc::clone(&cache),
+                                    bucket.clone(),
+                                    obj.key.clone(),
+                                    obj.etag.clone(),
+                                );
+                                let size = obj.size;
+                                tokio::task::spawn_blocking(move || {
+                                    cache.object(&bucket, &key, &etag, size)
+                                })
+                                .await
+                                .unwrap_or(Lookup::Miss)
+                            };
+                            let name = format!("s3://{bucket}/{}", obj.key);
+                            match lookup {
+                                Lookup::Hit(body) => {
+                                    progress.downloaded(body.size());
+                                    // A copy that does not decode is dropped and downloaded.
+                                    let (key, etag) = (obj.key.clone(), obj.etag.clone());
+                                    let refetch: Refetch = Box::new(move || {
+                                        cache.drop_object(&bucket, &key);
+                                        crate::exit::warn(&format!(
+                                            "s3://{bucket}/{key}: the cached copy did not decode: dropped, downloaded again"
+                                        ));
+                                        let mut body = handle
+                                            .block_on(get_object(&client, &bucket, &key, read_timeout))
+                                            .map_err(GetError::into_reason)?;
+                                        progress.downloaded(body.size());
+                                        cache.put_object(&bucket, &key, &etag, &mut body);
+                                        Ok(body)
+                                    });
+                                    let _ = tx
+                                        .send(Fetched {
+                                            name,
+                                            origin: obj.origin,
+                                            body: Ok(body),
+                                            refetch: Some(refetch),
+                                        })
+                                        .await;
+                                }
+                                Lookup::Damaged(why) => {
+                                    crate::exit::warn(&format!(
+                                        "{name}: the cached copy is damaged ({why}): dropped, downloaded again"
+                                    ));
+                                    let _ = misses_tx.send(obj).await;
+                                }
+                                Lookup::Miss => {
+                                    let _ = misses_tx.send(obj).await;
+                                }
+                            }
+                            drop(permit);
+                        });
+                    }
+                });
+                misses
+            }
+        };
         let stopped =
             move |fatal: &Mutex<Option<String>>| fatal.lock().map(|f| f.is_some()).unwrap_or(true);
         self.session.rt.spawn(async move {
@@ -93,13 +185,14 @@ impl Bucket<'_> {
                 if stopped(&fatal) {
                     break;
                 }
-                let (client, bucket, tx, progress, fatal, handle) = (
+                let (client, bucket, tx, progress, fatal, handle, cache) = (
                     client.clone(),
                     bucket.clone(),
                     tx.clone(),
                     Arc::clone(&progress),
                     Arc::clone(&fatal),
                     handle.clone(),
+                    cache.clone(),
                 );
                 tokio::spawn(async move {
                     let body = match get_object(&client, &bucket, &obj.key, read_timeout).await {
@@ -114,6 +207,24 @@ impl Bucket<'_> {
                             return;
                         }
                         Err(GetError::Object(why)) => Err(why),
+                    };
+                    // Kept in the cache as it came, before the workers see it.
+                    let body = match (body, &cache) {
+                        (Ok(mut body), Some(cache)) => {
+                            let (cache, bucket, key, etag) = (
+                                Arc::clone(cache),
+                                bucket.clone(),
+                                obj.key.clone(),
+                                obj.etag.clone(),
+                            );
+                            tokio::task::spawn_blocking(move || {
+                                cache.put_object(&bucket, &key, &etag, &mut body);
+                                body
+                            })
+                            .await
+                            .map_err(|_| "could not keep it in the cache".to_string())
+                        }
+                        (body, _) => body,
                     };
                     // A body that arrived but does not decode may have been damaged on the way
                     // without a checksum to tell: the worker may ask for it once more. It runs

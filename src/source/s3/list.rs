@@ -19,6 +19,7 @@ use tokio::task::JoinSet;
 
 use super::Bucket;
 use super::page::list_one;
+use crate::cache::{self, Cache, Listed};
 use crate::filter::Filter;
 use crate::progress::Progress;
 use crate::source::layout::{self, AwsLogsPrefix, Level, Origin, is_organization};
@@ -30,6 +31,8 @@ use crate::time::{self, Micros};
 pub struct ObjectRef {
     pub key: String,
     pub size: u64,
+    /// As listed: a cached copy is used only with the same ETag.
+    pub etag: String,
     pub origin: Option<Origin>,
 }
 
@@ -80,24 +83,36 @@ struct Lister {
     bucket: String,
     /// At most this many listings in flight.
     limit: usize,
+    cache: Option<Arc<Cache>>,
+    /// When the listing is made (the run's now), and when the walk's folders were complete
+    /// for the window (`cache::SETTLED` after the end of its last delivery day).
+    now: Micros,
+    walk_complete_at: Micros,
 }
 
 impl Bucket<'_> {
-    fn lister(&self) -> Lister {
+    fn lister(&self, filter: &Filter, now: Micros) -> Lister {
+        let (_, last_day) = delivery_day_range(filter, now);
         Lister {
             client: self.client.clone(),
             bucket: self.name.clone(),
             limit: self.session.list_limit,
+            cache: self.session.cache.clone(),
+            now,
+            walk_complete_at: cache::day_complete_at(last_day),
         }
     }
 
     /// Walk the layout under `prefix` down to the region folders the filters allow.
-    pub fn walk(&self, prefix: &str, filter: &Filter) -> anyhow::Result<Walk> {
+    pub fn walk(&self, prefix: &str, filter: &Filter, now: Micros) -> anyhow::Result<Walk> {
         let mut listing = Listing::default();
-        let regions =
-            self.session
-                .rt
-                .block_on(self.lister().region_folders(prefix, filter, &mut listing))?;
+        let regions = self
+            .session
+            .rt
+            .block_on(
+                self.lister(filter, now)
+                    .region_folders(prefix, filter, &mut listing),
+            )?;
         Ok(Walk {
             regions,
             list_requests: listing.list_requests,
@@ -107,7 +122,7 @@ impl Bucket<'_> {
     /// List, in the background, the day prefixes of the window in every region folder of
     /// `walk`, and send the objects to read to `feed` as each prefix is listed.
     pub(super) fn list_days(&self, walk: Walk, filter: &Filter, now: Micros, feed: Feed) {
-        let lister = self.lister();
+        let lister = self.lister(filter, now);
         let filter = filter.clone();
         let Feed {
             progress,
@@ -135,7 +150,7 @@ impl Bucket<'_> {
     /// The region folders under `prefix` that the filters allow
     /// (`…/<account>/<event folder>/<region>/`), each with its account and region.
     pub fn regions(&self, prefix: &str, filter: &Filter) -> anyhow::Result<Vec<(String, Origin)>> {
-        Ok(self.walk(prefix, filter)?.regions)
+        Ok(self.walk(prefix, filter, time::now())?.regions)
     }
 }
 
@@ -190,14 +205,16 @@ impl Lister {
         let limit = Arc::new(Semaphore::new(self.limit));
         let mut set = JoinSet::new();
         for (prefix, origin) in days {
-            let (client, bucket, limit) =
-                (self.client.clone(), self.bucket.clone(), Arc::clone(&limit));
+            let (lister, limit) = (self.clone(), Arc::clone(&limit));
+            // A day folder is complete once its day has settled; a prefix that does not end
+            // in a day is never taken from the cache.
+            let complete_at = day_of_prefix(&prefix).map_or(Micros::MAX, cache::day_complete_at);
             set.spawn(async move {
                 let _permit = limit
                     .acquire_owned()
                     .await
                     .expect("semaphore is never closed");
-                (origin, list_one(&client, &bucket, &prefix, false).await)
+                (origin, lister.list(&prefix, false, complete_at).await)
             });
         }
         while let Some(joined) = set.join_next().await {
@@ -207,7 +224,7 @@ impl Lister {
             {
                 let mut l = lock(listing);
                 l.list_requests += requests;
-                for (key, size) in keys {
+                for (key, size, etag) in keys {
                     let name = key.rsplit('/').next().unwrap_or_default();
                     if !is_event_file_name(name) {
                         continue;
@@ -223,6 +240,7 @@ impl Lister {
                     batch.push(ObjectRef {
                         key,
                         size,
+                        etag,
                         origin: Some(origin.clone()),
                     });
                 }
@@ -313,25 +331,55 @@ impl Lister {
         Ok(level.into_iter().map(|(i, p, _)| (i, p)).collect())
     }
 
-    /// List several prefixes in parallel (at most `limit` at once), every page of each.
-    /// Returns, in the order given, each prefix's common prefixes and objects.
+    /// Every page of the listing of `prefix`, from the cache when it holds one made no
+    /// earlier than `complete_at`; a listing made here is kept in the cache. Returns (common
+    /// prefixes, objects, requests made).
+    async fn list(
+        &self,
+        prefix: &str,
+        delimiter: bool,
+        complete_at: Micros,
+    ) -> anyhow::Result<(Vec<String>, Vec<Listed>, u64)> {
+        if let Some(cache) = &self.cache
+            && let Some((prefixes, objects)) =
+                cache.listing(&self.bucket, prefix, delimiter, complete_at)
+        {
+            return Ok((prefixes, objects, 0));
+        }
+        let (prefixes, objects, requests) =
+            list_one(&self.client, &self.bucket, prefix, delimiter).await?;
+        if let Some(cache) = &self.cache {
+            cache.put_listing(
+                &self.bucket,
+                prefix,
+                delimiter,
+                self.now,
+                &prefixes,
+                &objects,
+            );
+        }
+        Ok((prefixes, objects, requests))
+    }
+
+    /// List several prefixes of the walk in parallel (at most `limit` at once), every page of
+    /// each. Returns, in the order given, each prefix's common prefixes and objects.
     async fn list_many(
         &self,
         prefixes: Vec<String>,
         delimiter: bool,
         listing: &mut Listing,
-    ) -> anyhow::Result<Vec<(Vec<String>, Vec<(String, u64)>)>> {
+    ) -> anyhow::Result<Vec<(Vec<String>, Vec<Listed>)>> {
         let limit = Arc::new(Semaphore::new(self.limit));
         let mut set = JoinSet::new();
         for (i, prefix) in prefixes.into_iter().enumerate() {
-            let (client, bucket, limit) =
-                (self.client.clone(), self.bucket.clone(), Arc::clone(&limit));
+            let (lister, limit) = (self.clone(), Arc::clone(&limit));
             set.spawn(async move {
                 let _permit = limit
                     .acquire_owned()
                     .await
                     .expect("semaphore is never closed");
-                (i, list_one(&client, &bucket, &prefix, delimiter).await)
+                let complete_at = lister.walk_complete_at;
+                (i, lister.list(&prefix, delimiter, complete_at).await)
             });
         }
         let mut out = vec![(Vec::new(), Vec::new()); set.len()];
@@ -411,6 +459,21 @@ fn start_nodes(prefix: &str, filter: &Filter) -> Vec<Node> {
         }
     }
     vec![node]
+}
+
+/// The day of a day prefix (`…/YYYY/MM/DD/`), in days since the epoch.
+fn day_of_prefix(prefix: &str) -> Option<i64> {
+    let mut parts = prefix.trim_end_matches('/').rsplit('/');
+    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+    let ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !(ok(y, 4) && ok(m, 2) && ok(d, 2)) {
+        return None;
+    }
+    Some(time::days_from_civil(
+        y.parse().ok()?,
+        m.parse().ok()?,
+        d.parse().ok()?,
+    ))
 }
 
 /// The first and last delivery day to list. Without an end, up to tomorrow (clocks differ).

@@ -33,6 +33,8 @@ pub struct S3Settings {
     pub concurrency: Option<usize>,
     /// `--max-inflight-bytes`: the most bytes of the downloads in flight.
     pub max_inflight_bytes: u64,
+    /// `--cache`: the folder, and `--cache-size`.
+    pub cache: Option<(std::path::PathBuf, u64)>,
 }
 
 /// Listings in flight at once, unless `--concurrency` pins a number.
@@ -49,6 +51,8 @@ pub struct S3Session {
     gate: Arc<gate::Gate>,
     /// At most this many listings in flight (per bucket).
     list_limit: usize,
+    /// `--cache`, when it could be opened.
+    cache: Option<Arc<crate::cache::Cache>>,
     /// The longest wait for a response or for the next bytes of a body (None: no limit).
     read_timeout: Option<Duration>,
 }
@@ -79,6 +83,20 @@ impl S3Session {
                 aws::debug::overloaded,
             ),
             list_limit: settings.concurrency.unwrap_or(LIST_LIMIT).max(1),
+            cache: settings
+                .cache
+                .as_ref()
+                .and_then(|(dir, size)| match crate::cache::Cache::open(dir, *size) {
+                    Ok(c) => Some(Arc::new(c)),
+                    Err(e) => {
+                        crate::exit::warn(&format!(
+                            "--cache {}: cannot use it ({}); going on without a cache",
+                            dir.display(),
+                            crate::source::io_reason(&e)
+                        ));
+                        None
+                    }
+                }),
             read_timeout: settings.aws.read_timeout.get(),
         })
     }
@@ -197,5 +215,10 @@ impl S3Session {
     /// How the downloads' concurrency went, for `--stats`.
     pub fn gate_report(&self) -> gate::GateReport {
         self.gate.report()
+    }
+
+    /// The cache of this run, if there is one.
+    pub fn cache(&self) -> Option<&crate::cache::Cache> {
+        self.cache.as_deref()
     }
 }

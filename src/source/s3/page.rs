@@ -18,6 +18,7 @@ use aws_sdk_s3::types::EncodingType;
 
 use super::request_error;
 use crate::aws;
+use crate::cache::Listed;
 
 /// How many times a listing page that comes back damaged is asked for.
 const PAGE_ATTEMPTS: u32 = 3;
@@ -26,12 +27,12 @@ const PAGE_ATTEMPTS: u32 = 3;
 #[derive(Debug, Default, PartialEq)]
 struct Page {
     prefixes: Vec<String>,
-    objects: Vec<(String, u64)>,
+    objects: Vec<Listed>,
     /// The continuation token of the next page, when there is one.
     next: Option<String>,
 }
 
-/// Every page of one listing: (common prefixes, objects with sizes, requests made).
+/// Every page of one listing: (common prefixes, objects with sizes and ETags, requests made).
 ///
 /// The pages are asked for here rather than by the SDK's paginator so that each one is checked:
 /// the SDK's XML reader is lenient, and takes a page cut short or garbled on the way for a
@@ -42,7 +43,7 @@ pub async fn list_one(
     bucket: &str,
     prefix: &str,
     delimiter: bool,
-) -> anyhow::Result<(Vec<String>, Vec<(String, u64)>, u64)> {
+) -> anyhow::Result<(Vec<String>, Vec<Listed>, u64)> {
     let what = format!("s3://{bucket}/{prefix}");
     let (mut prefixes, mut objects, mut requests) = (Vec::new(), Vec::new(), 0u64);
     let mut token: Option<String> = None;
@@ -140,8 +141,11 @@ fn check_page(out: &ListObjectsV2Output, prefix: &str) -> Result<Page, String> {
     };
     for o in out.contents() {
         let key = o.key().ok_or("an object without a key")?;
-        page.objects
-            .push((decode(key)?, o.size().unwrap_or(0).max(0) as u64));
+        page.objects.push((
+            decode(key)?,
+            o.size().unwrap_or(0).max(0) as u64,
+            o.e_tag().unwrap_or_default().to_string(),
+        ));
     }
     for p in out.common_prefixes() {
         let p = p.prefix().ok_or("a common prefix without a prefix")?;
@@ -238,7 +242,10 @@ mod tests {
             check_page(&page(Some(3), Some(true), Some("t")), "p/"),
             Ok(Page {
                 prefixes: vec!["p/d/".into()],
-                objects: vec![("p/a b".into(), 7), ("p/c".into(), 7)],
+                objects: vec![
+                    ("p/a b".into(), 7, String::new()),
+                    ("p/c".into(), 7, String::new())
+                ],
                 next: Some("t".into()),
             })
         );
