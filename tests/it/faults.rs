@@ -369,11 +369,94 @@ fn unhex(s: &str) -> Option<String> {
 }
 
 /// s3s-fs with what real S3 does on listings: keys url-encoded when asked, opaque continuation
-/// tokens (s3s-fs sends the last key, which may hold characters XML cannot carry), and the
-/// page size of [`Faults::set_page_size`].
+/// tokens (s3s-fs sends the last key, which may hold characters XML cannot carry), the page
+/// size of [`Faults::set_page_size`], an ETag for every object listed, and the cost of a
+/// listing bounded by what is under its prefix (s3s-fs walks the whole bucket for each one,
+/// which makes a thousand listings of a large bucket take minutes): see [`list_folder`].
 pub struct RealS3 {
     pub fs: s3s_fs::FileSystem,
+    pub root: std::path::PathBuf,
     pub faults: std::sync::Arc<Faults>,
+}
+
+/// One page of a ListObjectsV2 of `prefix` in the bucket folder `bucket`, as S3 answers it: the
+/// walk starts at the folder the prefix names up to its last `/`, keys and common prefixes in
+/// order after `after`, at most `max_keys`. The ETag is the file's size and modification time
+/// (it changes when the file is written again, as an object's does).
+fn list_folder(
+    bucket: &std::path::Path,
+    prefix: &str,
+    delimiter: Option<&str>,
+    max_keys: usize,
+    after: Option<&str>,
+) -> std::io::Result<ListObjectsV2Output> {
+    use s3s::dto::{CommonPrefix, Object};
+    let start = &prefix[..prefix.rfind('/').map_or(0, |i| i + 1)];
+    // (key, Some((size, etag)) for an object, None for a common prefix)
+    let mut found: Vec<(String, Option<(u64, String)>)> = Vec::new();
+    let mut folders = vec![(bucket.join(start), start.to_string())];
+    while let Some((dir, key_prefix)) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let key = format!("{key_prefix}{name}");
+            let meta = entry.metadata()?;
+            if meta.is_dir() {
+                let folder = format!("{key}/");
+                if !(folder.starts_with(prefix) || prefix.starts_with(&folder)) {
+                    continue;
+                }
+                match delimiter {
+                    Some("/") if folder.starts_with(prefix) => found.push((folder, None)),
+                    _ => folders.push((entry.path(), folder)),
+                }
+            } else if key.starts_with(prefix) {
+                let mtime = meta
+                    .modified()?
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos();
+                found.push((
+                    key,
+                    Some((meta.len(), format!("{:x}-{mtime:x}", meta.len()))),
+                ));
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.retain(|(k, _)| after.is_none_or(|a| k.as_str() > a));
+    let truncated = found.len() > max_keys;
+    found.truncate(max_keys);
+    let next = truncated
+        .then(|| found.last().map(|(k, _)| k.clone()))
+        .flatten();
+    let (mut contents, mut prefixes) = (Vec::new(), Vec::new());
+    for (key, object) in found {
+        match object {
+            Some((size, etag)) => contents.push(Object {
+                key: Some(key),
+                size: Some(size as i64),
+                e_tag: Some(s3s::dto::ETag::Strong(etag)),
+                ..Default::default()
+            }),
+            None => prefixes.push(CommonPrefix { prefix: Some(key) }),
+        }
+    }
+    Ok(ListObjectsV2Output {
+        key_count: Some((contents.len() + prefixes.len()) as i32),
+        max_keys: Some(max_keys as i32),
+        is_truncated: Some(truncated),
+        next_continuation_token: next,
+        contents: Some(contents),
+        common_prefixes: Some(prefixes),
+        prefix: Some(prefix.to_string()),
+        delimiter: delimiter.map(str::to_string),
+        ..Default::default()
+    })
 }
 
 #[async_trait::async_trait]
@@ -410,7 +493,38 @@ impl S3 for RealS3 {
             .encoding_type
             .as_ref()
             .is_some_and(|e| e.as_str() == EncodingType::URL);
-        let mut resp = self.fs.list_objects_v2(req).await?;
+        let bucket = self.root.join(&req.input.bucket);
+        if !bucket.is_dir() {
+            return Err(s3s::s3_error!(NoSuchBucket));
+        }
+        let input = &req.input;
+        let (prefix, delimiter) = (
+            input.prefix.clone().unwrap_or_default(),
+            input.delimiter.clone(),
+        );
+        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        let after = input
+            .continuation_token
+            .clone()
+            .or_else(|| input.start_after.clone());
+        let encoding = input.encoding_type.clone();
+        let listed = tokio::task::spawn_blocking(move || {
+            list_folder(
+                &bucket,
+                &prefix,
+                delimiter.as_deref(),
+                max_keys,
+                after.as_deref(),
+            )
+        })
+        .await
+        .map_err(|e| s3s::s3_error!(InternalError, "{e}"))?
+        .map_err(|e| s3s::s3_error!(InternalError, "{e}"))?;
+        let mut resp = S3Response::new(ListObjectsV2Output {
+            name: Some(req.input.bucket.clone()),
+            encoding_type: encoding,
+            ..listed
+        });
         let out = &mut resp.output;
         out.continuation_token = token;
         out.next_continuation_token = out.next_continuation_token.as_deref().map(hex);
@@ -648,6 +762,7 @@ pub fn serve(
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let mut builder = s3s::service::S3ServiceBuilder::new(RealS3 {
         fs: s3s_fs::FileSystem::new(root).unwrap(),
+        root: root.to_path_buf(),
         faults: std::sync::Arc::clone(&faults),
     });
     builder.set_auth(auth);
