@@ -74,7 +74,6 @@ pub(super) fn write_entry(path: &Path, names: &[&[u8]], data: &mut dyn Read) -> 
         }
         f.seek(SeekFrom::Start(0))?;
         f.write_all(&header(names, len, crc.sum()))?;
-        f.sync_data().ok();
         drop(f);
         fs::rename(&tmp, path)
     })();

@@ -60,6 +60,9 @@ pub struct CacheStats {
 pub struct Cache {
     dir: PathBuf,
     cap: u64,
+    /// Where the objects come from (an endpoint URL, or `s3` for AWS): two servers may have a
+    /// bucket of the same name, and their entries must not mix.
+    namespace: String,
     pub stats: CacheStats,
 }
 
@@ -75,16 +78,23 @@ pub enum Lookup {
 pub type Listed = (String, u64, String);
 
 impl Cache {
-    /// Open (creating it if needed) the cache in `dir`, capped at `cap` bytes.
-    pub fn open(dir: &Path, cap: u64) -> io::Result<Cache> {
+    /// Open (creating it if needed) the cache in `dir`, capped at `cap` bytes, for the objects
+    /// of `namespace` (the endpoint they come from).
+    pub fn open(dir: &Path, cap: u64, namespace: &str) -> io::Result<Cache> {
         for sub in ["objects", "listings"] {
             fs::create_dir_all(dir.join(sub))?;
         }
         Ok(Cache {
             dir: dir.to_path_buf(),
             cap,
+            namespace: namespace.to_string(),
             stats: CacheStats::default(),
         })
+    }
+
+    /// A bucket's name as entries hold it: with the namespace, which no bucket name contains.
+    fn scoped(&self, bucket: &str) -> String {
+        format!("{}\u{0}{bucket}", self.namespace)
     }
 
     pub fn dir(&self) -> &Path {
@@ -101,6 +111,7 @@ impl Cache {
 
     /// The cached copy of `bucket/key` with this ETag and size, if a sound one is there.
     pub fn object(&self, bucket: &str, key: &str, etag: &str, size: u64) -> Lookup {
+        let bucket = &self.scoped(bucket);
         let path = self.path("objects", &[bucket.as_bytes(), key.as_bytes()]);
         let names = [bucket.as_bytes(), key.as_bytes(), etag.as_bytes()];
         match read_entry(&path, &names, IN_MEMORY) {
@@ -125,6 +136,7 @@ impl Cache {
 
     /// Remove the cached copy of `bucket/key` (its body did not decode).
     pub fn drop_object(&self, bucket: &str, key: &str) {
+        let bucket = &self.scoped(bucket);
         self.stats.damaged.fetch_add(1, Relaxed);
         let _ = fs::remove_file(self.path("objects", &[bucket.as_bytes(), key.as_bytes()]));
     }
@@ -132,6 +144,7 @@ impl Cache {
     /// Keep `body`, the whole object `bucket/key` with this ETag. A failure to write is counted
     /// and otherwise ignored: the cache is an aid, the run goes on.
     pub fn put_object(&self, bucket: &str, key: &str, etag: &str, body: &mut Body) {
+        let bucket = &self.scoped(bucket);
         let path = self.path("objects", &[bucket.as_bytes(), key.as_bytes()]);
         let names = [bucket.as_bytes(), key.as_bytes(), etag.as_bytes()];
         let written = match body {
@@ -158,6 +171,7 @@ impl Cache {
         delimiter: bool,
         complete_at: Micros,
     ) -> Option<(Vec<String>, Vec<Listed>)> {
+        let bucket = &self.scoped(bucket);
         let path = self.listing_path(bucket, prefix, delimiter);
         let names = listing_names(bucket, prefix, delimiter);
         let names: Vec<&[u8]> = names.iter().map(|n| n.as_slice()).collect();
@@ -195,6 +209,7 @@ impl Cache {
         prefixes: &[String],
         objects: &[Listed],
     ) {
+        let bucket = &self.scoped(bucket);
         let path = self.listing_path(bucket, prefix, delimiter);
         let names = listing_names(bucket, prefix, delimiter);
         let names: Vec<&[u8]> = names.iter().map(|n| n.as_slice()).collect();
@@ -295,7 +310,7 @@ mod tests {
     #[test]
     fn an_object_comes_back_only_with_its_etag_and_size() {
         let dir = tempfile::tempdir().unwrap();
-        let c = Cache::open(dir.path(), DEFAULT_SIZE).unwrap();
+        let c = Cache::open(dir.path(), DEFAULT_SIZE, "s3").unwrap();
         assert!(matches!(c.object("b", "k", "e1", 3), Lookup::Miss));
         c.put_object("b", "k", "e1", &mut Body::Memory(b"abc".to_vec()));
         match c.object("b", "k", "e1", 3) {
@@ -317,9 +332,9 @@ mod tests {
     #[test]
     fn a_damaged_entry_is_named_and_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let c = Cache::open(dir.path(), DEFAULT_SIZE).unwrap();
+        let c = Cache::open(dir.path(), DEFAULT_SIZE, "s3").unwrap();
         c.put_object("b", "k", "e", &mut Body::Memory(b"0123456789".to_vec()));
-        let path = c.path("objects", &[b"b", b"k"]);
+        let path = c.path("objects", &[c.scoped("b").as_bytes(), b"k"]);
         let mut bytes = fs::read(&path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
@@ -340,7 +355,7 @@ mod tests {
     #[test]
     fn a_listing_is_used_only_when_made_after_its_folder_was_complete() {
         let dir = tempfile::tempdir().unwrap();
-        let c = Cache::open(dir.path(), DEFAULT_SIZE).unwrap();
+        let c = Cache::open(dir.path(), DEFAULT_SIZE, "s3").unwrap();
         let objects = vec![("p/a\nb".to_string(), 5, "\"e\"".to_string())];
         c.put_listing("b", "p/", false, 1000, &[], &objects);
         assert_eq!(
@@ -359,11 +374,11 @@ mod tests {
     #[test]
     fn the_least_recently_used_go_first() {
         let dir = tempfile::tempdir().unwrap();
-        let c = Cache::open(dir.path(), 2500).unwrap();
+        let c = Cache::open(dir.path(), 2500, "s3").unwrap();
         let old = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
         for (i, key) in ["a", "b", "c"].iter().enumerate() {
             c.put_object("b", key, "e", &mut Body::Memory(vec![0; 1000]));
-            let p = c.path("objects", &[b"b", key.as_bytes()]);
+            let p = c.path("objects", &[c.scoped("b").as_bytes(), key.as_bytes()]);
             File::options()
                 .append(true)
                 .open(&p)

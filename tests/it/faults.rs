@@ -776,6 +776,9 @@ pub fn serve(
             let Ok((socket, _)) = listener.accept().await else {
                 continue;
             };
+            // As S3's own front ends do: without it, a body sent after its headers waits for the
+            // client's delayed ACK (Nagle), about 40 ms more per answer on Linux.
+            let _ = socket.set_nodelay(true);
             let service = service.clone();
             tokio::spawn(async move {
                 let _ = ConnBuilder::new(TokioExecutor::new())

@@ -72,21 +72,11 @@ impl S3Session {
             .enable_all()
             .build()
             .context("cannot start the S3 client runtime")?;
-        let (config, custom_endpoint) = rt.block_on(load_config(settings))?;
-        Ok(S3Session {
-            rt,
-            config,
-            custom_endpoint,
-            gate: gate::Gate::new(
-                settings.concurrency.map(|n| n.max(1)),
-                settings.max_inflight_bytes,
-                aws::debug::overloaded,
-            ),
-            list_limit: settings.concurrency.unwrap_or(LIST_LIMIT).max(1),
-            cache: settings
-                .cache
-                .as_ref()
-                .and_then(|(dir, size)| match crate::cache::Cache::open(dir, *size) {
+        let (config, endpoint) = rt.block_on(load_config(settings))?;
+        // Entries are kept per endpoint: two servers may each have a bucket of the same name.
+        let cache =
+            settings.cache.as_ref().and_then(|(dir, size)| {
+                match crate::cache::Cache::open(dir, *size, endpoint.as_deref().unwrap_or("s3")) {
                     Ok(c) => Some(Arc::new(c)),
                     Err(e) => {
                         crate::exit::warn(&format!(
@@ -96,7 +86,19 @@ impl S3Session {
                         ));
                         None
                     }
-                }),
+                }
+            });
+        Ok(S3Session {
+            rt,
+            config,
+            custom_endpoint: endpoint.is_some(),
+            gate: gate::Gate::new(
+                settings.concurrency.map(|n| n.max(1)),
+                settings.max_inflight_bytes,
+                aws::debug::overloaded,
+            ),
+            list_limit: settings.concurrency.unwrap_or(LIST_LIMIT).max(1),
+            cache,
             read_timeout: settings.aws.read_timeout.get(),
         })
     }
@@ -122,7 +124,11 @@ impl S3Session {
     }
 }
 
-async fn load_config(settings: &S3Settings) -> anyhow::Result<(aws_sdk_s3::Config, bool)> {
+/// The client's configuration, and the custom endpoint (a self-hosted or test server) if one
+/// was given.
+async fn load_config(
+    settings: &S3Settings,
+) -> anyhow::Result<(aws_sdk_s3::Config, Option<String>)> {
     let sdk = aws::sdk_config(&settings.aws).await?;
     let mut b = aws_sdk_s3::config::Builder::from(&sdk)
         .interceptor(aws::debug::Observe)
@@ -131,11 +137,14 @@ async fn load_config(settings: &S3Settings) -> anyhow::Result<(aws_sdk_s3::Confi
         // Any region will do to ask where the bucket is.
         b = b.region(Region::new("us-east-1"));
     }
-    let custom = settings.endpoint_url.is_some() || sdk.endpoint_url().is_some();
+    let custom = settings
+        .endpoint_url
+        .clone()
+        .or_else(|| sdk.endpoint_url().map(str::to_string));
     if let Some(url) = &settings.endpoint_url {
         b = b.endpoint_url(url);
     }
-    if custom {
+    if custom.is_some() {
         // Virtual-host style fails on 127.0.0.1, localhost and most self-hosted servers.
         b = b.force_path_style(true);
     }
