@@ -18,6 +18,7 @@ cannot be faster than ctq reading the same files from disk (T_disk, measured in 
 import argparse
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -49,7 +50,7 @@ class Server:
     """bench/s3_server.rs over ROOT with latency; counts are read when it stops."""
 
     def __init__(self, program, root, latency_ms, extra=()):
-        self.p = subprocess.Popen([program, root, "--latency-ms", str(latency_ms), *extra],
+        self.p = subprocess.Popen([program, root, "--latency-ms", str(latency_ms), *map(str, extra)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.endpoint = self.p.stdout.readline().split()[1]
         self.p.stdout.readline()  # the credentials line
@@ -148,11 +149,15 @@ def main():
         print("| %s | %.2f | %.2f | %.2f | %.0f |" % (name, med[name], min(times[name]), med[name] / base, peaks[name]))
     # The cache: a cold run into an empty cache, then the same question again, each on a server of
     # its own so that its requests are counted alone.
+    # Both servers listen on the same port: cache entries are kept per endpoint.
     cold, warm, warm_counts, cold_counts = [], [], [], []
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
     for run in range(a.runs):
         with tempfile.TemporaryDirectory() as cache:
             for times_, counts_ in ((cold, cold_counts), (warm, warm_counts)):
-                srv = Server(a.server, a.root, a.latency_ms, ["--jitter", str(JITTER)])
+                srv = Server(a.server, a.root, a.latency_ms, ["--jitter", JITTER, "--port", port])
                 argv = [a.ctq, *s3[:-1], srv.endpoint, "--cache=" + cache]
                 s, _, _ = measure(argv, env)
                 times_.append(s)
