@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::s3::{S3Server, day_of_objects, errors_args};
+use crate::s3::{S3Server, counted, day_of_objects, errors_args, stat_text};
 use crate::util::{Run, run_with};
 
 /// `errors` over 2024-09-05 of `bucket`, as JSON, with the cache in `dir` and --stats.
@@ -27,13 +27,6 @@ fn requests_during<T>(server: &S3Server, f: impl FnOnce() -> T) -> (T, (u64, u64
     let out = f();
     let (l1, g1) = server.faults.requests();
     (out, (l1 - l0, g1 - g0))
-}
-
-fn stat<'a>(r: &'a Run, key: &str) -> &'a str {
-    r.stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("ctq: stats: ")?.strip_prefix(key))
-        .unwrap_or_else(|| panic!("no {key} in {}", r.stderr))
 }
 
 /// Every entry file of the cache's objects.
@@ -60,7 +53,7 @@ fn a_second_run_over_a_past_window_makes_no_request() {
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert!(lists > 0 && gets == 40, "{lists} listings, {gets} GETs");
     assert!(
-        stat(&first, "cache: ").starts_with("objects 0 hits, 40 misses"),
+        stat_text(&first, "cache").starts_with("objects 0 hits, 40 misses"),
         "{}",
         first.stderr
     );
@@ -70,7 +63,7 @@ fn a_second_run_over_a_past_window_makes_no_request() {
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_eq!(second.stdout, first.stdout);
     assert!(
-        stat(&second, "cache: ").starts_with("objects 40 hits, 0 misses · listings "),
+        stat_text(&second, "cache").starts_with("objects 40 hits, 0 misses · listings "),
         "{}",
         second.stderr
     );
@@ -121,14 +114,7 @@ fn a_second_run_over_a_past_window_makes_no_request() {
     let (changed, (_, gets)) =
         requests_during(&server, || cached_run(&server, "trail", dir.path(), &[]));
     assert_eq!(gets, 1, "{}", changed.stderr);
-    let total: u64 = changed
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["count"].as_u64().unwrap())
-        .sum();
-    assert_eq!(total, 41);
+    assert_eq!(counted(&changed), 41);
 }
 
 #[test]
@@ -181,7 +167,7 @@ fn a_damaged_entry_is_named_dropped_and_downloaded_again() {
         .filter(|l| l.contains("the cached copy is damaged") && l.contains("s3://trail/AWSLogs/"))
         .count();
     assert_eq!(named, 3, "{}", second.stderr);
-    assert!(stat(&second, "cache: ").contains("3 damaged entries dropped"));
+    assert!(stat_text(&second, "cache").contains("3 damaged entries dropped"));
     // Downloaded again, and kept again: a third run makes no request.
     let (_, requests) = requests_during(&server, || cached_run(&server, "trail", dir.path(), &[]));
     assert_eq!(requests, (0, 0));

@@ -162,14 +162,17 @@ pub fn fixture_bucket(server: &S3Server) {
     copy_tree(&fixtures(), &server.bucket("trail"));
 }
 
-fn stat(run: &Run, key: &str) -> u64 {
+/// What `--stats` says after `ctq: stats: KEY: `.
+pub fn stat_text<'a>(run: &'a Run, key: &str) -> &'a str {
     let prefix = format!("ctq: stats: {key}: ");
-    let line = run
-        .stderr
+    run.stderr
         .lines()
-        .find(|l| l.starts_with(&prefix))
-        .unwrap_or_else(|| panic!("no {key:?} in stderr:\n{}", run.stderr));
-    line[prefix.len()..]
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {key:?} in stderr:\n{}", run.stderr))
+}
+
+fn stat(run: &Run, key: &str) -> u64 {
+    stat_text(run, key)
         .split_whitespace()
         .next()
         .unwrap()
@@ -912,7 +915,7 @@ fn errors_on_the_5th(server: &S3Server, bucket: &str) -> Run {
 }
 
 /// The events counted by `errors` (every test event is one `E` error).
-fn counted(r: &Run) -> u64 {
+pub fn counted(r: &Run) -> u64 {
     r.json()
         .as_array()
         .unwrap()

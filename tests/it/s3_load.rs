@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::faults::Latency;
-use crate::s3::{S3Server, day_of_objects, errors_args};
+use crate::s3::{S3Server, counted, day_of_objects, errors_args, stat_text};
 use crate::util::run_with;
 
 fn latency(ms: u64) -> Option<Latency> {
@@ -15,24 +15,6 @@ fn latency(ms: u64) -> Option<Latency> {
         first_byte: Duration::from_millis(ms),
         jitter: 0.5,
     })
-}
-
-/// The `ctq: stats: KEY: VALUE` line of `key`.
-fn stat_line<'a>(stderr: &'a str, key: &str) -> &'a str {
-    stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("ctq: stats: ")?.strip_prefix(key))
-        .unwrap_or_else(|| panic!("no {key} in {stderr}"))
-}
-
-/// The events counted by `errors` (every object of `day_of_objects` holds one `E` error).
-fn counted(stdout: &str) -> u64 {
-    let rows: serde_json::Value = serde_json::from_str(stdout).unwrap();
-    rows.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["count"].as_u64().unwrap())
-        .sum()
 }
 
 /// At 30 ms a GET, the adaptive limit climbs past its start of 64 and past the old fixed 32;
@@ -47,8 +29,8 @@ fn the_concurrency_adapts_to_latency_and_a_pinned_one_holds() {
     server.faults.set_latency(latency(30));
     let r = run_with(server.ctq().args(errors_args("far")).arg("--stats"), None);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(counted(&r.stdout), 1200);
-    let line = stat_line(&r.stderr, "downloads in flight: ");
+    assert_eq!(counted(&r), 1200);
+    let line = stat_text(&r, "downloads in flight");
     assert!(line.starts_with("adaptive"), "{line}");
     let peak = server.faults.peak_gets();
     assert!(peak > 64, "at most {peak} GETs at once: {line}");
@@ -64,9 +46,9 @@ fn the_concurrency_adapts_to_latency_and_a_pinned_one_holds() {
             .args(["--stats", "--concurrency", "4"]),
         None,
     );
-    assert_eq!((r.code, counted(&r.stdout)), (0, 60), "{}", r.stderr);
+    assert_eq!((r.code, counted(&r)), (0, 60), "{}", r.stderr);
     assert!(
-        stat_line(&r.stderr, "downloads in flight: ").starts_with("pinned at 4"),
+        stat_text(&r, "downloads in flight").starts_with("pinned at 4"),
         "{}",
         r.stderr
     );
@@ -92,7 +74,7 @@ fn the_bytes_in_flight_stay_under_the_cap() {
             .args(["--stats", "--max-inflight-bytes", "100000"]),
         None,
     );
-    assert_eq!((r.code, counted(&r.stdout)), (0, 24), "{}", r.stderr);
+    assert_eq!((r.code, counted(&r)), (0, 24), "{}", r.stderr);
     let peak = server.faults.peak_gets();
     assert!((1..=4).contains(&peak), "{peak} GETs at once");
 }
@@ -140,7 +122,7 @@ fn the_server_caps_each_bodys_bandwidth() {
         None,
     );
     let took = started.elapsed();
-    assert_eq!((r.code, counted(&r.stdout)), (0, 4), "{}", r.stderr);
+    assert_eq!((r.code, counted(&r)), (0, 4), "{}", r.stderr);
     assert!(took >= Duration::from_millis(800), "{took:?}");
 }
 
@@ -156,9 +138,9 @@ fn slow_down_answers_make_it_back_off_and_lose_nothing() {
     server.faults.set_latency(latency(10));
     server.faults.set_slow_down(0.1);
     let r = run_with(server.ctq().args(errors_args("busy")).arg("--stats"), None);
-    assert_eq!((r.code, counted(&r.stdout)), (0, 600), "{}", r.stderr);
+    assert_eq!((r.code, counted(&r)), (0, 600), "{}", r.stderr);
     assert!(server.faults.slowed() > 0);
-    let line = stat_line(&r.stderr, "downloads in flight: ");
+    let line = stat_text(&r, "downloads in flight");
     let back_offs: u64 = line
         .rsplit(", ")
         .next()
@@ -186,7 +168,7 @@ fn the_first_downloads_start_while_the_listing_goes_on() {
             .args(["--stats", "--concurrency", "4"]),
         None,
     );
-    assert_eq!((r.code, counted(&r.stdout)), (0, 60), "{}", r.stderr);
+    assert_eq!((r.code, counted(&r)), (0, 60), "{}", r.stderr);
     let (listings, _) = server.faults.requests();
     let at_first_get = server.faults.listings_at_first_get().unwrap();
     assert!(
@@ -254,7 +236,7 @@ fn a_2_gib_object_streams_in_bounded_memory() {
         None,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(counted(&r.stdout), n as u64);
+    assert_eq!(counted(&r), n as u64);
     assert!(
         rss < crate::hostile::MAX_RSS_MB,
         "peak RSS {rss} MB for {n} events"
