@@ -212,8 +212,8 @@ pub fn reset_after_panic() {
 /// JSON is UTF-8 (RFC 8259), and the readers do not all check it where they skip: sonic-rs and
 /// serde_json let invalid bytes through in strings they are not asked to keep, serde_json's
 /// `--raw` reading does not. So no text that is not UTF-8 is read at all, whatever the command.
-pub(super) fn utf8(text: &[u8]) -> Result<(), String> {
-    simdutf8::compat::from_utf8(text).map(|_| ()).map_err(|e| {
+pub(super) fn utf8(text: &[u8]) -> Result<&str, String> {
+    simdutf8::compat::from_utf8(text).map_err(|e| {
         let at = e.valid_up_to();
         format!(
             "invalid JSON: not UTF-8 text (byte 0x{:02x} at offset {at})",

@@ -13,6 +13,7 @@
 mod de;
 pub mod json;
 pub mod shape;
+pub mod skim;
 pub mod stream;
 
 use std::borrow::Cow;
@@ -21,7 +22,7 @@ use std::borrow::Cow;
 pub type Str<'a> = Cow<'a, str>;
 
 /// The fields of one CloudTrail event that ctq's reports read.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Event<'a> {
     pub event_time: Option<Str<'a>>,
     pub event_source: Option<Str<'a>>,
@@ -58,7 +59,7 @@ pub struct Event<'a> {
     pub raw: Option<Str<'a>>,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct UserIdentity<'a> {
     pub kind: Option<Str<'a>>,
     pub arn: Option<Str<'a>>,

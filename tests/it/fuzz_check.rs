@@ -2,14 +2,16 @@
 //! (`tests/fuzz/fuzz_parse.rs`) and the regression test over the inputs it kept
 //! (`tests/fuzz/corpus/`).
 //!
-//! On any bytes: nothing panics; the whole-buffer reader (sonic-rs, then serde_json), the same
-//! reader keeping each event's text (serde_json only), and the streaming reader (at two chunk
-//! sizes) accept or refuse the input alike, and when they accept it they find the same events.
+//! On any bytes: nothing panics; the whole-buffer reader (the skim, then sonic-rs, then
+//! serde_json), the same reader keeping each event's text (serde_json only), and the streaming
+//! reader (at two chunk sizes) accept or refuse the input alike, and when they accept it they find
+//! the same events. The skim and the general parsers alone agree on every field of every event,
+//! and on the message when they refuse.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use ctq::event::Event;
-use ctq::event::shape::parse_events;
+use ctq::event::shape::{parse_events, parse_events_general};
 use ctq::event::stream::{self, Sink};
 
 /// What one reader made of an input: the names of its events, or that it refused it.
@@ -53,12 +55,30 @@ fn streamed(text: &[u8], chunk: usize) -> Outcome {
     }
 }
 
+/// Every field of every event the whole-buffer reader finds, or its message.
+fn detail(text: &[u8], skim: bool) -> Result<String, String> {
+    let mut out = Vec::new();
+    let parsed = if skim {
+        parse_events(text, &mut out, false)
+    } else {
+        parse_events_general(text, &mut out)
+    };
+    parsed.map(|p| format!("{p:?} {out:?}"))
+}
+
 /// Why `text` breaks a property, or None.
 pub fn check(text: &[u8]) -> Option<String> {
     let run = |what: &str, f: &dyn Fn() -> Outcome| {
         catch_unwind(AssertUnwindSafe(f)).map_err(|_| format!("{what} panicked"))
     };
     let result = (|| {
+        let skimmed = catch_unwind(AssertUnwindSafe(|| detail(text, true)))
+            .map_err(|_| "the skim panicked".to_string())?;
+        let general = catch_unwind(AssertUnwindSafe(|| detail(text, false)))
+            .map_err(|_| "the general parsers panicked".to_string())?;
+        if skimmed != general {
+            return Err(format!("skim: {skimmed:?}\ngeneral: {general:?}"));
+        }
         let fast = run("whole", &|| whole(text, false))?;
         let raw = run("whole, keep_raw", &|| whole(text, true))?;
         let small = run("stream, 7-byte chunks", &|| streamed(text, 7))?;

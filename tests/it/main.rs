@@ -26,6 +26,7 @@ mod output;
 mod reference;
 mod s3;
 mod s3_load;
+mod skim;
 mod sources;
 mod time_input;
 mod util;

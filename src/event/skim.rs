@@ -1,0 +1,713 @@
+//! The fast path for the input ctq reads most: a trail file, `{"Records":[{…},…]}`. A strict,
+//! iterative JSON reader written for that one shape reads the fields of `Event` and skips the
+//! rest without building it, at about twice the speed of the serde visitors over sonic-rs
+//! (BENCHMARKS.md, "The skim").
+//!
+//! It settles only what it is sure of. Whatever is not plain valid JSON of that shape, or that
+//! the general parsers might read differently, makes it give up (`Bail`), and `shape` reads the
+//! text again with sonic-rs and serde_json, which also write the error messages. So it gives up
+//! on: invalid JSON of any kind, a top-level key other than one `Records`, an element of
+//! `Records` that is not an object, a key with an escape where keys are matched, a kept string
+//! with an escaped lone surrogate, and nesting past `MAX_DEPTH`. When it does finish, its events
+//! equal the general parsers' (tests below, and `tests/it/skim.rs` on every sample).
+//!
+//! Nothing here recurses but along the fixed paths of `Event` (`StrAt`'s path is at most two
+//! keys); skipped values are walked with a depth counter and a bit stack.
+
+use std::borrow::Cow;
+
+use super::json::MAX_DEPTH;
+use super::{Event, Str, UserIdentity};
+
+/// The text is not one this reader settles: parse it again with the general parsers.
+#[derive(Debug)]
+pub struct Bail;
+
+type R<T> = Result<T, Bail>;
+
+/// Read `text` (any byte-order mark already removed) as a trail file into `out`. When it does,
+/// the text was UTF-8: every string's bytes over 0x7f are checked, and no other byte over 0x7f
+/// is valid JSON. `Err(Bail)` leaves `out` holding whatever was read so far: the caller clears
+/// it.
+pub fn records<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>) -> R<()> {
+    let mut c = Cur { s: text, i: 0 };
+    c.eat(b'{')?;
+    let key = c.key()?;
+    if key != b"Records" {
+        return Err(Bail);
+    }
+    c.eat(b'[')?;
+    if c.ws()? == b']' {
+        c.i += 1;
+    } else {
+        loop {
+            c.eat(b'{')?;
+            out.push(Event::default());
+            let ev = out.last_mut().ok_or(Bail)?;
+            c.event(ev)?;
+            match c.ws()? {
+                b',' => c.i += 1,
+                b']' => {
+                    c.i += 1;
+                    break;
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+    c.eat(b'}')?;
+    // Only whitespace may follow the one top-level value.
+    match c.ws() {
+        Err(Bail) => Ok(()),
+        Ok(_) => Err(Bail),
+    }
+}
+
+/// Whether the skim settles `text` on its own (for the tests that check it is the path taken).
+pub fn settles(text: &[u8]) -> bool {
+    records(text, &mut Vec::new()).is_ok()
+}
+
+/// Depth of an event object (the document, `Records`, the event).
+const EVENT_DEPTH: u32 = 3;
+
+struct Cur<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+/// JSON's whitespace.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Where in `s` the first byte is that a string scan stops at: `"`, `\`, a control character, or
+/// (with `HIGH`) a byte of a multi-byte UTF-8 character.
+#[inline(always)]
+fn special<const HIGH: bool>(s: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    while let Some(chunk) = s.get(i..i + 16) {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: `chunk` is 16 bytes, read unaligned; SSE2 is part of x86-64's baseline, so
+        // every x86-64 processor has these instructions.
+        let m = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            // A byte is below 0x20 when the smaller of it and 0x1f is itself.
+            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+            let any = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+            // The high bit of every byte of 0x80 and over is its own mask.
+            _mm_movemask_epi8(any) | if HIGH { _mm_movemask_epi8(v) } else { 0 }
+        };
+        if m != 0 {
+            return Some(i + m.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
+    s[i..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20 || (HIGH && b >= 0x80))
+        .map(|p| i + p)
+}
+
+/// What a string scan found between the quotes.
+#[derive(Clone, Copy)]
+struct Found {
+    /// The index of the closing quote.
+    end: usize,
+    escaped: bool,
+    /// Bytes over 0x7f (checked to be UTF-8); without them the string is ASCII.
+    high: bool,
+}
+
+impl<'a> Cur<'a> {
+    /// The next byte that is not whitespace, not consumed.
+    #[inline(always)]
+    fn ws(&mut self) -> R<u8> {
+        loop {
+            let b = *self.s.get(self.i).ok_or(Bail)?;
+            if !is_space(b) {
+                return Ok(b);
+            }
+            self.i += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn eat(&mut self, want: u8) -> R<()> {
+        if self.ws()? == want {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// A key matched against names: its bytes (ASCII, no escapes), and the `:` after it.
+    #[inline(always)]
+    fn key(&mut self) -> R<&'a [u8]> {
+        if self.ws()? != b'"' {
+            return Err(Bail);
+        }
+        let start = self.i + 1;
+        let found = self.scan(start)?;
+        if found.escaped || found.high {
+            return Err(Bail);
+        }
+        self.i = found.end + 1;
+        self.eat(b':')?;
+        Ok(&self.s[start..found.end])
+    }
+
+    /// After a member's value: `,` and the next key's quote (true), or the object's end (false).
+    #[inline(always)]
+    fn next_member(&mut self) -> R<bool> {
+        match self.ws()? {
+            b',' => {
+                self.i += 1;
+                if self.ws()? == b'"' {
+                    Ok(true)
+                } else {
+                    Err(Bail)
+                }
+            }
+            b'}' => {
+                self.i += 1;
+                Ok(false)
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    /// The members of an object whose `{` was just read, each handed to `f` with its key.
+    #[inline(always)]
+    fn members(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> R<()>) -> R<()> {
+        if self.ws()? == b'}' {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            let key = self.key()?;
+            f(self, key)?;
+            if !self.next_member()? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Scan a string from `start` (after its opening quote) to its closing quote: escapes are
+    /// checked to be JSON's, and bytes over 0x7f to be UTF-8.
+    #[inline(always)]
+    fn scan(&self, start: usize) -> R<Found> {
+        let s = self.s;
+        let mut i = start + special::<true>(s.get(start..).ok_or(Bail)?).ok_or(Bail)?;
+        if s[i] == b'"' {
+            return Ok(Found {
+                end: i,
+                escaped: false,
+                high: false,
+            });
+        }
+        let (mut escaped, mut high) = (false, false);
+        loop {
+            match s[i] {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    match *s.get(i + 1).ok_or(Bail)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                        b'u' => {
+                            hex4(s, i + 2)?;
+                            i += 6;
+                        }
+                        _ => return Err(Bail),
+                    }
+                }
+                0x80.. => {
+                    high = true;
+                    i += 1;
+                }
+                _ => return Err(Bail),
+            }
+            let rest = s.get(i..).ok_or(Bail)?;
+            i += if high {
+                special::<false>(rest)
+            } else {
+                special::<true>(rest)
+            }
+            .ok_or(Bail)?;
+        }
+        if high {
+            std::str::from_utf8(&s[start..i]).map_err(|_| Bail)?;
+        }
+        Ok(Found {
+            end: i,
+            escaped,
+            high,
+        })
+    }
+
+    /// A string whose opening quote is next, borrowed when it has no escapes.
+    #[inline(always)]
+    fn string(&mut self) -> R<Str<'a>> {
+        let start = self.i + 1;
+        let found = self.scan(start)?;
+        self.i = found.end + 1;
+        let bytes = &self.s[start..found.end];
+        let text = if found.high {
+            std::str::from_utf8(bytes).map_err(|_| Bail)?
+        } else {
+            // SAFETY: `scan` found no byte over 0x7f: the bytes are ASCII, which is UTF-8.
+            unsafe { std::str::from_utf8_unchecked(bytes) }
+        };
+        if found.escaped {
+            unescape(text).map(Cow::Owned)
+        } else {
+            Ok(Cow::Borrowed(text))
+        }
+    }
+
+    /// Skip a string whose opening quote is next, checking it.
+    #[inline(always)]
+    fn skip_string(&mut self) -> R<()> {
+        self.i = self.scan(self.i + 1)?.end + 1;
+        Ok(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> R<()> {
+        if self.s.get(self.i..self.i + word.len()) == Some(word) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    fn digits(&mut self) -> R<()> {
+        let n = self.s[self.i..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if n == 0 {
+            return Err(Bail);
+        }
+        self.i += n;
+        Ok(())
+    }
+
+    /// A number, by JSON's grammar; what follows it is checked by the caller.
+    fn number(&mut self) -> R<()> {
+        if self.s[self.i] == b'-' {
+            self.i += 1;
+        }
+        match self.s.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => self.digits()?,
+            _ => return Err(Bail),
+        }
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            self.digits()?;
+        }
+        if let Some(b'e' | b'E') = self.s.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.s.get(self.i) {
+                self.i += 1;
+            }
+            self.digits()?;
+        }
+        Ok(())
+    }
+
+    /// Skip one value at `depth` (the depth of the container it is in), without recursion: a
+    /// bit stack says whether each open container is an object (1) or an array (0).
+    fn skip(&mut self, depth: u32) -> R<()> {
+        let room = MAX_DEPTH.saturating_sub(depth).min(127);
+        let (mut stack, mut open) = (0u128, 0u32);
+        loop {
+            // A value.
+            match self.ws()? {
+                b'"' => self.skip_string()?,
+                b'{' | b'[' if open == room => return Err(Bail),
+                b'{' => {
+                    self.i += 1;
+                    if self.ws()? == b'}' {
+                        self.i += 1;
+                    } else {
+                        stack = stack << 1 | 1;
+                        open += 1;
+                        self.skip_key()?;
+                        continue;
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    if self.ws()? == b']' {
+                        self.i += 1;
+                    } else {
+                        stack <<= 1;
+                        open += 1;
+                        continue;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => self.number()?,
+                _ => return Err(Bail),
+            }
+            // After a value: close containers until one goes on with `,`.
+            loop {
+                if open == 0 {
+                    return Ok(());
+                }
+                let in_object = stack & 1 == 1;
+                match self.ws()? {
+                    b',' => {
+                        self.i += 1;
+                        if in_object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    b'}' if in_object => {}
+                    b']' if !in_object => {}
+                    _ => return Err(Bail),
+                }
+                self.i += 1;
+                stack >>= 1;
+                open -= 1;
+            }
+        }
+    }
+
+    /// A key in a skipped object, and its `:`.
+    fn skip_key(&mut self) -> R<()> {
+        if self.ws()? != b'"' {
+            return Err(Bail);
+        }
+        self.skip_string()?;
+        self.eat(b':')
+    }
+
+    /// The next value as `de::lenient` reads it: a non-empty string, else None.
+    #[inline(always)]
+    fn lenient(&mut self, depth: u32) -> R<Option<Str<'a>>> {
+        if self.ws()? == b'"' {
+            let s = self.string()?;
+            return Ok(if s.is_empty() { None } else { Some(s) });
+        }
+        self.skip(depth)?;
+        Ok(None)
+    }
+
+    /// The next value as `de::flag` reads it: a bool, or a string that is one of the two words.
+    fn flag(&mut self, depth: u32, [yes, no]: [&str; 2]) -> R<Option<bool>> {
+        Ok(match self.ws()? {
+            b't' => {
+                self.literal(b"true")?;
+                Some(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                Some(false)
+            }
+            b'"' => {
+                let s = self.string()?;
+                if s.eq_ignore_ascii_case(yes) {
+                    Some(true)
+                } else if s.eq_ignore_ascii_case(no) {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            _ => {
+                self.skip(depth)?;
+                None
+            }
+        })
+    }
+
+    /// The next value, if it is an object, read member by member with `f`; else skipped, and
+    /// false.
+    #[inline(always)]
+    fn object(&mut self, depth: u32, f: impl FnMut(&mut Self, &'a [u8]) -> R<()>) -> R<bool> {
+        if self.ws()? != b'{' {
+            self.skip(depth)?;
+            return Ok(false);
+        }
+        self.i += 1;
+        self.members(f)?;
+        Ok(true)
+    }
+
+    /// The string at `path` inside the next value (`de::StrAt`); the path is at most two keys.
+    fn str_at(&mut self, depth: u32, path: &[&[u8]]) -> R<Option<Str<'a>>> {
+        let mut out = None;
+        self.object(depth, |c, key| {
+            match path {
+                [last] if *last == key => out = c.lenient(depth + 1)?,
+                [first, rest @ ..] if *first == key => out = c.str_at(depth + 1, rest)?,
+                _ => c.skip(depth + 1)?,
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The members of one event object, whose `{` was just read (`de::event_field`).
+    fn event(&mut self, ev: &mut Event<'a>) -> R<()> {
+        const D: u32 = EVENT_DEPTH;
+        self.members(|c, key| {
+            match key {
+                b"eventTime" => ev.event_time = c.lenient(D)?,
+                b"eventSource" => ev.event_source = c.lenient(D)?,
+                b"eventName" => ev.event_name = c.lenient(D)?,
+                b"awsRegion" => ev.aws_region = c.lenient(D)?,
+                b"sourceIPAddress" => ev.source_ip = c.lenient(D)?,
+                b"userAgent" => ev.user_agent = c.lenient(D)?,
+                b"errorCode" => ev.error_code = c.lenient(D)?,
+                b"errorMessage" => ev.error_message = c.lenient(D)?,
+                b"eventID" => ev.event_id = c.lenient(D)?,
+                b"recipientAccountId" => ev.recipient_account_id = c.lenient(D)?,
+                b"eventVersion" => ev.event_version = c.lenient(D)?,
+                b"userIdentity" => ev.user_identity = c.user_identity()?,
+                b"tlsDetails" => ev.tls_host = c.str_at(D, &[b"clientProvidedHostHeader"])?,
+                b"requestParameters" => {
+                    let (mut bucket, mut object) = (None, None);
+                    c.object(D, |c, key| {
+                        match key {
+                            b"bucketName" => bucket = c.lenient(D + 1)?,
+                            b"key" => object = c.lenient(D + 1)?,
+                            _ => c.skip(D + 1)?,
+                        }
+                        Ok(())
+                    })?;
+                    (ev.bucket_name, ev.object_key) = (bucket, object);
+                }
+                b"resources" => ev.resource_arns = c.resources()?,
+                b"vpcEndpointId" => ev.vpc_endpoint_id = c.lenient(D)?,
+                b"eventCategory" => ev.event_category = c.lenient(D)?,
+                b"eventType" => ev.event_type = c.lenient(D)?,
+                b"readOnly" => ev.read_only = c.flag(D, ["true", "false"])?,
+                b"managementEvent" => ev.management_event = c.flag(D, ["true", "false"])?,
+                b"responseElements" => ev.console_login = c.str_at(D, &[b"ConsoleLogin"])?,
+                b"additionalEventData" => {
+                    let mut mfa = None;
+                    c.object(D, |c, key| {
+                        if key == b"MFAUsed" {
+                            mfa = c.flag(D + 1, ["yes", "no"])?;
+                        } else {
+                            c.skip(D + 1)?;
+                        }
+                        Ok(())
+                    })?;
+                    ev.mfa_used = mfa;
+                }
+                _ => c.skip(D)?,
+            }
+            Ok(())
+        })
+    }
+
+    fn user_identity(&mut self) -> R<UserIdentity<'a>> {
+        const D: u32 = EVENT_DEPTH + 1;
+        let mut u = UserIdentity::default();
+        self.object(EVENT_DEPTH, |c, key| {
+            match key {
+                b"type" => u.kind = c.lenient(D)?,
+                b"arn" => u.arn = c.lenient(D)?,
+                b"invokedBy" => u.invoked_by = c.lenient(D)?,
+                b"principalId" => u.principal_id = c.lenient(D)?,
+                b"accountId" => u.account_id = c.lenient(D)?,
+                b"userName" => u.user_name = c.lenient(D)?,
+                b"accessKeyId" => u.access_key_id = c.lenient(D)?,
+                b"sessionContext" => {
+                    u.issuer_user_name = c.str_at(D, &[b"sessionIssuer", b"userName"])?
+                }
+                _ => c.skip(D)?,
+            }
+            Ok(())
+        })?;
+        Ok(u)
+    }
+
+    /// `resources`: the `ARN` of each object of an array; anything else is no resources.
+    fn resources(&mut self) -> R<Vec<Str<'a>>> {
+        const D: u32 = EVENT_DEPTH + 1;
+        let mut arns = Vec::new();
+        if self.ws()? != b'[' {
+            self.skip(EVENT_DEPTH)?;
+            return Ok(arns);
+        }
+        self.i += 1;
+        if self.ws()? == b']' {
+            self.i += 1;
+            return Ok(arns);
+        }
+        loop {
+            arns.extend(self.str_at(D, &[b"ARN"])?);
+            match self.ws()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Ok(arns);
+                }
+                _ => return Err(Bail),
+            }
+        }
+    }
+}
+
+/// Four hex digits at `at`, as a number.
+fn hex4(s: &[u8], at: usize) -> R<u32> {
+    let digits = s.get(at..at + 4).ok_or(Bail)?;
+    digits.iter().try_fold(0u32, |n, &d| {
+        let v = char::from(d).to_digit(16).ok_or(Bail)?;
+        Ok(n * 16 + v)
+    })
+}
+
+/// The text of a string with escapes (checked by `scan`), decoded. A `\u` escape of a lone
+/// surrogate gives up: the general parsers decide what it is.
+#[cold]
+fn unescape(text: &str) -> R<String> {
+    let s = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut from, mut i) = (0, 0);
+    while let Some(p) = s[i..].iter().position(|&b| b == b'\\') {
+        let at = i + p;
+        out.push_str(&text[from..at]);
+        i = at + 2;
+        match *s.get(at + 1).ok_or(Bail)? {
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let hi = hex4(s, at + 2)?;
+                i = at + 6;
+                let code = match hi {
+                    0xD800..0xDC00 => {
+                        // A high surrogate must be followed by an escaped low one.
+                        if s.get(i..i + 2) != Some(b"\\u") {
+                            return Err(Bail);
+                        }
+                        let lo = hex4(s, i + 2)?;
+                        if !(0xDC00..0xE000).contains(&lo) {
+                            return Err(Bail);
+                        }
+                        i += 6;
+                        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                    }
+                    code => code,
+                };
+                out.push(char::from_u32(code).ok_or(Bail)?);
+            }
+            // `"`, `\` and `/` stand for themselves.
+            c => out.push(char::from(c)),
+        }
+        from = i;
+    }
+    out.push_str(&text[from..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skim(text: &str) -> Option<Vec<Event<'_>>> {
+        let mut out = Vec::new();
+        records(text.as_bytes(), &mut out).ok().map(|()| out)
+    }
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_control_or_high_byte() {
+        for (s, want, high) in [
+            ("abcdefghijkl\"", Some(12), Some(12)),
+            ("abc\\\"", Some(3), Some(3)),
+            ("abcdefghijklmnopq\u{1f}", Some(17), Some(17)),
+            ("é€😀\"", Some(9), Some(0)),
+            ("0123456789abcdefé", None, Some(16)),
+            ("\u{7f}\u{80}x", None, Some(1)),
+            ("", None, None),
+        ] {
+            assert_eq!(special::<false>(s.as_bytes()), want, "{s:?}");
+            assert_eq!(special::<true>(s.as_bytes()), high, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn reads_a_trail_file() {
+        let evs = skim(
+            r#" {"Records": [ {"eventName":"A\u00e9\ud83d\ude00","x":[1,-2.5e+3,{"a":[true,false,null]}],
+               "userIdentity":{"arn":"arn:aws:iam::1:root","sessionContext":{"sessionIssuer":{"userName":"R"}}},
+               "resources":[{"ARN":"a1"},5,{"ARN":""},{"ARN":"a2"}],"readOnly":"TRUE",
+               "additionalEventData":{"MFAUsed":"No"},"requestParameters":"x"}, {}]} "#,
+        )
+        .unwrap();
+        assert_eq!(evs.len(), 2);
+        let e = &evs[0];
+        assert_eq!(e.event_name.as_deref(), Some("Aé😀"));
+        assert_eq!(e.user_identity.issuer_user_name.as_deref(), Some("R"));
+        assert_eq!(e.resource_arns, ["a1", "a2"]);
+        assert_eq!((e.read_only, e.mfa_used), (Some(true), Some(false)));
+        assert!(matches!(e.user_identity.arn, Some(Cow::Borrowed(_))));
+        assert_eq!(skim(r#"{"Records":[]}"#).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn gives_up_on_anything_it_does_not_settle() {
+        for text in [
+            r#"{"Records":[{"a":01}]}"#,
+            r#"{"Records":[{"a":1.}]}"#,
+            r#"{"Records":[{"a":-}]}"#,
+            r#"{"Records":[{"a":[1,]}]}"#,
+            r#"{"Records":[{"a":{"b":1,}}]}"#,
+            r#"{"Records":[{"a":{"b"}}]}"#,
+            r#"{"Records":[{"a":[1}]}"#,
+            r#"{"Records":[{"a":tru}]}"#,
+            r#"{"Records":[{"a":"\x"}]}"#,
+            r#"{"Records":[{"a":"\u12"}]}"#,
+            "{\"Records\":[{\"a\":\"tab\there\"}]}",
+            r#"{"Records":[{"eventName":"\ud800"}]}"#,
+            r#"{"Records":[{"eventName":"\ud800\u0041"}]}"#,
+            r#"{"Records":[{"event\u004eame":"A"}]}"#,
+            r#"{"Records":[{"a":1}]"#,
+            r#"{"Records":[{"a":1}]} x"#,
+            r#"{"Records":[{"a":1}]}{}"#,
+            r#"{"Records":[5]}"#,
+            r#"{"Records":{}}"#,
+            r#"{"Records":[],"Records":[]}"#,
+            r#"{"Events":[]}"#,
+            r#"[{"eventName":"A"}]"#,
+            r#"{"Records":[{"a":1},]}"#,
+        ] {
+            assert!(skim(text).is_none(), "{text}");
+        }
+        // A lone surrogate in a skipped string is fine, as it is to serde_json.
+        assert!(skim(r#"{"Records":[{"x":"\ud800"}]}"#).is_some());
+    }
+
+    #[test]
+    fn nesting_past_the_limit_gives_up_without_recursing() {
+        let deep = |n: usize| {
+            format!(
+                r#"{{"Records":[{{"x":{}1{}}}]}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert!(skim(&deep(90)).is_some());
+        assert!(skim(&deep(200)).is_none());
+        assert!(skim(&deep(1_000_000)).is_none());
+    }
+}

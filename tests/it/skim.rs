@@ -1,0 +1,237 @@
+//! The skim (`ctq::event::skim`), the fast reader of trail files, against the general parsers
+//! (sonic-rs, then serde_json) as its oracle: on the fixtures, on every real sample, on generated
+//! corpora and on thousands of damaged trail files, the two find the same fields in the same
+//! events, or refuse the input with the same message. And the skim really is the path taken:
+//! it settles every trail file of the fixtures and of a generated corpus.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ctq::event::shape::{Shape, parse_events, parse_events_general};
+use ctq::event::skim::settles;
+
+use crate::util::fixtures;
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file under `dir`, decoded when gzipped.
+fn texts(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+                continue;
+            }
+            let raw = std::fs::read(&path).unwrap();
+            let text = if raw.starts_with(&[0x1f, 0x8b]) {
+                let mut text = Vec::new();
+                match flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut text) {
+                    Ok(_) => text,
+                    Err(_) => continue,
+                }
+            } else {
+                raw
+            };
+            out.push((path, text));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What the whole-buffer reader made of `text`, in full: the shape and every field of every
+/// event, or the message.
+fn detail(text: &[u8], skim: bool) -> Result<String, String> {
+    let mut out = Vec::new();
+    let parsed = if skim {
+        parse_events(text, &mut out, false)
+    } else {
+        parse_events_general(text, &mut out)
+    };
+    parsed.map(|p| format!("{p:?} {out:?}"))
+}
+
+fn disagreement(name: &str, text: &[u8]) -> Option<String> {
+    let (skimmed, general) = (detail(text, true), detail(text, false));
+    (skimmed != general)
+        .then(|| format!("{name}:\n  skim: {skimmed:.300?}\n  general: {general:.300?}"))
+}
+
+/// Agree on every file of `dirs`, and settle every one of them that the general parsers read as
+/// one trail document (`{"Records":[…]}`): the skim is the path those files take.
+fn agree_on(dirs: &[PathBuf]) -> usize {
+    let (mut failures, mut settled) = (Vec::new(), 0);
+    for dir in dirs {
+        for (path, text) in texts(dir) {
+            let name = path.display().to_string();
+            failures.extend(disagreement(&name, &text));
+            let mut out = Vec::new();
+            let trail = parse_events_general(&text, &mut out)
+                .is_ok_and(|p| p.shape == Shape::Records && p.values == 1);
+            if trail && !settles(&text) {
+                failures.push(format!("{name}: a trail file the skim does not settle"));
+            }
+            settled += usize::from(settles(&text));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    settled
+}
+
+#[test]
+fn the_skim_settles_every_trail_file_of_the_fixtures_alike() {
+    let settled = agree_on(&[fixtures()]);
+    assert!(settled > 30, "{settled} settled");
+}
+
+#[test]
+fn the_skim_and_the_general_parsers_agree_on_every_real_sample() {
+    let samples = manifest_dir().join("../shared/cloudtrail-samples");
+    if !samples.is_dir() {
+        eprintln!("note: {} is missing; skipped", samples.display());
+        return;
+    }
+    let settled = agree_on(&[samples]);
+    assert!(settled > 10, "{settled} settled");
+}
+
+#[test]
+fn the_skim_settles_a_generated_corpus_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = Command::new("python3")
+        .arg(manifest_dir().join("tests/reference/gen_corpus.py"))
+        .args(["7", dir.path().to_str().unwrap()])
+        .status()
+        .map(|s| s.success());
+    if !matches!(ok, Ok(true)) {
+        eprintln!("note: python3 is missing; skipped");
+        return;
+    }
+    let settled = agree_on(&[dir.path().to_path_buf()]);
+    assert!(settled > 50, "{settled} settled");
+}
+
+/// A small, reproducible generator (splitmix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Bytes a damaged file may gain: JSON's structure, escapes, digits, a control character, the
+/// pieces of a multi-byte character and bytes that are never UTF-8.
+const PIECES: &[&[u8]] = &[
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b",",
+    b":",
+    b"\\",
+    b"\\u",
+    b"\\ud800",
+    b"\\udc00",
+    b"0",
+    b"-",
+    b".",
+    b"e",
+    b"1e999",
+    b"true",
+    b"nul",
+    b" ",
+    b"\n",
+    b"\x01",
+    b"\xc3",
+    b"\xa9",
+    b"\xff",
+    b"\xe2\x82",
+    b"\"Records\"",
+    b"\"eventName\":",
+    b"\"userIdentity\":{",
+    b"\\x",
+    b"\\a",
+    b"01",
+    b"1.",
+    b"+",
+    b"E5",
+    b"00",
+    b"\t",
+];
+
+fn damage(rng: &mut Rng, text: &[u8]) -> Vec<u8> {
+    let mut t = text.to_vec();
+    for _ in 0..1 + rng.below(3) {
+        let at = rng.below(t.len() + 1);
+        match rng.below(5) {
+            0 if at < t.len() => {
+                t.remove(at);
+            }
+            1 if at < t.len() => t[at] = PIECES[rng.below(PIECES.len())][0],
+            2 => t.truncate(at),
+            3 => {
+                let end = (at + rng.below(40)).min(t.len());
+                let copy = t[at..end].to_vec();
+                t.splice(at..at, copy);
+            }
+            _ => {
+                let piece = PIECES[rng.below(PIECES.len())];
+                t.splice(at..at, piece.iter().copied());
+            }
+        }
+    }
+    t
+}
+
+/// Thousands of damaged copies of real trail files (one to three bytes or pieces removed,
+/// changed, inserted or repeated, or the file cut): whatever the skim settles, the general
+/// parsers read the same; whatever it does not, they refuse or read alike.
+#[test]
+fn damaged_trail_files_are_read_alike() {
+    let mut originals: Vec<Vec<u8>> = texts(&fixtures())
+        .into_iter()
+        .filter(|(p, t)| p.to_string_lossy().ends_with(".json.gz") && t.len() < 20_000)
+        .map(|(_, t)| t)
+        .take(6)
+        .collect();
+    originals.push(
+        br#"{"Records":[{"eventName":"A\u00e9\ud83d\ude00","eventTime":"2024-01-01T00:00:00Z","x":[1,-2.5e+3,{"a":[true,false,null]}],"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/R/s","sessionContext":{"sessionIssuer":{"userName":"R"}}},"resources":[{"ARN":"a1"},5,{"ARN":"a2"}],"readOnly":"TRUE","n":[0,-1,2.5,1e5,-0.0e-3,123456789012345678901234567890,{"m":-7}],"s":"a\tb\n\\\"\/\bc\u0041","additionalEventData":{"MFAUsed":"No"},"requestParameters":{"bucketName":"b","key":"k\/1"},"responseElements":{"ConsoleLogin":"Success"},"tlsDetails":{"clientProvidedHostHeader":"sts.amazonaws.com"}}]}"#
+            .to_vec(),
+    );
+    assert!(
+        originals.len() >= 4,
+        "too few small trail files in the fixtures"
+    );
+    let mut rng = Rng(13);
+    let (mut failures, mut settled) = (Vec::new(), 0);
+    let rounds = 3000;
+    for round in 0..rounds {
+        let original = &originals[round % originals.len()];
+        let text = damage(&mut rng, original);
+        settled += usize::from(settles(&text));
+        if let Some(why) = disagreement(&format!("damage round {round}"), &text) {
+            failures.push(why);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Some damage leaves valid JSON (a repeated string, a digit in a string): the skim reads it.
+    assert!(
+        settled > rounds / 20,
+        "only {settled} damaged files settled"
+    );
+}
