@@ -12,6 +12,7 @@
 
 mod de;
 pub mod json;
+mod jstring;
 pub mod shape;
 pub mod skim;
 pub mod stream;
