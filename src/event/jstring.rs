@@ -2,7 +2,11 @@
 //! decoding escapes, and where a number ends. The text of a string reaches `unescape` already
 //! checked: escapes are JSON's, bytes over 0x7f are UTF-8.
 
-use super::skim::{Bail, R};
+/// The skim does not settle the text: the general parsers read it again.
+#[derive(Debug)]
+pub struct Bail;
+
+pub(super) type R<T> = Result<T, Bail>;
 
 /// Where in `s` the first byte is that a string scan stops at: `"`, `\`, a control character, or
 /// (with `HIGH`) a byte of a multi-byte UTF-8 character.

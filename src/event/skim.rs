@@ -17,14 +17,9 @@
 use std::borrow::Cow;
 
 use super::json::MAX_DEPTH;
-use super::jstring::{hex4, number_end, special, unescape};
+pub use super::jstring::Bail;
+use super::jstring::{R, hex4, number_end, special, unescape};
 use super::{Event, Str, UserIdentity};
-
-/// The text is not one this reader settles: parse it again with the general parsers.
-#[derive(Debug)]
-pub struct Bail;
-
-pub(super) type R<T> = Result<T, Bail>;
 
 /// Read `text` (any byte-order mark already removed) as a trail file into `out`. When it does,
 /// the text was UTF-8: every string's bytes over 0x7f are checked, and no other byte over 0x7f
