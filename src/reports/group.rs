@@ -4,6 +4,10 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 
+/// The maps of groups, hashed with foldhash: seeded per process, so keys an attacker wrote into
+/// a trail cannot be chosen to collide, and cheaper than SipHash on short keys.
+pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 use crate::athena::results::ResultTable;
 use crate::athena::sql;
 use crate::document::{Column, Document, Rows, Value, cut_note};
@@ -81,7 +85,7 @@ fn min_opt(a: Option<Micros>, b: Option<Micros>) -> Option<Micros> {
 /// lookup for an existing group allocates nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Groups {
-    map: HashMap<Box<[u8]>, Agg>,
+    map: Map<Box<[u8]>, Agg>,
     scratch: Vec<u8>,
 }
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use anyhow::bail;
 
 use super::def::{Context, Report, ReportDef};
-use super::group::{Agg, Groups, top};
+use super::group::{Agg, Groups, Map, top};
 use crate::athena::results::ResultTable;
 use crate::athena::sql::{self, F, Query};
 use crate::document::{Bucket, Document, Implausible, Section, Summary as Doc};
@@ -71,7 +71,7 @@ pub struct Summary {
     /// by_category, by_account, by_region, sources, names, principals, source IPs.
     counts: [Groups; 7],
     /// Events per hour (hours since the epoch), plausible times only.
-    hours: HashMap<i64, u64>,
+    hours: Map<i64, u64>,
 }
 
 /// (JSON name, key name, cut by --top, the key's column in SQL), in output order.
@@ -100,7 +100,7 @@ impl Summary {
             implausible: Agg::default(),
             errors: 0,
             counts: Default::default(),
-            hours: HashMap::new(),
+            hours: Map::default(),
         }
     }
 }
@@ -190,7 +190,7 @@ impl Report for Summary {
 pub fn timeline(
     first: Option<Micros>,
     last: Option<Micros>,
-    hours: &HashMap<i64, u64>,
+    hours: &Map<i64, u64>,
 ) -> (Bucket, Vec<(Micros, u64)>) {
     let bucket = Bucket::for_span(first, last);
     let (Some(f), Some(l)) = (first, last) else {
@@ -302,7 +302,7 @@ fn athena_summary(t: &ResultTable<'_>) -> anyhow::Result<Doc> {
         bucket: Bucket::Hour,
         timeline: vec![],
     };
-    let mut hours = HashMap::new();
+    let mut hours = Map::default();
     let time = |r: &[Option<String>], c: &str| t.time(r, c);
     for r in t.all() {
         let n = t.count(r, "count")?;
@@ -355,8 +355,8 @@ mod tests {
         parse_event_time(s).unwrap()
     }
 
-    fn hours(times: &[&str]) -> HashMap<i64, u64> {
-        let mut m = HashMap::new();
+    fn hours(times: &[&str]) -> Map<i64, u64> {
+        let mut m = Map::default();
         for s in times {
             *m.entry(t(s).div_euclid(HOUR)).or_default() += 1;
         }
@@ -416,7 +416,7 @@ mod tests {
     #[test]
     fn no_times_no_timeline() {
         assert_eq!(
-            timeline(None, None, &HashMap::new()),
+            timeline(None, None, &Map::default()),
             (Bucket::Hour, vec![])
         );
     }
