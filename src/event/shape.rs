@@ -214,6 +214,9 @@ fn line_of(text: &[u8], offset: usize) -> usize {
 /// `raw` kept on request). Anything else is an error saying what it is; so is, with `strict` (a
 /// bare top-level array rather than `Records`), an object with none of an event's own fields.
 pub fn parse_element(bytes: &[u8], keep_raw: bool, strict: bool) -> Result<Event<'_>, String> {
+    if !keep_raw && let Ok(event) = skim::element(bytes, strict) {
+        return Ok(event);
+    }
     utf8(bytes)?;
     if !keep_raw {
         match sonic_first(bytes, Any(EventSeed)) {

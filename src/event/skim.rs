@@ -59,6 +59,23 @@ pub fn records<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>) -> R<()> {
     }
 }
 
+/// Read `text` as one event object and nothing else (an element of an array the streaming reader
+/// cut out). With `strict` (a bare top-level array), an object with none of an event's own fields
+/// is left to the general parsers, which say what it is instead.
+pub fn element(text: &[u8], strict: bool) -> R<Event<'_>> {
+    let mut c = Cur { s: text, i: 0 };
+    c.eat(b'{')?;
+    let mut ev = Event::default();
+    c.event(&mut ev)?;
+    if strict && !ev.looks_like_event() {
+        return Err(Bail);
+    }
+    match c.ws() {
+        Err(Bail) => Ok(ev),
+        Ok(_) => Err(Bail),
+    }
+}
+
 /// Whether the skim settles `text` on its own (for the tests that check it is the path taken).
 pub fn settles(text: &[u8]) -> bool {
     records(text, &mut Vec::new()).is_ok()

@@ -11,6 +11,7 @@ use std::process::Command;
 use ctq::event::shape::{Shape, parse_events, parse_events_general};
 use ctq::event::skim::settles;
 
+use crate::fuzz_check::check;
 use crate::reference::{python_available, skipped};
 use crate::util::fixtures;
 
@@ -204,7 +205,8 @@ fn damage(rng: &mut Rng, text: &[u8]) -> Vec<u8> {
 
 /// Thousands of damaged copies of real trail files (one to three bytes or pieces removed,
 /// changed, inserted or repeated, or the file cut): whatever the skim settles, the general
-/// parsers read the same; whatever it does not, they refuse or read alike.
+/// parsers read the same; whatever it does not, they refuse or read alike. The streaming reader,
+/// whose elements the skim also reads, agrees with both (`fuzz_check::check`).
 #[test]
 fn damaged_trail_files_are_read_alike() {
     let mut originals: Vec<Vec<u8>> = texts(&fixtures())
@@ -230,6 +232,11 @@ fn damaged_trail_files_are_read_alike() {
         settled += usize::from(settles(&text));
         if let Some(why) = disagreement(&format!("damage round {round}"), &text) {
             failures.push(why);
+        }
+        // And every reader alike, the streaming one (whose events the skim reads one by one)
+        // included.
+        if let Some(why) = check(&text) {
+            failures.push(format!("damage round {round}: {why}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
