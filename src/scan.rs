@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::decode::{self, Decoded, WHOLE, read_error};
 use crate::event::Event;
-use crate::event::json::reset_after_panic;
+use crate::event::json::{TOO_MANY, reset_after_panic};
 use crate::event::shape::parse_events;
 use crate::event::stream;
 use crate::exit::{Repeated, warn_repeated};
@@ -332,7 +332,11 @@ fn scan_one<R: Report>(
     let keep_raw = acc.wants_raw();
     if rest.is_none() {
         let read = match decode::decode(&head, &mut bufs.text, &mut bufs.inflater, limit) {
-            Ok(Decoded::Whole(text)) => Some(read_whole(text, filter, acc, stats, keep_raw)),
+            // More events than one parse holds (`{"Records":[{},{},…]}`): streamed below.
+            Ok(Decoded::Whole(text)) => match read_whole(text, filter, acc, stats, keep_raw) {
+                Err(why) if why == TOO_MANY => None,
+                read => Some(read),
+            },
             Ok(Decoded::TooLarge) => None,
             Err(why) => Some(Err(why)),
         };

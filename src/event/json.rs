@@ -19,6 +19,15 @@ pub const MAX_DEPTH: u32 = 100;
 /// The message of a file nested deeper than `MAX_DEPTH`.
 pub const TOO_DEEP: &str = "JSON nested more than 100 levels deep";
 
+/// The most events one whole-buffer parse holds at once. Each `Event` takes a few hundred bytes
+/// whatever its text, so `{"Records":[{},{},…]}` would turn 64 MiB of JSON into 15 GB of events;
+/// this caps them at 64 MiB (about 95,000). A real trail file of a few MB holds a few thousand,
+/// and an input that holds more is read again as a stream, one event at a time (`scan.rs`).
+pub const MAX_HELD: usize = (64 << 20) / std::mem::size_of::<super::Event<'static>>();
+
+/// The message of a parse that stopped at `MAX_HELD` events.
+pub const TOO_MANY: &str = "more events than one parse holds at once";
+
 thread_local! {
     /// Nesting of the containers `Skip` is inside, on this thread.
     static SKIP_DEPTH: Cell<u32> = const { Cell::new(0) };
@@ -281,6 +290,9 @@ pub fn json_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
     if text.starts_with(TOO_DEEP) || text.starts_with("recursion limit exceeded") {
         return format!("{TOO_DEEP} (line {})", e.line());
+    }
+    if text.starts_with(TOO_MANY) {
+        return TOO_MANY.to_string();
     }
     let what = match e.classify() {
         serde_json::error::Category::Eof => "truncated JSON",

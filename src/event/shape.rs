@@ -13,8 +13,8 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use super::de::{Element, EventSeed, Key, describe_object, event_field, string_at};
 use super::json::{
-    Any, Kind, Skip, TOO_DEEP, check_depth, is_json_space, is_too_deep, json_error, utf8,
-    visit_others, with_sonic,
+    Any, Kind, MAX_HELD, Skip, TOO_DEEP, TOO_MANY, check_depth, is_json_space, is_too_deep,
+    json_error, utf8, visit_others, with_sonic,
 };
 use super::{Event, skim};
 
@@ -130,6 +130,9 @@ fn parse_with<'a>(
         serde_json::Deserializer::from_slice(text).into_iter::<&serde_json::value::RawValue>();
     let (mut values, mut documents) = (0usize, 0usize);
     loop {
+        if out.len() >= MAX_HELD {
+            return Err(TOO_MANY.to_string());
+        }
         let offset = stream.byte_offset();
         let raw = match stream.next() {
             None => break,
@@ -365,6 +368,9 @@ impl<'de, 'o> Visitor<'de> for EventsSeed<'o, 'de> {
         let mut index = 0usize;
         let mut problem = None;
         loop {
+            if self.out.len() >= MAX_HELD {
+                return Err(serde::de::Error::custom(TOO_MANY));
+            }
             let element = if self.keep_raw {
                 // Take the element's text first, then read the event from it.
                 let Some(raw) = seq.next_element::<&'de serde_json::value::RawValue>()? else {
@@ -440,6 +446,9 @@ impl<'de, 'o> Visitor<'de> for LookupSeed<'o, 'de> {
         let mut index = 0usize;
         let mut problem: Option<String> = None;
         while let Some(entry) = seq.next_element_seed(string_at(&["CloudTrailEvent"]))? {
+            if self.out.len() >= MAX_HELD {
+                return Err(serde::de::Error::custom(TOO_MANY));
+            }
             if problem.is_none() {
                 match entry {
                     None => {

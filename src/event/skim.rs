@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 
-use super::json::MAX_DEPTH;
+use super::json::{MAX_DEPTH, MAX_HELD};
 pub use super::jstring::Bail;
 use super::jstring::{R, hex4, number_end, special, unescape};
 use super::{Event, Str, UserIdentity};
@@ -38,6 +38,9 @@ pub fn records<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>) -> R<()> {
     } else {
         loop {
             c.eat(b'{')?;
+            if out.len() >= MAX_HELD {
+                return Err(Bail);
+            }
             out.push(Event::default());
             let ev = out.last_mut().ok_or(Bail)?;
             c.event(ev)?;

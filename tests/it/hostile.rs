@@ -233,6 +233,31 @@ fn a_zero_bomb_is_skipped_in_bounded_memory_from_a_file_and_from_stdin() {
     assert!(rss < MAX_RSS_MB, "peak RSS {rss} MB");
 }
 
+/// Five million empty events and one real one in 15 MB of JSON: held at once they would take
+/// about 3.5 GB (an `Event` is a few hundred bytes whatever its text). Past `MAX_HELD` events the
+/// file is read again as a stream, so memory stays bounded and every event still counts.
+#[test]
+fn millions_of_tiny_events_are_streamed_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    good_file(dir.path());
+    let mut text = b"{\"Records\":[".to_vec();
+    text.extend(b"{},".repeat(5_000_000));
+    text.extend(br#"{"eventTime":"2024-09-05T11:00:00Z","eventName":"Tiny","errorCode":"E"}]}"#);
+    write(dir.path(), "tiny.json.gz", &gz(&text));
+    let (r, rss) = run_measured(ctq().args(errors(dir.path(), &["--stats"])), None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        counts(&r),
+        [("Good".to_string(), 1), ("Tiny".to_string(), 1)]
+    );
+    assert!(
+        r.stderr.contains("events: 5000002 read, 5000002 matched"),
+        "{}",
+        r.stderr
+    );
+    assert!(rss < MAX_RSS_MB, "peak RSS {rss} MB");
+}
+
 /// A valid trail file whose events are separated by 2 GiB of spaces, in about 2 MB of gzip.
 fn whitespace_bomb() -> Vec<u8> {
     let mut out = gz(b"{\"Records\":[{\"eventTime\":\"2024-09-05T10:00:00Z\",\"eventName\":\"Padded\",\"errorCode\":\"E\"},");
