@@ -237,6 +237,18 @@ pub fn is_json_space(b: &u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// The line of the first value at or after `offset` (whitespace skipped), counted from 1.
+pub(super) fn line_of(text: &[u8], offset: usize) -> usize {
+    let skip = text[offset..]
+        .iter()
+        .take_while(|b| is_json_space(b))
+        .count();
+    1 + text[..offset + skip]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
 /// Check that `text` is one JSON value the readers would accept, without building it: UTF-8,
 /// not too deep, valid JSON (serde_json skips values without recursing).
 pub fn check_value(text: &[u8]) -> Result<(), String> {

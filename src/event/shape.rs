@@ -14,7 +14,7 @@ use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use super::de::{Element, EventSeed, Key, describe_object, event_field, string_at};
 use super::json::{
     Any, Kind, MAX_HELD, Skip, TOO_DEEP, TOO_MANY, check_depth, is_json_space, is_too_deep,
-    json_error, utf8, visit_others, with_sonic,
+    json_error, line_of, utf8, visit_others, with_sonic,
 };
 use super::{Event, skim};
 
@@ -200,17 +200,6 @@ fn top_shape(top: Top) -> Result<Shape, String> {
         Top::Lookup => Ok(Shape::LookupEvents),
         Top::Other(why) => Err(why),
     }
-}
-
-fn line_of(text: &[u8], offset: usize) -> usize {
-    let skip = text[offset..]
-        .iter()
-        .take_while(|b| is_json_space(b))
-        .count();
-    1 + text[..offset + skip]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
 }
 
 /// One element of an array of events, for the streaming reader: an object is an event (with
