@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 
-use super::json::{MAX_DEPTH, MAX_HELD};
+use super::json::{MAX_DEPTH, MAX_HELD, is_json_space};
 pub use super::jstring::Bail;
 use super::jstring::{R, hex4, number_end, special, unescape};
 use super::{Event, Str, UserIdentity};
@@ -55,11 +55,7 @@ pub fn records<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>) -> R<()> {
         }
     }
     c.eat(b'}')?;
-    // Only whitespace may follow the one top-level value.
-    match c.ws() {
-        Err(Bail) => Ok(()),
-        Ok(_) => Err(Bail),
-    }
+    c.end()
 }
 
 /// Read `text` as one event object and nothing else (an element of an array the streaming reader
@@ -73,10 +69,8 @@ pub fn element(text: &[u8], strict: bool) -> R<Event<'_>> {
     if strict && !ev.looks_like_event() {
         return Err(Bail);
     }
-    match c.ws() {
-        Err(Bail) => Ok(ev),
-        Ok(_) => Err(Bail),
-    }
+    c.end()?;
+    Ok(ev)
 }
 
 /// Whether the skim settles `text` on its own (for the tests that check it is the path taken).
@@ -90,11 +84,6 @@ const EVENT_DEPTH: u32 = 3;
 struct Cur<'a> {
     s: &'a [u8],
     i: usize,
-}
-
-/// JSON's whitespace.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// What a string scan found between the quotes.
@@ -113,10 +102,18 @@ impl<'a> Cur<'a> {
     fn ws(&mut self) -> R<u8> {
         loop {
             let b = *self.s.get(self.i).ok_or(Bail)?;
-            if !is_space(b) {
+            if !is_json_space(&b) {
                 return Ok(b);
             }
             self.i += 1;
+        }
+    }
+
+    /// The end of the text: only whitespace may follow the one value read.
+    fn end(&mut self) -> R<()> {
+        match self.ws() {
+            Err(Bail) => Ok(()),
+            Ok(_) => Err(Bail),
         }
     }
 

@@ -122,14 +122,20 @@ impl Latency {
     }
 }
 
-/// splitmix64 of `n` as a number in [0, 1): well spread and reproducible, without a random
-/// number crate.
-fn unit(n: u64) -> f64 {
-    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+/// The step of splitmix64's counter.
+pub const SPLITMIX_STEP: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// splitmix64 of `n`: well spread and reproducible, without a random number crate.
+pub fn splitmix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(SPLITMIX_STEP);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
+    z ^ (z >> 31)
+}
+
+/// `splitmix(n)` as a number in [0, 1).
+fn unit(n: u64) -> f64 {
+    (splitmix(n) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl Faults {

@@ -55,8 +55,9 @@ fn streamed(text: &[u8], chunk: usize) -> Outcome {
     }
 }
 
-/// Every field of every event the whole-buffer reader finds, or its message.
-fn detail(text: &[u8], skim: bool) -> Result<String, String> {
+/// Every field of every event the whole-buffer reader finds (with the skim, or the general
+/// parsers alone), with the input's shape, or its message.
+pub fn detail(text: &[u8], skim: bool) -> Result<String, String> {
     let mut out = Vec::new();
     let parsed = if skim {
         parse_events(text, &mut out, false)
