@@ -305,15 +305,20 @@ impl Intercept for Observe {
             (None, Some(Err(e))) => format!("no response ({})", transport_reason(e)),
             (None, _) => "no response".to_string(),
         };
-        let tries = match attempts {
-            1 => "1 attempt".to_string(),
-            n => format!("{n} attempts"),
-        };
-        line(&format!(
-            "{operation}: {sent}: {outcome}, {tries}, {took} ms"
-        ));
+        request_line(&operation, sent, &outcome, attempts, took);
         Ok(())
     }
+}
+
+/// The `--debug` line of one request: `S3 GetObject: GET URI: HTTP 200, 2 attempts, 31 ms`.
+pub fn request_line(operation: &str, sent: &str, outcome: &str, attempts: u32, took_ms: u128) {
+    let tries = match attempts {
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
+    };
+    line(&format!(
+        "{operation}: {sent}: {outcome}, {tries}, {took_ms} ms"
+    ));
 }
 
 #[cfg(test)]

@@ -75,7 +75,7 @@ fn is_dns_failure(e: &(dyn Error + 'static)) -> bool {
 /// last one is the one that failed.
 static LAST_ENDPOINT: Mutex<Option<String>> = Mutex::new(None);
 
-pub(super) fn note_endpoint(uri: &str) {
+pub fn note_endpoint(uri: &str) {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return;
     };
@@ -185,7 +185,7 @@ pub fn root_cause(e: &(dyn Error + 'static)) -> String {
     one_line(&root.to_string())
 }
 
-fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     const MAX: usize = 200;
     let mut out: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if out.len() > MAX {

@@ -18,7 +18,10 @@ use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
 use aws_sdk_s3::config::{Credentials, ProvideCredentials, Region, StalledStreamProtectionConfig};
 
-pub use errors::{FailFast, describe, no_answer, root_cause, seconds, transport_reason};
+pub use errors::{
+    FailFast, describe, no_answer, note_endpoint, one_line, root_cause, seconds, transport_reason,
+    unreachable_reason,
+};
 use profile::check_profile_exists;
 pub use settings::{AwsSettings, Timeout};
 

@@ -33,6 +33,9 @@ pub enum Fault {
     SlowDown,
     /// The headers and the first half of the body, then nothing, ever.
     Stall,
+    /// 403 RequestTimeTooSkewed, as S3 answers a request signed by a clock more than 15
+    /// minutes off.
+    TooSkewed,
 }
 
 /// Which requests a rule applies to.
@@ -101,8 +104,15 @@ pub struct Faults {
     gets_peak: std::sync::Arc<AtomicU64>,
     /// Answers 503 SlowDown sent by `set_slow_down`.
     slowed: AtomicU64,
+    /// Object GETs sent by the SDK's orchestrator (they carry its `amz-sdk-invocation-id`),
+    /// rather than by ctq's direct path.
+    sdk_gets: AtomicU64,
     /// The listings that had arrived when the first object GET did (None before it).
     listings_at_first_get: Mutex<Option<u64>>,
+    /// Every object's body and ETag, by `bucket/key`, read once by [`Faults::serve_from_memory`]:
+    /// GETs are then answered from memory (the benchmark's server, so that its own CPU, which
+    /// a real S3 does not take from the client's machine, stays small).
+    memory: std::sync::OnceLock<std::collections::HashMap<String, (Bytes, String)>>,
 }
 
 /// The wait before each answer: `first_byte`, give or take `jitter` of it (0.5: ±50%),
@@ -166,6 +176,11 @@ impl Faults {
     }
 
     /// How many answers were 503 SlowDown by `set_slow_down`.
+    /// Object GETs that came through the SDK's orchestrator.
+    pub fn sdk_gets(&self) -> u64 {
+        self.sdk_gets.load(Ordering::Relaxed)
+    }
+
     pub fn slowed(&self) -> u64 {
         self.slowed.load(Ordering::Relaxed)
     }
@@ -247,6 +262,31 @@ impl Faults {
         if let Some(r) = region {
             self.signed_regions.lock().unwrap().push(r.to_string());
         }
+    }
+
+    /// Reads every file under `root` (a folder per bucket) into memory; from then on GETs of
+    /// those keys are answered from it, with the ETag listings give. Returns the objects read.
+    pub fn serve_from_memory(&self, root: &std::path::Path) -> std::io::Result<usize> {
+        let mut objects = std::collections::HashMap::new();
+        let mut folders = vec![(root.to_path_buf(), String::new())];
+        while let Some((dir, prefix)) = folders.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                    continue;
+                };
+                let meta = entry.metadata()?;
+                if meta.is_dir() {
+                    folders.push((entry.path(), format!("{prefix}{name}/")));
+                } else if !prefix.is_empty() {
+                    let body = Bytes::from(std::fs::read(entry.path())?);
+                    objects.insert(format!("{prefix}{name}"), (body, etag_of(&meta)?));
+                }
+            }
+        }
+        let n = objects.len();
+        let _ = self.memory.set(objects);
+        Ok(n)
     }
 
     pub fn set_page_size(&self, n: i32) {
@@ -385,6 +425,16 @@ pub struct RealS3 {
     pub faults: std::sync::Arc<Faults>,
 }
 
+/// A file's ETag in listings: its size and modification time.
+fn etag_of(meta: &std::fs::Metadata) -> std::io::Result<String> {
+    let mtime = meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    Ok(format!("{:x}-{mtime:x}", meta.len()))
+}
+
 /// One page of a ListObjectsV2 of `prefix` in the bucket folder `bucket`, as S3 answers it: the
 /// walk starts at the folder the prefix names up to its last `/`, keys and common prefixes in
 /// order after `after`, at most `max_keys`. The ETag is the file's size and modification time
@@ -421,15 +471,7 @@ fn list_folder(
                     _ => folders.push((entry.path(), folder)),
                 }
             } else if key.starts_with(prefix) {
-                let mtime = meta
-                    .modified()?
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_nanos();
-                found.push((
-                    key,
-                    Some((meta.len(), format!("{:x}-{mtime:x}", meta.len()))),
-                ));
+                found.push((key, Some((meta.len(), etag_of(&meta)?))));
             }
         }
     }
@@ -478,6 +520,20 @@ impl S3 for RealS3 {
         &self,
         req: S3Request<s3s::dto::GetObjectInput>,
     ) -> S3Result<S3Response<s3s::dto::GetObjectOutput>> {
+        let input = &req.input;
+        if let Some(objects) = self.faults.memory.get()
+            && input.range.is_none()
+        {
+            let Some((body, etag)) = objects.get(&format!("{}/{}", input.bucket, input.key)) else {
+                return Err(s3s::s3_error!(NoSuchKey));
+            };
+            return Ok(S3Response::new(s3s::dto::GetObjectOutput {
+                content_length: Some(body.len() as i64),
+                body: Some(s3s::dto::StreamingBlob::from(Body::from(body.clone()))),
+                e_tag: Some(s3s::dto::ETag::Strong(etag.clone())),
+                ..Default::default()
+            }));
+        }
         self.fs.get_object(req).await
     }
 
@@ -574,6 +630,16 @@ impl hyper::service::Service<Request<Incoming>> for FaultService {
         self.faults
             .note_signature(req.headers().get(http::header::AUTHORIZATION));
         let fault = self.faults.take(req.method(), req.uri());
+        if req.method() == Method::GET
+            && !req
+                .uri()
+                .query()
+                .unwrap_or_default()
+                .contains("list-type=2")
+            && req.headers().contains_key("amz-sdk-invocation-id")
+        {
+            self.faults.sdk_gets.fetch_add(1, Ordering::Relaxed);
+        }
         let arrival = self.faults.arrival(req.method(), req.uri());
         let inner = self.inner.clone();
         Box::pin(async move {
@@ -582,6 +648,13 @@ impl hyper::service::Service<Request<Incoming>> for FaultService {
             }
             if fault == Some(Fault::SlowDown) || arrival.slow_down {
                 return Ok(slow_down());
+            }
+            if fault == Some(Fault::TooSkewed) {
+                return Ok(error_answer(
+                    StatusCode::FORBIDDEN,
+                    "RequestTimeTooSkewed",
+                    "The difference between the request time and the current time is too large.",
+                ));
             }
             let resp = hyper::service::Service::call(&inner, req).await?;
             let resp = match fault {
@@ -605,11 +678,19 @@ impl hyper::service::Service<Request<Incoming>> for FaultService {
 }
 
 fn slow_down() -> Response<Body> {
+    error_answer(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SlowDown",
+        "Please reduce your request rate.",
+    )
+}
+
+fn error_answer(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     let xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>{FAULT_REQUEST_ID}</RequestId></Error>"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{FAULT_REQUEST_ID}</RequestId></Error>"
     );
     Response::builder()
-        .status(StatusCode::SERVICE_UNAVAILABLE)
+        .status(status)
         .header("x-amz-request-id", FAULT_REQUEST_ID)
         .header(CONTENT_TYPE, "application/xml")
         .header(CONTENT_LENGTH, xml.len())
@@ -650,7 +731,9 @@ async fn damage(fault: Fault, resp: Response<Body>) -> Response<Body> {
             // The Content-Length of the whole body stays: the client waits for the rest.
             return Response::from_parts(parts, Body::http_body(Stall(Some(bytes.slice(..mid)))));
         }
-        Fault::SlowDown => unreachable!("answered before the request reaches S3"),
+        Fault::SlowDown | Fault::TooSkewed => {
+            unreachable!("answered before the request reaches S3")
+        }
     };
     parts.headers.insert(CONTENT_LENGTH, body.len().into());
     Response::from_parts(parts, Body::from(body))

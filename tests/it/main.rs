@@ -25,6 +25,7 @@ mod messages;
 mod output;
 mod reference;
 mod s3;
+mod s3_direct;
 mod s3_load;
 mod skim;
 mod sources;

@@ -171,7 +171,7 @@ pub fn stat_text<'a>(run: &'a Run, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {key:?} in stderr:\n{}", run.stderr))
 }
 
-fn stat(run: &Run, key: &str) -> u64 {
+pub fn stat(run: &Run, key: &str) -> u64 {
     stat_text(run, key)
         .split_whitespace()
         .next()

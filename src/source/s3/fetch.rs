@@ -11,12 +11,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_s3::Client;
-use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::primitives::ByteStream;
 
 use super::Bucket;
+use super::direct::Getter;
+use super::get_error::GetError;
 use super::list::{Feed, Listing, ObjectRef, Walk};
 use crate::aws;
 use crate::cache::Lookup;
@@ -65,7 +64,7 @@ impl Bucket<'_> {
         let gate = Arc::clone(&self.session.gate);
         let read_timeout = self.session.read_timeout;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(64);
-        let (client, bucket) = (self.client.clone(), self.name.clone());
+        let (client, bucket) = (self.getter.clone(), self.name.clone());
         let handle = self.session.rt.handle().clone();
         let cache = self.session.cache.clone();
         // With a cache, each object is looked up there first (a few at once, on blocking
@@ -256,26 +255,12 @@ impl Bucket<'_> {
     }
 }
 
-enum GetError {
-    /// This object is skipped; the run goes on.
-    Object(String),
-    /// Nothing more can be read.
-    Fatal(String),
-}
-
-impl GetError {
-    fn into_reason(self) -> String {
-        match self {
-            GetError::Object(why) | GetError::Fatal(why) => why,
-        }
-    }
-}
-
-/// GetObject and read the whole body. The SDK retries throttling (503 SlowDown), timeouts and
-/// dropped connections before the response; a body that stops, breaks off or fails its checksum
-/// while it streams is asked for again here.
+/// GetObject and read the whole body. The request is retried on throttling (503 SlowDown),
+/// timeouts and dropped connections before the response (by the SDK, or as the SDK does by
+/// `direct`); a body that stops, breaks off or fails its checksum while it streams is asked for
+/// again here.
 async fn get_object(
-    client: &Client,
+    client: &Getter,
     bucket: &str,
     key: &str,
     read_timeout: Option<Duration>,
@@ -286,11 +271,8 @@ async fn get_object(
         if attempt > 1 {
             tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt - 1))).await;
         }
-        let out = match client.get_object().bucket(bucket).key(key).send().await {
-            Ok(out) => out,
-            Err(e) => return Err(classify_get_error(&e)),
-        };
-        match read_body(out, read_timeout).await {
+        let (body, len) = client.send(bucket, key).await?;
+        match read_body(body, len, read_timeout).await {
             Ok(data) => return Ok(data),
             Err(why) => {
                 // A body that broke off or stalled: the network or S3 is overloaded.
@@ -307,9 +289,12 @@ async fn get_object(
 /// The whole body of a GetObject response: in memory up to `decode::WHOLE` bytes, past that in
 /// an unnamed temporary file. Each wait for more bytes is bounded by the read timeout, so a
 /// server that sends the headers and then nothing cannot hold the run forever.
-async fn read_body(out: GetObjectOutput, read_timeout: Option<Duration>) -> Result<Body, String> {
-    let expected = out.content_length().unwrap_or(0).clamp(0, WHOLE as i64) as usize;
-    let mut body = out.body;
+async fn read_body(
+    mut body: ByteStream,
+    len: Option<u64>,
+    read_timeout: Option<Duration>,
+) -> Result<Body, String> {
+    let expected = len.unwrap_or(0).min(WHOLE as u64) as usize;
     let mut data = Vec::with_capacity(expected);
     let mut spool: Option<(std::fs::File, u64)> = None;
     loop {
@@ -391,27 +376,5 @@ fn temp_file() -> std::io::Result<std::fs::File> {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
-    }
-}
-
-fn classify_get_error(e: &SdkError<GetObjectError, HttpResponse>) -> GetError {
-    let code = e.code().unwrap_or_default();
-    let message = e.message().unwrap_or_default();
-    let kms = code.starts_with("KMS") || message.contains("KMS") || message.contains("kms:");
-    if kms {
-        return GetError::Fatal(format!(
-            "cannot decrypt: the trail is encrypted with a KMS key this caller may not use (it needs kms:Decrypt on the trail's key): {code}: {message}"
-        ));
-    }
-    match code {
-        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken" | "InvalidToken" => {
-            GetError::Fatal(format!(
-                "the credentials were rejected ({code}): check AWS_PROFILE or --profile, the access keys, or run `aws sso login`"
-            ))
-        }
-        "AccessDenied" => GetError::Object(format!(
-            "download failed: access denied (the caller needs s3:GetObject): {message}"
-        )),
-        _ => GetError::Object(format!("download failed: {}", aws::describe(e))),
     }
 }

@@ -7,8 +7,10 @@
 //! `ctq athena ddl` reads to find a trail's accounts and regions). A request
 //! that fails in a way that stops the run is told in one line by `request_error`.
 
+mod direct;
 mod fetch;
 pub mod gate;
+mod get_error;
 pub mod list;
 mod page;
 
@@ -55,12 +57,16 @@ pub struct S3Session {
     cache: Option<Arc<crate::cache::Cache>>,
     /// The longest wait for a response or for the next bytes of a body (None: no limit).
     read_timeout: Option<Duration>,
+    /// The SDK chain's credentials, for the GETs signed without the SDK (`direct`).
+    credentials: Arc<direct::CredentialCache>,
 }
 
 /// A bucket reached with the right region.
 pub struct Bucket<'s> {
     session: &'s S3Session,
     client: Client,
+    /// The same client's GetObject, and the direct path to it (`direct`).
+    getter: direct::Getter,
     name: String,
 }
 
@@ -72,7 +78,7 @@ impl S3Session {
             .enable_all()
             .build()
             .context("cannot start the S3 client runtime")?;
-        let (config, endpoint) = rt.block_on(load_config(settings))?;
+        let (config, endpoint, provider) = rt.block_on(load_config(settings))?;
         // Entries are kept per endpoint: two servers may each have a bucket of the same name.
         let cache =
             settings.cache.as_ref().and_then(|(dir, size)| {
@@ -100,6 +106,7 @@ impl S3Session {
             list_limit: settings.concurrency.unwrap_or(LIST_LIMIT).max(1),
             cache,
             read_timeout: settings.aws.read_timeout.get(),
+            credentials: Arc::new(direct::CredentialCache::new(provider)),
         })
     }
 
@@ -118,18 +125,26 @@ impl S3Session {
         };
         Ok(Bucket {
             session: self,
+            getter: direct::Getter::new(client.clone(), Arc::clone(&self.credentials)),
             client,
             name: name.to_string(),
         })
     }
 }
 
-/// The client's configuration, and the custom endpoint (a self-hosted or test server) if one
-/// was given.
+/// The client's configuration, the custom endpoint (a self-hosted or test server) if one was
+/// given, and the credentials provider.
 async fn load_config(
     settings: &S3Settings,
-) -> anyhow::Result<(aws_sdk_s3::Config, Option<String>)> {
+) -> anyhow::Result<(
+    aws_sdk_s3::Config,
+    Option<String>,
+    aws_credential_types::provider::SharedCredentialsProvider,
+)> {
     let sdk = aws::sdk_config(&settings.aws).await?;
+    let provider = sdk
+        .credentials_provider()
+        .ok_or_else(|| anyhow!(aws::NO_CREDENTIALS))?;
     let mut b = aws_sdk_s3::config::Builder::from(&sdk)
         .interceptor(aws::debug::Observe)
         .retry_classifier(aws::FailFast);
@@ -148,7 +163,7 @@ async fn load_config(
         // Virtual-host style fails on 127.0.0.1, localhost and most self-hosted servers.
         b = b.force_path_style(true);
     }
-    Ok((b.build(), custom))
+    Ok((b.build(), custom, provider))
 }
 
 /// The bucket's region from HeadBucket (its `x-amz-bucket-region` header is there even when the

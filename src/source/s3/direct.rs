@@ -1,0 +1,477 @@
+//! GetObject without the SDK's orchestrator, for the many small objects of a trail.
+//!
+//! A trail writes about 288 objects per account, region and day, each a few KB, and the SDK
+//! spends about 300 µs of CPU on each GetObject around the request itself: runtime plugins and
+//! configuration layers rebuilt per operation, interceptors, identity and endpoint resolution, a
+//! user agent formatted each time, many small allocations. At organization scale that, not the
+//! network, is what bounds a 2-core machine (BENCHMARKS.md, "S3 at real latency").
+//!
+//! So the first GetObject of each bucket goes through the SDK, and `Capture`, an interceptor on
+//! that one request, notes what the SDK resolved for it: the URL before the key, the signing
+//! region and service from its SigV4 `Authorization`, its user agent and checksum headers, and
+//! the SDK's own HTTP connector (same TLS, proxy, connection pool and timeouts). Later GETs
+//! are built from that, signed with the SDK's signer (`aws-sigv4`) and the credentials of the
+//! SDK's chain (cached here until 5 minutes before they expire), and sent on that connector.
+//! What the orchestrator did around them is done here: retries of throttling, 5xx and broken
+//! connections with the standard backoff (none for a refused connection or an unknown host,
+//! as `aws::FailFast`), the count of overloaded answers the adaptive gate reads, the response
+//! checksum (`aws-smithy-checksums`, as the SDK validates it), S3's error code and message,
+//! and the `--debug` line. Anything this does not recognise (another signing algorithm, a key
+//! the SDK encodes differently, credentials that cannot be had) leaves the bucket on the SDK.
+
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::identity::Identity;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+use super::get_error::{ErrorAnswer, GetError, classify_get_error};
+use crate::aws;
+
+/// Attempts of one request, as the SDK's standard retry strategy is set (`aws::sdk_config`).
+const MAX_ATTEMPTS: u32 = 5;
+/// The standard strategy's backoff: a random share of 1 s × 2^(attempt−1), at most 20 s.
+const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(20);
+/// Credentials are fetched again this long before they expire.
+const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+
+/// How one bucket's objects are downloaded: the SDK client, and the direct path once the first
+/// GetObject has shown it.
+#[derive(Clone, Debug)]
+pub struct Getter {
+    pub client: Client,
+    direct: Arc<Direct>,
+}
+
+#[derive(Debug)]
+struct Direct {
+    /// Set by the first GetObject sent through the SDK: `None` inside when it cannot be
+    /// repeated without the SDK.
+    template: OnceLock<Option<Template>>,
+    credentials: Arc<CredentialCache>,
+    /// Set when S3 refused a signature of ours (a skewed clock, credentials it no longer
+    /// takes): from then on every GET goes through the SDK, which corrects the clock, fetches
+    /// the credentials again, or says what is wrong as it always has.
+    off: std::sync::atomic::AtomicBool,
+}
+
+/// What the SDK resolved for this bucket's GetObject.
+#[derive(Debug)]
+struct Template {
+    /// The URL up to the key, ending in `/`: `https://BUCKET.s3.REGION.amazonaws.com/` or, with
+    /// a path-style endpoint, `http://HOST:PORT/BUCKET/`.
+    base: String,
+    region: String,
+    service: String,
+    /// The user agent and checksum-mode headers, as the SDK sent them.
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    connector: SharedHttpConnector,
+}
+
+/// The credentials of the SDK's chain, fetched once and again shortly before they expire.
+#[derive(Debug)]
+pub struct CredentialCache {
+    provider: SharedCredentialsProvider,
+    current: RwLock<Option<Credentials>>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl CredentialCache {
+    pub fn new(provider: SharedCredentialsProvider) -> CredentialCache {
+        CredentialCache {
+            provider,
+            current: RwLock::new(None),
+            refresh: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn fresh(&self) -> Option<Credentials> {
+        let current = self.current.read().ok()?;
+        let c = current.as_ref()?;
+        let usable = c
+            .expiry()
+            .is_none_or(|e| e > SystemTime::now() + REFRESH_BEFORE);
+        usable.then(|| c.clone())
+    }
+
+    async fn get(&self) -> Option<Credentials> {
+        if let Some(c) = self.fresh() {
+            return Some(c);
+        }
+        let _one_at_a_time = self.refresh.lock().await;
+        if let Some(c) = self.fresh() {
+            return Some(c);
+        }
+        let c = self.provider.provide_credentials().await.ok()?;
+        if let Ok(mut current) = self.current.write() {
+            *current = Some(c.clone());
+        }
+        Some(c)
+    }
+}
+
+impl Getter {
+    pub fn new(client: Client, credentials: Arc<CredentialCache>) -> Getter {
+        Getter {
+            client,
+            direct: Arc::new(Direct {
+                template: OnceLock::new(),
+                credentials,
+                off: std::sync::atomic::AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Send GetObject of `key`: the body to read and its announced length, or why not.
+    pub async fn send(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(ByteStream, Option<u64>), GetError> {
+        // Only keys with nothing to escape, as every CloudTrail key is: a key of anything else
+        // in the bucket stays on the SDK, which has always read it.
+        let plain = key.bytes().all(unescaped);
+        if plain
+            && !self.direct.off.load(std::sync::atomic::Ordering::Relaxed)
+            && let Some(Some(template)) = self.direct.template.get()
+            && let Some(sent) = self.direct.send(template, key).await
+        {
+            return sent;
+        }
+        let request = self.client.get_object().bucket(bucket).key(key);
+        let sent = if plain && self.direct.template.get().is_none() {
+            request
+                .customize()
+                .interceptor(Capture {
+                    direct: Arc::clone(&self.direct),
+                    key: key.to_string(),
+                })
+                .send()
+                .await
+        } else {
+            request.send().await
+        };
+        match sent {
+            Ok(out) => {
+                let len = out.content_length().and_then(|n| u64::try_from(n).ok());
+                Ok((out.body, len))
+            }
+            Err(e) => Err(classify_get_error(&e)),
+        }
+    }
+}
+
+impl Direct {
+    /// GetObject of `key` on the direct path, retried as the SDK retries; None when it cannot
+    /// be sent without the SDK (no credentials, a request that cannot be signed, a signature
+    /// S3 refused).
+    async fn send(
+        &self,
+        t: &Template,
+        key: &str,
+    ) -> Option<Result<(ByteStream, Option<u64>), GetError>> {
+        let credentials = self.credentials.get().await?;
+        let url = format!("{}{key}", t.base);
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request = t.signed(&url, &credentials)?;
+            aws::note_endpoint(&url);
+            let outcome = match t.connector.call(request).await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    if (200..300).contains(&status) {
+                        debug_line(&url, &format!("HTTP {status}"), attempt, started);
+                        let len = response
+                            .headers()
+                            .get("content-length")
+                            .and_then(|v| v.parse::<u64>().ok());
+                        let (headers, body) = (response.headers().clone(), response.into_body());
+                        return Some(Ok((ByteStream::new(validated(&headers, body)), len)));
+                    }
+                    if matches!(status, 429 | 500 | 503) {
+                        aws::debug::note_overloaded();
+                    }
+                    let answer = ErrorAnswer::read(response).await;
+                    if answer.refuses_signature() {
+                        debug_line(&url, &format!("HTTP {status}"), attempt, started);
+                        self.off.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return None;
+                    }
+                    if answer.retryable() && attempt < MAX_ATTEMPTS {
+                        None
+                    } else {
+                        debug_line(&url, &format!("HTTP {status}"), attempt, started);
+                        Some(answer.into_error())
+                    }
+                }
+                Err(e) => {
+                    let reachable = aws::unreachable_reason(&e).is_none();
+                    if reachable && attempt < MAX_ATTEMPTS {
+                        None
+                    } else {
+                        let why = if e.is_timeout() {
+                            "timed out".to_string()
+                        } else {
+                            aws::transport_reason(&e)
+                        };
+                        debug_line(&url, &format!("no response ({why})"), attempt, started);
+                        Some(GetError::Object(format!("download failed: {why}")))
+                    }
+                }
+            };
+            match outcome {
+                Some(e) => return Some(Err(e)),
+                None => tokio::time::sleep(backoff(attempt)).await,
+            }
+        }
+    }
+}
+
+impl Template {
+    /// What the SDK sent for `key`, as a template for other keys; None when this module would
+    /// not send the same request.
+    fn from_sent(
+        uri: &str,
+        headers: &aws_smithy_runtime_api::http::Headers,
+        key: &str,
+        connector: SharedHttpConnector,
+    ) -> Option<Template> {
+        let path = uri.split_once('?').map_or(uri, |(p, _)| p);
+        let base = path.strip_suffix(encode_key(key).as_str())?;
+        if !base.ends_with('/') || !(base.starts_with("https://") || base.starts_with("http://")) {
+            return None;
+        }
+        // S3 Express One Zone signs with a session token of its own.
+        if headers.get("x-amz-s3session-token").is_some() {
+            return None;
+        }
+        let authorization = headers.get("authorization")?;
+        let scope = authorization
+            .strip_prefix("AWS4-HMAC-SHA256 Credential=")?
+            .split(',')
+            .next()?;
+        let parts: Vec<&str> = scope.split('/').collect();
+        let [_, _, region, service, "aws4_request"] = parts.as_slice() else {
+            return None;
+        };
+        let mut kept = Vec::new();
+        for name in ["user-agent", "x-amz-user-agent", "x-amz-checksum-mode"] {
+            if let Some(value) = headers.get(name) {
+                kept.push((
+                    http::HeaderName::from_static(name),
+                    http::HeaderValue::from_str(value).ok()?,
+                ));
+            }
+        }
+        Some(Template {
+            base: base.to_string(),
+            region: region.to_string(),
+            service: service.to_string(),
+            headers: kept,
+            connector,
+        })
+    }
+
+    /// A GET of `url`, signed now with `credentials`.
+    fn signed(&self, url: &str, credentials: &Credentials) -> Option<HttpRequest> {
+        use aws_sigv4::http_request::{
+            PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+            SigningSettings, UriPathNormalizationMode, sign,
+        };
+        let mut request = http::Request::builder().method("GET").uri(url);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        let mut request = request.body(SdkBody::empty()).ok()?;
+        // As the SDK signs for S3: the key's escapes signed as they are, its path not
+        // normalized, the payload's hash in x-amz-content-sha256.
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let identity = Identity::from(credentials.clone());
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(&self.service)
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .ok()?
+            .into();
+        let headers = request
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)));
+        let signable = SignableRequest::new("GET", url, headers, SignableBody::Bytes(&[])).ok()?;
+        let (instructions, _) = sign(signable, &params).ok()?.into_parts();
+        instructions.apply_to_request_http1x(&mut request);
+        HttpRequest::try_from(request).ok()
+    }
+}
+
+/// The bytes the SDK leaves as they are in a key's path: letters, digits, `-._~` and `/`.
+fn unescaped(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/')
+}
+
+/// A key as the SDK puts it in the path: every other byte percent-encoded.
+fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 16);
+    for &b in key.as_bytes() {
+        if unescaped(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The standard strategy's wait before attempt `attempt + 1`.
+fn backoff(attempt: u32) -> Duration {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static DRAWS: AtomicU64 = AtomicU64::new(0);
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    let mut z = seed ^ DRAWS.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    let share = (z ^ (z >> 31)) as f64 / u64::MAX as f64;
+    let ceiling = INITIAL_BACKOFF
+        .saturating_mul(1 << (attempt - 1).min(16))
+        .min(MAX_BACKOFF);
+    ceiling.mul_f64(share)
+}
+
+/// The body, checked against the first checksum S3 sent of those the SDK checks (fastest
+/// first), as the SDK's response checksum interceptor does; a part-level checksum of a
+/// multipart object cannot be checked and is not.
+fn validated(headers: &aws_smithy_runtime_api::http::Headers, body: SdkBody) -> SdkBody {
+    use aws_smithy_checksums::ChecksumAlgorithm;
+    use aws_smithy_checksums::body::validate::ChecksumBody;
+    for name in aws_smithy_checksums::http::CHECKSUM_ALGORITHMS_IN_PRIORITY_ORDER {
+        let Ok(algorithm) = name.parse::<ChecksumAlgorithm>() else {
+            continue;
+        };
+        let Some(value) = headers.get(algorithm.into_impl().header_name()) else {
+            continue;
+        };
+        if is_part_level(value) {
+            return body;
+        }
+        let Ok(expected) = aws_smithy_types::base64::decode(value) else {
+            return body;
+        };
+        return SdkBody::from_body_1_x(ChecksumBody::new(
+            body,
+            algorithm.into_impl(),
+            bytes::Bytes::from(expected),
+        ));
+    }
+    body
+}
+
+/// `…-3`: the checksum of a multipart object's parts, not of its bytes.
+fn is_part_level(checksum: &str) -> bool {
+    checksum
+        .rsplit_once('-')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn debug_line(url: &str, outcome: &str, attempt: u32, started: Instant) {
+    if aws::debug::enabled() {
+        let sent = format!("GET {url}");
+        let took = started.elapsed().as_millis();
+        aws::debug::request_line("S3 GetObject", &sent, outcome, attempt, took);
+    }
+}
+
+/// Notes, on the first GetObject of a bucket sent through the SDK, what later ones need.
+#[derive(Debug)]
+struct Capture {
+    direct: Arc<Direct>,
+    key: String,
+}
+
+impl Intercept for Capture {
+    fn name(&self) -> &'static str {
+        "ctq::source::s3::direct::Capture"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.direct.template.get().is_some() {
+            return Ok(());
+        }
+        let Some(client) = components.http_client() else {
+            let _ = self.direct.template.set(None);
+            return Ok(());
+        };
+        // The connector the orchestrator would use for this request (`try_attempt`).
+        let mut settings = HttpConnectorSettings::builder();
+        if let Some(timeouts) = cfg.load::<TimeoutConfig>() {
+            settings.set_connect_timeout(timeouts.connect_timeout());
+            settings.set_read_timeout(timeouts.read_timeout());
+        }
+        let connector = client.http_connector(&settings.build(), components);
+        let request = context.request();
+        let template = Template::from_sent(request.uri(), request.headers(), &self.key, connector);
+        let _ = self.direct.template.set(template);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_encoded_as_the_sdk_encodes_them() {
+        assert_eq!(
+            encode_key("AWSLogs/o-1/123/CloudTrail/us-east-1/2024/09/05/a_b-c.d~e.json.gz"),
+            "AWSLogs/o-1/123/CloudTrail/us-east-1/2024/09/05/a_b-c.d~e.json.gz"
+        );
+        assert_eq!(encode_key("a b+c:d\u{e9}"), "a%20b%2Bc%3Ad%C3%A9");
+    }
+
+    #[test]
+    fn part_level_checksums_are_told_apart() {
+        assert!(is_part_level("abcd==-3"));
+        assert!(!is_part_level("abcd=="));
+        assert!(!is_part_level("ab-cd=="));
+    }
+
+    #[test]
+    fn the_backoff_stays_under_its_ceiling() {
+        for attempt in 1..=8 {
+            let ceiling = INITIAL_BACKOFF
+                .saturating_mul(1 << (attempt - 1))
+                .min(MAX_BACKOFF);
+            for _ in 0..100 {
+                assert!(backoff(attempt) <= ceiling);
+            }
+        }
+    }
+}
