@@ -9,9 +9,10 @@
 //! So the first GetObject of each bucket goes through the SDK, and `Capture`, an interceptor on
 //! that one request, notes what the SDK resolved for it: the URL before the key, the signing
 //! region and service from its SigV4 `Authorization`, its user agent and checksum headers, and
-//! the SDK's own HTTP connector (same TLS, proxy, connection pool and timeouts). Later GETs
-//! are built from that, signed with the SDK's signer (`aws-sigv4`) and the credentials of the
-//! SDK's chain (cached here until 5 minutes before they expire), and sent on that connector.
+//! the SDK's own HTTP connector (same TLS, proxy, connection pool and timeouts): a `Template`.
+//! Later GETs are built from it, signed by `sigv4` (the SDK's key derivation and HMAC, the
+//! signing key kept for the day) with the credentials of the SDK's chain (cached here until 5
+//! minutes before they expire), and sent on that connector.
 //! What the orchestrator did around them is done here: retries of throttling, 5xx and broken
 //! connections with the standard backoff (none for a refused connection or an unknown host,
 //! as `aws::FailFast`), the count of overloaded answers the adaptive gate reads, the response
@@ -29,15 +30,12 @@ use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorSettings, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::identity::Identity;
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnector, HttpConnectorSettings};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 use super::get_error::{ErrorAnswer, GetError, classify_get_error};
+use super::template::{Template, unescaped};
 use crate::aws;
 
 /// Attempts of one request, as the SDK's standard retry strategy is set (`aws::sdk_config`).
@@ -66,19 +64,6 @@ struct Direct {
     /// takes): from then on every GET goes through the SDK, which corrects the clock, fetches
     /// the credentials again, or says what is wrong as it always has.
     off: std::sync::atomic::AtomicBool,
-}
-
-/// What the SDK resolved for this bucket's GetObject.
-#[derive(Debug)]
-struct Template {
-    /// The URL up to the key, ending in `/`: `https://BUCKET.s3.REGION.amazonaws.com/` or, with
-    /// a path-style endpoint, `http://HOST:PORT/BUCKET/`.
-    base: String,
-    region: String,
-    service: String,
-    /// The user agent and checksum-mode headers, as the SDK sent them.
-    headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    connector: SharedHttpConnector,
 }
 
 /// The credentials of the SDK's chain, fetched once and again shortly before they expire.
@@ -189,7 +174,7 @@ impl Direct {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let request = t.signed(&url, &credentials)?;
+            let request = t.signed(&url, key, &credentials, SystemTime::now())?;
             aws::note_endpoint(&url);
             let outcome = match t.connector.call(request).await {
                 Ok(response) => {
@@ -240,107 +225,6 @@ impl Direct {
             }
         }
     }
-}
-
-impl Template {
-    /// What the SDK sent for `key`, as a template for other keys; None when this module would
-    /// not send the same request.
-    fn from_sent(
-        uri: &str,
-        headers: &aws_smithy_runtime_api::http::Headers,
-        key: &str,
-        connector: SharedHttpConnector,
-    ) -> Option<Template> {
-        let path = uri.split_once('?').map_or(uri, |(p, _)| p);
-        let base = path.strip_suffix(encode_key(key).as_str())?;
-        if !base.ends_with('/') || !(base.starts_with("https://") || base.starts_with("http://")) {
-            return None;
-        }
-        // S3 Express One Zone signs with a session token of its own.
-        if headers.get("x-amz-s3session-token").is_some() {
-            return None;
-        }
-        let authorization = headers.get("authorization")?;
-        let scope = authorization
-            .strip_prefix("AWS4-HMAC-SHA256 Credential=")?
-            .split(',')
-            .next()?;
-        let parts: Vec<&str> = scope.split('/').collect();
-        let [_, _, region, service, "aws4_request"] = parts.as_slice() else {
-            return None;
-        };
-        let mut kept = Vec::new();
-        for name in ["user-agent", "x-amz-user-agent", "x-amz-checksum-mode"] {
-            if let Some(value) = headers.get(name) {
-                kept.push((
-                    http::HeaderName::from_static(name),
-                    http::HeaderValue::from_str(value).ok()?,
-                ));
-            }
-        }
-        Some(Template {
-            base: base.to_string(),
-            region: region.to_string(),
-            service: service.to_string(),
-            headers: kept,
-            connector,
-        })
-    }
-
-    /// A GET of `url`, signed now with `credentials`.
-    fn signed(&self, url: &str, credentials: &Credentials) -> Option<HttpRequest> {
-        use aws_sigv4::http_request::{
-            PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-            SigningSettings, UriPathNormalizationMode, sign,
-        };
-        let mut request = http::Request::builder().method("GET").uri(url);
-        for (name, value) in &self.headers {
-            request = request.header(name, value);
-        }
-        let mut request = request.body(SdkBody::empty()).ok()?;
-        // As the SDK signs for S3: the key's escapes signed as they are, its path not
-        // normalized, the payload's hash in x-amz-content-sha256.
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let identity = Identity::from(credentials.clone());
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name(&self.service)
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .ok()?
-            .into();
-        let headers = request
-            .headers()
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)));
-        let signable = SignableRequest::new("GET", url, headers, SignableBody::Bytes(&[])).ok()?;
-        let (instructions, _) = sign(signable, &params).ok()?.into_parts();
-        instructions.apply_to_request_http1x(&mut request);
-        HttpRequest::try_from(request).ok()
-    }
-}
-
-/// The bytes the SDK leaves as they are in a key's path: letters, digits, `-._~` and `/`.
-fn unescaped(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/')
-}
-
-/// A key as the SDK puts it in the path: every other byte percent-encoded.
-fn encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len() + 16);
-    for &b in key.as_bytes() {
-        if unescaped(b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The standard strategy's wait before attempt `attempt + 1`.
@@ -446,15 +330,6 @@ impl Intercept for Capture {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_are_encoded_as_the_sdk_encodes_them() {
-        assert_eq!(
-            encode_key("AWSLogs/o-1/123/CloudTrail/us-east-1/2024/09/05/a_b-c.d~e.json.gz"),
-            "AWSLogs/o-1/123/CloudTrail/us-east-1/2024/09/05/a_b-c.d~e.json.gz"
-        );
-        assert_eq!(encode_key("a b+c:d\u{e9}"), "a%20b%2Bc%3Ad%C3%A9");
-    }
 
     #[test]
     fn part_level_checksums_are_told_apart() {

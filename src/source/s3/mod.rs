@@ -13,6 +13,8 @@ pub mod gate;
 mod get_error;
 pub mod list;
 mod page;
+mod sigv4;
+mod template;
 
 use std::sync::Arc;
 use std::time::Duration;
