@@ -33,6 +33,8 @@ pub enum Fault {
     SlowDown,
     /// The headers and the first half of the body, then nothing, ever.
     Stall,
+    /// The headers, then the body one byte every 1.5 s.
+    Trickle,
     /// 403 RequestTimeTooSkewed, as S3 answers a request signed by a clock more than 15
     /// minutes off.
     TooSkewed,
@@ -731,6 +733,13 @@ async fn damage(fault: Fault, resp: Response<Body>) -> Response<Body> {
             // The Content-Length of the whole body stays: the client waits for the rest.
             return Response::from_parts(parts, Body::http_body(Stall(Some(bytes.slice(..mid)))));
         }
+        Fault::Trickle => {
+            let trickle = Trickle {
+                rest: bytes,
+                sleep: None,
+            };
+            return Response::from_parts(parts, Body::http_body(trickle));
+        }
         Fault::SlowDown | Fault::TooSkewed => {
             unreachable!("answered before the request reaches S3")
         }
@@ -802,6 +811,37 @@ impl http_body::Body for Stall {
         match self.0.take() {
             Some(first) => Poll::Ready(Some(Ok(http_body::Frame::data(first)))),
             None => Poll::Pending,
+        }
+    }
+}
+
+/// A body sent one byte every 1.5 s.
+struct Trickle {
+    rest: Bytes,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl http_body::Body for Trickle {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if self.rest.is_empty() {
+            return Poll::Ready(None);
+        }
+        let sleep = self.sleep.get_or_insert_with(|| {
+            Box::pin(tokio::time::sleep(std::time::Duration::from_millis(1500)))
+        });
+        match sleep.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                self.sleep = None;
+                let byte = self.rest.split_to(1);
+                Poll::Ready(Some(Ok(http_body::Frame::data(byte))))
+            }
         }
     }
 }

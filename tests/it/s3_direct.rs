@@ -240,3 +240,39 @@ fn a_refused_signature_sends_the_rest_through_the_sdk() {
     assert_eq!(server.faults.requests().1, 11);
     assert_eq!(server.faults.sdk_gets(), 7);
 }
+
+/// A body that trickles in, a byte every 1.5 s, never waits a whole read timeout for its next
+/// byte, yet is as stalled as one that stops: under a byte a second over a read timeout (2 s
+/// here) fails the attempt, on the direct path as on the SDK's.
+#[test]
+fn a_body_that_trickles_is_stalled() {
+    let server = S3Server::start();
+    let bucket = server.bucket("trickle");
+    day_of_objects(&bucket, "us-east-1", 2, "fine");
+    let slow = object(&bucket, "20240905T1100Z", "slow");
+    server.faults.add(On::object("slow"), Fault::Trickle, None);
+    let started = std::time::Instant::now();
+    let r = run_with(
+        server
+            .ctq()
+            .env("CTQ_READ_TIMEOUT", "2")
+            .args(errors_args("trickle"))
+            .args(["--concurrency", "1", "--stats"]),
+        None,
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!((counted(&r), stat(&r, "failed")), (2, 1), "{}", r.stderr);
+    assert!(
+        r.stderr.lines().any(|l| l.starts_with(&format!(
+            "ctq: s3://trickle/{slow}: download failed after 3 attempts: stalled"
+        ))),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(server.faults.sdk_gets(), 1, "{}", r.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -43,8 +43,15 @@ const MAX_ATTEMPTS: u32 = 5;
 /// The standard strategy's backoff: a random share of 1 s × 2^(attempt−1), at most 20 s.
 const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
-/// Credentials are fetched again this long before they expire.
-const REFRESH_BEFORE: Duration = Duration::from_secs(300);
+/// Credentials are fetched again this long before they expire (the SDK's identity cache's
+/// buffer), and at most once in this long whatever expiry they come with.
+const REFRESH_BEFORE: Duration = Duration::from_secs(10);
+const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(10);
+/// The standard strategy's retry quota: a retry takes 5 tokens (10 after a timeout), a success
+/// gives back what its retries took, or 1; with no tokens left, nothing is retried.
+const RETRY_TOKENS: i64 = 500;
+const RETRY_COST: i64 = 5;
+const TIMEOUT_RETRY_COST: i64 = 10;
 
 /// How one bucket's objects are downloaded: the SDK client, and the direct path once the first
 /// GetObject has shown it.
@@ -64,14 +71,22 @@ struct Direct {
     /// takes): from then on every GET goes through the SDK, which corrects the clock, fetches
     /// the credentials again, or says what is wrong as it always has.
     off: std::sync::atomic::AtomicBool,
+    /// The retry quota of this bucket's direct GETs (`RETRY_TOKENS`).
+    retry_tokens: std::sync::atomic::AtomicI64,
 }
 
 /// The credentials of the SDK's chain, fetched once and again shortly before they expire.
-#[derive(Debug)]
 pub struct CredentialCache {
     provider: SharedCredentialsProvider,
-    current: RwLock<Option<Credentials>>,
+    /// The credentials, and when they were fetched.
+    current: RwLock<Option<(Credentials, Instant)>>,
     refresh: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for CredentialCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialCache(..)")
+    }
 }
 
 impl CredentialCache {
@@ -83,12 +98,15 @@ impl CredentialCache {
         }
     }
 
+    /// The credentials held, unless they expire soon and were not fetched just now (a provider
+    /// that hands out credentials close to their expiry is not asked again for every GET).
     fn fresh(&self) -> Option<Credentials> {
         let current = self.current.read().ok()?;
-        let c = current.as_ref()?;
+        let (c, fetched) = current.as_ref()?;
         let usable = c
             .expiry()
-            .is_none_or(|e| e > SystemTime::now() + REFRESH_BEFORE);
+            .is_none_or(|e| e > SystemTime::now() + REFRESH_BEFORE)
+            || fetched.elapsed() < REFRESH_AT_MOST_EVERY;
         usable.then(|| c.clone())
     }
 
@@ -101,8 +119,14 @@ impl CredentialCache {
             return Some(c);
         }
         let c = self.provider.provide_credentials().await.ok()?;
+        // New keys are kept out of `--debug` lines as the first ones were (`aws::sdk_config`).
+        aws::debug::hide(c.secret_access_key());
+        if let Some(token) = c.session_token() {
+            aws::debug::hide(token);
+        }
+        aws::debug::hide_key_id(c.access_key_id());
         if let Ok(mut current) = self.current.write() {
-            *current = Some(c.clone());
+            *current = Some((c.clone(), Instant::now()));
         }
         Some(c)
     }
@@ -116,6 +140,7 @@ impl Getter {
                 template: OnceLock::new(),
                 credentials,
                 off: std::sync::atomic::AtomicBool::new(false),
+                retry_tokens: std::sync::atomic::AtomicI64::new(RETRY_TOKENS),
             }),
         }
     }
@@ -160,6 +185,25 @@ impl Getter {
 }
 
 impl Direct {
+    /// Takes `cost` retry tokens, if there are that many.
+    fn take(&self, cost: i64) -> bool {
+        use std::sync::atomic::Ordering;
+        self.retry_tokens
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n >= cost).then_some(n - cost)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self, n: i64) {
+        use std::sync::atomic::Ordering;
+        let _ = self
+            .retry_tokens
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                Some((t + n).min(RETRY_TOKENS))
+            });
+    }
+
     /// GetObject of `key` on the direct path, retried as the SDK retries; None when it cannot
     /// be sent without the SDK (no credentials, a request that cannot be signed, a signature
     /// S3 refused).
@@ -168,10 +212,16 @@ impl Direct {
         t: &Template,
         key: &str,
     ) -> Option<Result<(ByteStream, Option<u64>), GetError>> {
-        let credentials = self.credentials.get().await?;
+        let Some(credentials) = self.credentials.get().await else {
+            // The SDK asks the chain again, and says what is wrong if it still fails.
+            self.off.store(true, std::sync::atomic::Ordering::Relaxed);
+            return None;
+        };
         let url = format!("{}{key}", t.base);
         let started = Instant::now();
         let mut attempt = 0;
+        // Tokens taken by this GET's retries, given back when it succeeds.
+        let mut taken = 0;
         loop {
             attempt += 1;
             let request = t.signed(&url, key, &credentials, SystemTime::now())?;
@@ -185,8 +235,14 @@ impl Direct {
                             .headers()
                             .get("content-length")
                             .and_then(|v| v.parse::<u64>().ok());
+                        self.give_back(if taken > 0 { taken } else { 1 });
                         let (headers, body) = (response.headers().clone(), response.into_body());
-                        return Some(Ok((ByteStream::new(validated(&headers, body)), len)));
+                        let body = if t.asks_checksums() {
+                            validated(&headers, body)
+                        } else {
+                            body
+                        };
+                        return Some(Ok((ByteStream::new(body), len)));
                     }
                     if matches!(status, 429 | 500 | 503) {
                         aws::debug::note_overloaded();
@@ -197,7 +253,8 @@ impl Direct {
                         self.off.store(true, std::sync::atomic::Ordering::Relaxed);
                         return None;
                     }
-                    if answer.retryable() && attempt < MAX_ATTEMPTS {
+                    if answer.retryable() && attempt < MAX_ATTEMPTS && self.take(RETRY_COST) {
+                        taken += RETRY_COST;
                         None
                     } else {
                         debug_line(&url, &format!("HTTP {status}"), attempt, started);
@@ -205,8 +262,20 @@ impl Direct {
                     }
                 }
                 Err(e) => {
-                    let reachable = aws::unreachable_reason(&e).is_none();
-                    if reachable && attempt < MAX_ATTEMPTS {
+                    // As the SDK's classifiers: I/O errors and timeouts are transient, unless
+                    // the endpoint refused the connection or its name does not resolve.
+                    let transient = (e.is_io()
+                        || e.is_timeout()
+                        || e.as_other()
+                            == Some(aws_smithy_types::retry::ErrorKind::TransientError))
+                        && aws::unreachable_reason(&e).is_none();
+                    let cost = if e.is_timeout() {
+                        TIMEOUT_RETRY_COST
+                    } else {
+                        RETRY_COST
+                    };
+                    if transient && attempt < MAX_ATTEMPTS && self.take(cost) {
+                        taken += cost;
                         None
                     } else {
                         let why = if e.is_timeout() {

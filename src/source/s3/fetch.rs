@@ -297,11 +297,28 @@ async fn read_body(
     let expected = len.unwrap_or(0).min(WHOLE as u64) as usize;
     let mut data = Vec::with_capacity(expected);
     let mut spool: Option<(std::fs::File, u64)> = None;
+    // Bytes since the start of the current window of one read timeout: a body that trickles
+    // in at under a byte a second over a whole window is as stalled as one that stops (the
+    // SDK's stalled-stream protection has the same floor).
+    let mut window = (std::time::Instant::now(), 0u64);
     loop {
         let next = match read_timeout {
             Some(t) => tokio::time::timeout(t, body.next()).await,
             None => Ok(body.next().await),
         };
+        if let (Some(t), Ok(Some(Ok(chunk)))) = (read_timeout, &next) {
+            let elapsed = window.0.elapsed();
+            if elapsed >= t {
+                if (window.1 as f64) < elapsed.as_secs_f64() {
+                    return Err(format!(
+                        "stalled: under a byte a second for {} (the read timeout, --read-timeout)",
+                        aws::seconds(t)
+                    ));
+                }
+                window = (std::time::Instant::now(), 0);
+            }
+            window.1 += chunk.len() as u64;
+        }
         match next {
             Err(_) => {
                 return Err(format!(

@@ -122,15 +122,23 @@ impl ErrorAnswer {
 
     /// As the SDK's standard strategy: server errors, throttling and timeouts are retried.
     pub fn retryable(&self) -> bool {
-        matches!(self.status, 429 | 500 | 502 | 503 | 504)
+        matches!(self.status, 500 | 502 | 503 | 504)
             || matches!(
                 self.code.as_str(),
                 "SlowDown"
                     | "Throttling"
                     | "ThrottlingException"
+                    | "ThrottledException"
+                    | "RequestThrottledException"
+                    | "TooManyRequestsException"
+                    | "ProvisionedThroughputExceededException"
+                    | "TransactionInProgressException"
                     | "RequestLimitExceeded"
                     | "BandwidthLimitExceeded"
+                    | "LimitExceededException"
                     | "RequestThrottled"
+                    | "PriorRequestNotComplete"
+                    | "EC2ThrottledException"
                     | "RequestTimeout"
                     | "RequestTimeoutException"
                     | "InternalError"

@@ -13,25 +13,44 @@ use sha2::{Digest, Sha256};
 /// The SHA-256 of an empty payload, the value of `x-amz-content-sha256` on a GET.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-/// The signing key of the last day, region, service and credentials used.
-#[derive(Debug, Default)]
-pub struct KeyCache(Mutex<Option<(String, String, Vec<u8>)>>);
+/// The signing key of the last day, region, service and credentials used, with the hash of
+/// the secret it was made from (not the secret).
+#[derive(Default)]
+pub struct KeyCache(Mutex<Option<SigningKey>>);
+
+struct SigningKey {
+    /// `day/region/service`.
+    scope: String,
+    secret_hash: [u8; 32],
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyCache(..)")
+    }
+}
 
 impl KeyCache {
     fn key(&self, day: &str, secret: &str, region: &str, service: &str, at: SystemTime) -> Vec<u8> {
         let scope = format!("{day}/{region}/{service}");
+        let secret_hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         if let Ok(cached) = self.0.lock()
-            && let Some((s, sec, key)) = cached.as_ref()
-            && *s == scope
-            && sec == secret
+            && let Some(k) = cached.as_ref()
+            && k.scope == scope
+            && k.secret_hash == secret_hash
         {
-            return key.clone();
+            return k.key.clone();
         }
         let key = aws_sigv4::sign::v4::generate_signing_key(secret, at, region, service)
             .as_ref()
             .to_vec();
         if let Ok(mut cached) = self.0.lock() {
-            *cached = Some((scope, secret.to_string(), key.clone()));
+            *cached = Some(SigningKey {
+                scope,
+                secret_hash,
+                key: key.clone(),
+            });
         }
         key
     }

@@ -82,6 +82,14 @@ impl Template {
         })
     }
 
+    /// Whether the SDK asked for the object's checksum (`x-amz-checksum-mode`): only then is
+    /// one checked, as the SDK checks it.
+    pub fn asks_checksums(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(name, value)| name == "x-amz-checksum-mode" && value == "ENABLED")
+    }
+
     /// A GET of `url` (the base and `key`), signed at `at` with `credentials`.
     pub fn signed(
         &self,
