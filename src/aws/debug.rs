@@ -45,6 +45,14 @@ pub fn note_overloaded() {
     OVERLOADED.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Count an answer of this status if it asked to slow down (429, 503) or was a server error
+/// (500): every AWS answer, from the SDK (`Observe`) or to a GET ctq sent itself.
+pub fn note_status(status: u16) {
+    if matches!(status, 429 | 500 | 503) {
+        note_overloaded();
+    }
+}
+
 /// Text that no debug line may show, with what shows instead.
 static HIDDEN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
@@ -274,10 +282,8 @@ impl Intercept for Observe {
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(r) = context.response()
-            && matches!(r.status().as_u16(), 429 | 500 | 503)
-        {
-            OVERLOADED.fetch_add(1, Ordering::Relaxed);
+        if let Some(r) = context.response() {
+            note_status(r.status().as_u16());
         }
         Ok(())
     }

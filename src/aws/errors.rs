@@ -118,20 +118,34 @@ where
         SdkError::ConstructionFailure(_) => {
             format!("the request could not be made ({})", root_cause(e))
         }
-        SdkError::ServiceError(s) => {
-            let status = s.raw().status().as_u16();
-            let mut out = match (e.code(), e.message()) {
-                (Some(code), Some(m)) if !m.is_empty() => format!("{code}: {}", one_line(m)),
-                (Some(code), _) => code.to_string(),
-                (None, _) => format!("HTTP {status}"),
-            };
-            if let Some(id) = e.meta().request_id().or_else(|| e.request_id()) {
-                out.push_str(&format!(" (request id {id})"));
-            }
-            out
-        }
+        SdkError::ServiceError(s) => service_error(
+            e.code(),
+            e.message(),
+            s.raw().status().as_u16(),
+            e.meta().request_id().or_else(|| e.request_id()),
+        ),
         _ => root_cause(e),
     }
+}
+
+/// A service's error answer in a few words: its code and message (else its HTTP status), and
+/// its request id. `describe` says it so of the SDK's errors, `source::s3::get_error` of S3's
+/// answers to the GETs ctq sends itself.
+pub fn service_error(
+    code: Option<&str>,
+    message: Option<&str>,
+    status: u16,
+    request_id: Option<&str>,
+) -> String {
+    let mut out = match (code, message) {
+        (Some(code), Some(m)) if !m.is_empty() => format!("{code}: {}", one_line(m)),
+        (Some(code), _) => code.to_string(),
+        (None, _) => format!("HTTP {status}"),
+    };
+    if let Some(id) = request_id {
+        out.push_str(&format!(" (request id {id})"));
+    }
+    out
 }
 
 /// A short reason for a request that got no usable answer, from the error's source chain: the
@@ -185,7 +199,7 @@ pub fn root_cause(e: &(dyn Error + 'static)) -> String {
     one_line(&root.to_string())
 }
 
-pub fn one_line(text: &str) -> String {
+fn one_line(text: &str) -> String {
     const MAX: usize = 200;
     let mut out: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if out.len() > MAX {

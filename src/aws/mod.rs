@@ -19,8 +19,8 @@ use aws_credential_types::credential_feature::AwsCredentialFeature;
 use aws_sdk_s3::config::{Credentials, ProvideCredentials, Region, StalledStreamProtectionConfig};
 
 pub use errors::{
-    FailFast, describe, no_answer, note_endpoint, one_line, root_cause, seconds, transport_reason,
-    unreachable_reason,
+    FailFast, describe, no_answer, note_endpoint, root_cause, seconds, service_error,
+    transport_reason, unreachable_reason,
 };
 use profile::check_profile_exists;
 pub use settings::{AwsSettings, Timeout};

@@ -11,8 +11,9 @@
 //! region and service from its SigV4 `Authorization`, its user agent and checksum headers, and
 //! the SDK's own HTTP connector (same TLS, proxy, connection pool and timeouts): a `Template`.
 //! Later GETs are built from it, signed by `sigv4` (the SDK's key derivation and HMAC, the
-//! signing key kept for the day) with the credentials of the SDK's chain (cached here until 5
-//! minutes before they expire), and sent on that connector.
+//! signing key kept for the day) with the credentials of the SDK's chain (cached here until 10
+//! seconds before they expire, as the SDK's identity cache keeps them), and sent on that
+//! connector.
 //! What the orchestrator did around them is done here: retries of throttling, 5xx and broken
 //! connections with the standard backoff (none for a refused connection or an unknown host,
 //! as `aws::FailFast`), the count of overloaded answers the adaptive gate reads, the response
@@ -30,6 +31,8 @@ use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_checksums::ChecksumAlgorithm;
+use aws_smithy_checksums::body::validate::ChecksumBody;
 use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnector, HttpConnectorSettings};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -236,17 +239,23 @@ impl Direct {
                             .get("content-length")
                             .and_then(|v| v.parse::<u64>().ok());
                         self.give_back(if taken > 0 { taken } else { 1 });
-                        let (headers, body) = (response.headers().clone(), response.into_body());
-                        let body = if t.asks_checksums() {
-                            validated(&headers, body)
-                        } else {
-                            body
+                        let checksum = t
+                            .asks_checksums()
+                            .then(|| expected_checksum(response.headers()))
+                            .flatten();
+                        let body = match checksum {
+                            Some((algorithm, expected)) => {
+                                SdkBody::from_body_1_x(ChecksumBody::new(
+                                    response.into_body(),
+                                    algorithm.into_impl(),
+                                    expected,
+                                ))
+                            }
+                            None => response.into_body(),
                         };
                         return Some(Ok((ByteStream::new(body), len)));
                     }
-                    if matches!(status, 429 | 500 | 503) {
-                        aws::debug::note_overloaded();
-                    }
+                    aws::debug::note_status(status);
                     let answer = ErrorAnswer::read(response).await;
                     if answer.refuses_signature() {
                         debug_line(&url, &format!("HTTP {status}"), attempt, started);
@@ -314,12 +323,12 @@ fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(share)
 }
 
-/// The body, checked against the first checksum S3 sent of those the SDK checks (fastest
-/// first), as the SDK's response checksum interceptor does; a part-level checksum of a
-/// multipart object cannot be checked and is not.
-fn validated(headers: &aws_smithy_runtime_api::http::Headers, body: SdkBody) -> SdkBody {
-    use aws_smithy_checksums::ChecksumAlgorithm;
-    use aws_smithy_checksums::body::validate::ChecksumBody;
+/// The checksum to hold the body to: the first S3 sent of those the SDK checks (fastest
+/// first), as the SDK's response checksum interceptor chooses it; none for a part-level
+/// checksum of a multipart object, which cannot be checked.
+fn expected_checksum(
+    headers: &aws_smithy_runtime_api::http::Headers,
+) -> Option<(ChecksumAlgorithm, bytes::Bytes)> {
     for name in aws_smithy_checksums::http::CHECKSUM_ALGORITHMS_IN_PRIORITY_ORDER {
         let Ok(algorithm) = name.parse::<ChecksumAlgorithm>() else {
             continue;
@@ -328,18 +337,12 @@ fn validated(headers: &aws_smithy_runtime_api::http::Headers, body: SdkBody) -> 
             continue;
         };
         if is_part_level(value) {
-            return body;
+            return None;
         }
-        let Ok(expected) = aws_smithy_types::base64::decode(value) else {
-            return body;
-        };
-        return SdkBody::from_body_1_x(ChecksumBody::new(
-            body,
-            algorithm.into_impl(),
-            bytes::Bytes::from(expected),
-        ));
+        let expected = aws_smithy_types::base64::decode(value).ok()?;
+        return Some((algorithm, bytes::Bytes::from(expected)));
     }
-    body
+    None
 }
 
 /// `…-3`: the checksum of a multipart object's parts, not of its bytes.

@@ -148,14 +148,12 @@ impl ErrorAnswer {
     /// The message `aws::describe` writes for a service error, classified as
     /// `classify_get_error` does.
     pub fn into_error(self) -> GetError {
-        let mut described = match (self.code.is_empty(), self.message.is_empty()) {
-            (false, false) => format!("{}: {}", self.code, aws::one_line(&self.message)),
-            (false, true) => self.code.clone(),
-            (true, _) => format!("HTTP {}", self.status),
-        };
-        if let Some(id) = &self.request_id {
-            described.push_str(&format!(" (request id {id})"));
-        }
+        let described = aws::service_error(
+            (!self.code.is_empty()).then_some(self.code.as_str()),
+            Some(self.message.as_str()),
+            self.status,
+            self.request_id.as_deref(),
+        );
         classify(&self.code, &self.message, described)
     }
 }
