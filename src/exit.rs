@@ -13,6 +13,9 @@ pub const FATAL: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const SKIPPED: u8 = 3;
 pub const EMPTY: u8 = 4;
+/// `detect --fail-on LEVEL`: a rule at or above LEVEL matched (the same code as `EMPTY`: what
+/// the user asked to fail on).
+pub const ALERT: u8 = 4;
 
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -20,7 +23,8 @@ Exit codes:
   1  fatal error: nothing useful could be read (for example a source that does not exist)
   2  usage error
   3  the report was printed, but some inputs were skipped (each is named on stderr)
-  4  --fail-on-empty, and the report has no rows (every input was read)";
+  4  --fail-on-empty, and the report has no rows (every input was read); or detect --fail-on
+     LEVEL, and a rule at or above LEVEL matched (even if some inputs were skipped)";
 
 /// What a finished run tells `main`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -28,6 +32,8 @@ pub struct Outcome {
     pub skipped_inputs: u64,
     /// `--fail-on-empty` was given and the report has no rows.
     pub failed_empty: bool,
+    /// `detect --fail-on`: a rule at or above the level matched.
+    pub alert: bool,
 }
 
 /// An error in the arguments found after clap has parsed them (exit code 2).
@@ -64,13 +70,16 @@ pub enum Repeated {
     UnreadablePath,
     /// A file of several JSON documents, all read.
     ManyDocuments,
+    /// A detection rule (or rule file) that cannot be run.
+    SkippedRule,
 }
 
 impl Repeated {
-    const ALL: [Repeated; 3] = [
+    const ALL: [Repeated; 4] = [
         Repeated::SkippedInput,
         Repeated::UnreadablePath,
         Repeated::ManyDocuments,
+        Repeated::SkippedRule,
     ];
 
     fn name(self) -> &'static str {
@@ -78,6 +87,7 @@ impl Repeated {
             Repeated::SkippedInput => "skipped inputs",
             Repeated::UnreadablePath => "unreadable paths",
             Repeated::ManyDocuments => "files of several JSON documents",
+            Repeated::SkippedRule => "skipped rules",
         }
     }
 }
@@ -126,7 +136,9 @@ pub fn capped_notes() -> Vec<String> {
 /// a usage error as clap prints its own.
 pub fn code(result: anyhow::Result<Outcome>, usage_error: impl FnOnce(&str)) -> ExitCode {
     match result {
-        // Skipped inputs come first: an empty report of a partial read proves nothing.
+        // A match found stands even on a partial read: the alert comes first.
+        Ok(o) if o.alert => ExitCode::from(ALERT),
+        // Then skipped inputs: an empty report of a partial read proves nothing.
         Ok(o) if o.skipped_inputs > 0 => ExitCode::from(SKIPPED),
         Ok(o) if o.failed_empty => ExitCode::from(EMPTY),
         Ok(_) => ExitCode::from(OK),

@@ -22,6 +22,7 @@ pub mod progress;
 pub mod render;
 pub mod reports;
 pub mod scan;
+pub mod sigma;
 pub mod source;
 pub mod time;
 
@@ -58,11 +59,21 @@ struct OnEngine<'a>(&'a Config);
 impl Runner for OnEngine<'_> {
     type Out = anyhow::Result<Outcome>;
 
-    fn run<R: ReportDef>(self, report: R) -> Self::Out {
+    fn run<R: ReportDef>(self, mut report: R) -> Self::Out {
         report.check().map_err(UsageError)?;
-        match self.0.engine {
-            Engine::Local => engine::local::run(&report, self.0),
-            Engine::Athena => engine::athena::run(&report, self.0),
-        }
+        let skipped = report.prepare()?;
+        let mut outcome = match report.without_events() {
+            Some(doc) => {
+                render::print(&doc, self.0.style())?;
+                Outcome::default()
+            }
+            None => match self.0.engine {
+                Engine::Local => engine::local::run(&report, self.0)?,
+                Engine::Athena => engine::athena::run(&report, self.0)?,
+            },
+        };
+        outcome.skipped_inputs += skipped;
+        outcome.alert = report.alert();
+        Ok(outcome)
     }
 }

@@ -53,6 +53,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     Ok(Outcome {
         skipped_inputs: 0,
         failed_empty: config.fail_on_empty && doc.is_empty(),
+        alert: false,
     })
 }
 

@@ -176,6 +176,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
     Ok(Outcome {
         skipped_inputs: skipped,
         failed_empty: config.fail_on_empty && output.is_empty(),
+        alert: false,
     })
 }
 

@@ -48,6 +48,20 @@ pub trait ReportDef {
     fn check(&self) -> Result<(), String> {
         Ok(())
     }
+    /// Reads what the report needs before any event (`detect`: its rules). Each part it cannot
+    /// use is named on stderr; how many there were counts as skipped inputs (exit 3).
+    fn prepare(&mut self) -> anyhow::Result<u64> {
+        Ok(0)
+    }
+    /// A document printed instead of reading any event (`detect --list-rules`).
+    fn without_events(&self) -> Option<Document> {
+        None
+    }
+    /// After the document is made: whether it holds what the user asked to fail on
+    /// (`detect --fail-on`, exit 4).
+    fn alert(&self) -> bool {
+        false
+    }
     /// An empty accumulator for this run.
     fn accumulator(&self, cx: &Context<'_>) -> Self::Acc;
     /// The parts of this report's Athena query, or why it cannot run on Athena.

@@ -58,4 +58,5 @@ registry! {
     NetworkActivity => network,
     Summary => summary,
     EventSources => event_sources,
+    Detect => detect,
 }

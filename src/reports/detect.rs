@@ -1,0 +1,498 @@
+//! `detect`: what here looks like an attack? Sigma rules over the events of the window.
+//!
+//! The rules (`sigma::load`) are read before any event. Each event is first shown to the index
+//! of the rules' gates (`sigma::gate`), which reads only the lean event; only an event with a
+//! rule it could match has its own JSON parsed and shown to those rules (`sigma::view`).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::def::{Context, Report, ReportDef};
+use super::events::minify;
+use super::group::Details;
+use crate::athena::results::ResultTable;
+use crate::athena::sql::Query;
+use crate::document::{Column, Document, Rows, Value};
+use crate::event::Event;
+use crate::exit::{Repeated, warn, warn_repeated};
+use crate::progress::plural;
+use crate::sigma::{self, Level, RuleSet, Selection};
+use crate::time::{Micros, SECOND};
+
+/// What here looks like an attack? Run Sigma detection rules
+///
+/// Runs ctq's built-in rules, and the Sigma rules given with --rules, over the events of the
+/// window: one row per rule that matched, most severe first. Rules are Sigma YAML with
+/// `logsource: {product: aws, service: cloudtrail}`; a rule ctq cannot run is named on stderr
+/// and the others still run (exit 3). A field whose value is an array matches if any element
+/// matches, and one whose value is an object if any value inside it does.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Rules")]
+pub struct Args {
+    /// A Sigma rule file, or a folder searched for .yml and .yaml files (repeatable), for
+    /// example a clone of SigmaHQ's rules/cloud/aws
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Run only the rules given with --rules, not ctq's built-in ones
+    #[arg(long)]
+    no_builtin: bool,
+    /// Only the rules at or above this level
+    #[arg(long, value_name = "LEVEL")]
+    level: Option<Level>,
+    /// Only the rules whose id or title contains TEXT, in any letter case
+    #[arg(long = "rule", value_name = "TEXT")]
+    rule: Option<String>,
+    /// Print the rules that would run (rule_id, title, level, author, source); read no events
+    #[arg(long)]
+    list_rules: bool,
+    /// One row per rule and matching event, newest first, instead of one row per rule
+    #[arg(long, conflicts_with = "raw", help_heading = "Detection output")]
+    details: bool,
+    /// The matching events exactly as logged, one per line, each once however many rules
+    /// match it
+    #[arg(long, help_heading = "Detection output")]
+    raw: bool,
+    /// Exit 4 when a rule at or above LEVEL matched, for CI and scheduled jobs
+    #[arg(long, value_name = "LEVEL", help_heading = "Detection output")]
+    fail_on: Option<Level>,
+    /// The rules, once read.
+    #[arg(skip)]
+    set: Option<Arc<RuleSet>>,
+    /// Set when a rule at or above `fail_on` matched.
+    #[arg(skip)]
+    tripped: Arc<AtomicBool>,
+}
+
+const SUMMARY: [Column; 8] = [
+    Column::text("rule_id").rank(5),
+    Column::text("title").wrap().rank(0),
+    Column::text("level").rank(0),
+    Column::text("author").wrap().rank(6),
+    Column::count("count"),
+    Column::time("first_seen").rank(3),
+    Column::time("last_seen").rank(2),
+    Column::count("principals").rank(4),
+];
+
+const DETAILS: [Column; 9] = [
+    Column::time("event_time").rank(0),
+    Column::text("rule_id").rank(7),
+    Column::text("title").wrap().rank(0),
+    Column::text("level").rank(1),
+    Column::text("event_id").rank(8),
+    Column::text("event_name").rank(2),
+    Column::text("event_source").rank(6),
+    Column::text("principal").elide().rank(3),
+    Column::text("source_ip").rank(4),
+];
+
+const LIST: [Column; 5] = [
+    Column::text("rule_id").rank(2),
+    Column::text("title").wrap().rank(0),
+    Column::text("level").rank(0),
+    Column::text("author").wrap().rank(3),
+    Column::text("source").elide().rank(1),
+];
+
+impl Args {
+    fn set(&self) -> Arc<RuleSet> {
+        self.set
+            .clone()
+            .unwrap_or_else(|| Arc::new(RuleSet::new(Vec::new())))
+    }
+
+    fn mode(&self) -> Mode {
+        match (self.details, self.raw) {
+            (true, _) => Mode::Details,
+            (_, true) => Mode::Raw,
+            _ => Mode::Summary,
+        }
+    }
+}
+
+impl ReportDef for Args {
+    const NAME: &'static str = "detect";
+    const EXAMPLES: &'static str = "\
+  ctq detect -s s3://my-trail-bucket --since 7d
+  ctq detect -s ./AWSLogs --rules ./sigma/rules/cloud/aws --level high --details
+  ctq detect -s s3://my-trail-bucket --since 1h -q --fail-on high || page-oncall";
+    type Acc = Detect;
+
+    fn prepare(&mut self) -> anyhow::Result<u64> {
+        let loaded = sigma::load(&Selection {
+            builtin: !self.no_builtin,
+            paths: self.rules.clone(),
+            min_level: self.level,
+            text: self.rule.clone(),
+        })?;
+        for why in &loaded.skipped {
+            warn_repeated(Repeated::SkippedRule, why);
+        }
+        let skipped = loaded.skipped.len() as u64;
+        if loaded.rules.is_empty() {
+            let mut why = "no rules to run".to_string();
+            if skipped > 0 {
+                why.push_str(&format!(": {} skipped (named above)", plural(skipped, "rule or file")));
+            } else if self.level.is_some() || self.rule.is_some() {
+                why.push_str(": none is left after --level and --rule");
+            } else if self.no_builtin {
+                why.push_str(": --no-builtin, and --rules gave no rule file");
+            }
+            anyhow::bail!(why);
+        }
+        if skipped > 0 {
+            warn(&format!(
+                "{} skipped (named above); the {} run",
+                plural(skipped, "rule or rule file"),
+                plural(loaded.rules.len() as u64, "other rule")
+            ));
+        }
+        self.set = Some(Arc::new(RuleSet::new(loaded.rules)));
+        Ok(skipped)
+    }
+
+    fn without_events(&self) -> Option<Document> {
+        if !self.list_rules {
+            return None;
+        }
+        let set = self.set();
+        let mut rules: Vec<&sigma::Rule> = set.rules.iter().collect();
+        rules.sort_by(|a, b| {
+            (a.level_rank(), &a.id, &a.title).cmp(&(b.level_rank(), &b.id, &b.title))
+        });
+        let rows = rules
+            .into_iter()
+            .map(|r| {
+                vec![
+                    Value::str(r.id.as_deref()),
+                    Value::Str(r.title.clone()),
+                    Value::str(r.level.map(Level::as_str)),
+                    Value::str(r.author.as_deref()),
+                    Value::Str(r.origin.as_str().to_string()),
+                ]
+            })
+            .collect();
+        Some(
+            Rows {
+                columns: LIST.to_vec(),
+                rows,
+                footer: vec![],
+                notes: vec![],
+            }
+            .into(),
+        )
+    }
+
+    fn alert(&self) -> bool {
+        self.tripped.load(Ordering::Relaxed)
+    }
+
+    fn accumulator(&self, _: &Context<'_>) -> Detect {
+        let set = self.set();
+        let n = set.rules.len();
+        Detect {
+            mode: self.mode(),
+            hits: vec![Hits::default(); n],
+            details: Vec::new(),
+            raw: Details::new(false, None),
+            events: 0,
+            fail_on: self.fail_on,
+            tripped: Arc::clone(&self.tripped),
+            scratch: (Vec::new(), String::new()),
+            set,
+        }
+    }
+
+    fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
+        Err("detect does not run on Athena yet; run it on the local engine, for example with \
+             --source s3://…"
+            .into())
+    }
+
+    fn athena_document(&self, _: &ResultTable<'_>) -> anyhow::Result<Document> {
+        anyhow::bail!("detect does not run on Athena yet")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Summary,
+    Details,
+    Raw,
+}
+
+/// What one rule matched.
+#[derive(Debug, Clone, Default)]
+struct Hits {
+    count: u64,
+    first: Option<Micros>,
+    last: Option<Micros>,
+    principals: HashSet<String>,
+}
+
+impl Hits {
+    fn add(&mut self, time: Option<Micros>, principal: &str) {
+        self.count += 1;
+        if let Some(t) = time {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+        if !self.principals.contains(principal) {
+            self.principals.insert(principal.to_string());
+        }
+    }
+
+    fn merge(&mut self, o: Hits) {
+        self.count += o.count;
+        self.first = [self.first, o.first].into_iter().flatten().min();
+        self.last = [self.last, o.last].into_iter().flatten().max();
+        self.principals.extend(o.principals);
+    }
+}
+
+/// One (rule, event) row of `--details`: the rule's index and the event's cells.
+#[derive(Debug, Clone)]
+struct Detail {
+    time: Option<Micros>,
+    rule: u32,
+    event_id: Option<String>,
+    event_name: Option<String>,
+    event_source: Option<String>,
+    principal: String,
+    source_ip: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Detect {
+    set: Arc<RuleSet>,
+    mode: Mode,
+    /// Per rule, in every mode: what `--fail-on` and the summary read.
+    hits: Vec<Hits>,
+    details: Vec<Detail>,
+    raw: Details,
+    events: u64,
+    fail_on: Option<Level>,
+    tripped: Arc<AtomicBool>,
+    /// The candidate rules of the event at hand, and its lower-cased field.
+    scratch: (Vec<u32>, String),
+}
+
+impl Report for Detect {
+    fn wants_raw(&self) -> bool {
+        true
+    }
+
+    fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
+        self.events += 1;
+        let (candidates, lower) = &mut self.scratch;
+        self.set.index.candidates(ev, candidates, lower);
+        if candidates.is_empty() {
+            return;
+        }
+        let Some(raw) = ev.raw.as_deref() else {
+            return;
+        };
+        // The event parsed once already, under ctq's nesting limit; it parses again here.
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(raw) else {
+            return;
+        };
+        let view = sigma::view::View::new(&json);
+        let mut matched = false;
+        for &i in candidates.iter() {
+            if !self.set.matches(i as usize, &view) {
+                continue;
+            }
+            matched = true;
+            let principal = ev.principal();
+            self.hits[i as usize].add(time, principal);
+            if self.mode == Mode::Details {
+                self.details.push(Detail {
+                    time,
+                    rule: i,
+                    event_id: ev.event_id.as_deref().map(str::to_string),
+                    event_name: ev.event_name.as_deref().map(str::to_string),
+                    event_source: ev.event_source.as_deref().map(str::to_string),
+                    principal: principal.to_string(),
+                    source_ip: ev.source_ip.as_deref().map(str::to_string),
+                });
+            }
+        }
+        if matched && self.mode == Mode::Raw {
+            let line = if raw.contains(['\n', '\r']) {
+                minify(raw)
+            } else {
+                raw.to_string()
+            };
+            self.raw
+                .push(time, ev.event_id.as_deref(), vec![Value::Str(line)]);
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        for (h, o) in self.hits.iter_mut().zip(other.hits) {
+            h.merge(o);
+        }
+        self.details.extend(other.details);
+        self.raw.merge(other.raw);
+        self.events += other.events;
+    }
+
+    fn finish(self) -> Document {
+        let set = &self.set;
+        if let Some(min) = self.fail_on {
+            let tripped = set
+                .rules
+                .iter()
+                .zip(&self.hits)
+                .any(|(r, h)| h.count > 0 && r.level.is_some_and(|l| l >= min));
+            self.tripped.store(tripped, Ordering::Relaxed);
+        }
+        let matched = self.hits.iter().filter(|h| h.count > 0).count();
+        let mut notes = Vec::new();
+        if matched == 0 && self.events > 0 {
+            notes.push(format!(
+                "none of the {} matched any of the {} read",
+                plural(set.rules.len() as u64, "rule"),
+                plural(self.events, "event")
+            ));
+        }
+        match self.mode {
+            Mode::Raw => Document::Lines(
+                self.raw
+                    .into_sorted()
+                    .into_iter()
+                    .filter_map(|mut r| match r.pop() {
+                        Some(Value::Str(s)) => Some(s),
+                        _ => None,
+                    })
+                    .collect(),
+                notes,
+            ),
+            Mode::Details => details_document(set, self.details, notes),
+            Mode::Summary => summary_document(set, self.hits, notes),
+        }
+    }
+}
+
+/// Rule order among equals: id (none first), then title.
+fn rule_key(r: &sigma::Rule) -> (&Option<String>, &str) {
+    (&r.id, &r.title)
+}
+
+fn summary_document(set: &RuleSet, hits: Vec<Hits>, notes: Vec<String>) -> Document {
+    let mut found: Vec<(&sigma::Rule, Hits)> = set
+        .rules
+        .iter()
+        .zip(hits)
+        .filter(|(_, h)| h.count > 0)
+        .collect();
+    found.sort_by(|(ra, ha), (rb, hb)| {
+        ra.level_rank()
+            .cmp(&rb.level_rank())
+            .then(hb.count.cmp(&ha.count))
+            .then_with(|| rule_key(ra).cmp(&rule_key(rb)))
+    });
+    let footer = summary_footer(&found);
+    let rows = found
+        .into_iter()
+        .map(|(r, h)| {
+            vec![
+                Value::str(r.id.as_deref()),
+                Value::Str(r.title.clone()),
+                Value::str(r.level.map(Level::as_str)),
+                Value::str(r.author.as_deref()),
+                Value::Count(h.count),
+                Value::time(h.first),
+                Value::time(h.last),
+                Value::Count(h.principals.len() as u64),
+            ]
+        })
+        .collect();
+    Rows {
+        columns: SUMMARY.to_vec(),
+        rows,
+        footer,
+        notes,
+    }
+    .into()
+}
+
+/// Totals per level, and the authors of the rules shown: the Detection Rule License asks a
+/// tool that reports a match to name the rule's author.
+fn summary_footer(found: &[(&sigma::Rule, Hits)]) -> Vec<String> {
+    if found.is_empty() {
+        return vec![];
+    }
+    let mut per_level = Vec::new();
+    for rank in 0..=Level::ALL.len() {
+        let (rules, events) = found
+            .iter()
+            .filter(|(r, _)| r.level_rank() == rank)
+            .fold((0u64, 0u64), |(n, e), (_, h)| (n + 1, e + h.count));
+        if rules > 0 {
+            let name = Level::ALL.get(rank).map_or("no level", |l| l.as_str());
+            per_level.push(format!(
+                "{name}: {}, {}",
+                plural(rules, "rule"),
+                plural(events, "event")
+            ));
+        }
+    }
+    let mut authors: Vec<&str> = found
+        .iter()
+        .filter_map(|(r, _)| r.author.as_deref())
+        .collect();
+    authors.sort_unstable();
+    authors.dedup();
+    let mut footer = vec![per_level.join(" · ")];
+    if !authors.is_empty() {
+        footer.push(format!("Rules by: {}", authors.join("; ")));
+    }
+    footer
+}
+
+fn details_document(set: &RuleSet, mut rows: Vec<Detail>, notes: Vec<String>) -> Document {
+    let second = |t: Option<Micros>| t.map(|t| t.div_euclid(SECOND));
+    rows.sort_by(|a, b| {
+        let (ta, tb) = (second(a.time), second(b.time));
+        // Newest first, events without a time last.
+        let by_time = match (ta, tb) {
+            (Some(x), Some(y)) => y.cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        let (ra, rb) = (&set.rules[a.rule as usize], &set.rules[b.rule as usize]);
+        by_time
+            .then_with(|| rule_key(ra).cmp(&rule_key(rb)))
+            .then_with(|| a.event_id.cmp(&b.event_id))
+            .then_with(|| a.time.cmp(&b.time))
+            .then_with(|| a.principal.cmp(&b.principal))
+    });
+    let rows = rows
+        .into_iter()
+        .map(|d| {
+            let r = &set.rules[d.rule as usize];
+            vec![
+                Value::time(d.time),
+                Value::str(r.id.as_deref()),
+                Value::Str(r.title.clone()),
+                Value::str(r.level.map(Level::as_str)),
+                Value::str(d.event_id.as_deref()),
+                Value::str(d.event_name.as_deref()),
+                Value::str(d.event_source.as_deref()),
+                Value::Str(d.principal),
+                Value::str(d.source_ip.as_deref()),
+            ]
+        })
+        .collect();
+    Rows {
+        columns: DETAILS.to_vec(),
+        rows,
+        footer: vec![],
+        notes,
+    }
+    .into()
+}

@@ -1,0 +1,416 @@
+//! The cheap test in front of every rule: which values of a few lean fields (`eventName`,
+//! `eventSource`, `userIdentity.type`, `userAgent`) a rule requires, read from its condition,
+//! and an index from those values to the rules, so that an event is shown only the rules it
+//! could match. 54 of SigmaHQ's 57 CloudTrail rules require an `eventName`.
+//!
+//! A gate is an over-approximation: every event a rule matches passes its gate. It is derived
+//! only from what a rule must match: a plain or trailing-`*` value of a gate field (with no
+//! modifier but `startswith` and `cased`), ANDed with anything. `not`, keywords and every other
+//! modifier leave a rule ungated (shown every event). An event whose lean field is absent (or
+//! empty, or not a string: the lean event does not keep those) passes every gate on that field.
+
+use std::collections::HashMap;
+
+use rsigma_parser::{
+    ConditionExpr, Detection, DetectionItem, Modifier, Quantifier, SelectorPattern, SigmaRule,
+    SigmaValue, SpecialChar, StringPart,
+};
+
+use crate::event::Event;
+
+/// The lean fields a gate can test, most selective first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    EventName,
+    EventSource,
+    IdentityType,
+    UserAgent,
+}
+
+impl Field {
+    const ALL: [Field; 4] = [
+        Field::EventName,
+        Field::EventSource,
+        Field::IdentityType,
+        Field::UserAgent,
+    ];
+
+    fn from_path(path: &str) -> Option<Field> {
+        match path {
+            "eventName" => Some(Field::EventName),
+            "eventSource" => Some(Field::EventSource),
+            "userIdentity.type" => Some(Field::IdentityType),
+            "userAgent" => Some(Field::UserAgent),
+            _ => None,
+        }
+    }
+
+    fn of<'e>(self, ev: &'e Event<'_>) -> Option<&'e str> {
+        match self {
+            Field::EventName => ev.event_name.as_deref(),
+            Field::EventSource => ev.event_source.as_deref(),
+            Field::IdentityType => ev.user_identity.kind.as_deref(),
+            Field::UserAgent => ev.user_agent.as_deref(),
+        }
+    }
+}
+
+/// A required value, lower-cased: the whole field, or its start.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Needle {
+    Exact(String),
+    Prefix(String),
+}
+
+/// What a rule requires: nothing (`Open`), or one of these field values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    Open,
+    AnyOf(Vec<(Field, Needle)>),
+}
+
+impl Gate {
+    /// How narrow a gate is, for choosing among the sides of an AND: a smaller key is better.
+    fn cost(&self) -> (usize, usize) {
+        match self {
+            Gate::Open => (usize::MAX, usize::MAX),
+            Gate::AnyOf(alts) => {
+                let worst = alts.iter().map(|(f, _)| *f as usize).max().unwrap_or(0);
+                (worst, alts.len())
+            }
+        }
+    }
+
+    fn and(gates: impl IntoIterator<Item = Gate>) -> Gate {
+        gates
+            .into_iter()
+            .min_by_key(Gate::cost)
+            .unwrap_or(Gate::Open)
+    }
+
+    fn or(gates: impl IntoIterator<Item = Gate>) -> Gate {
+        let mut all = Vec::new();
+        for g in gates {
+            match g {
+                Gate::Open => return Gate::Open,
+                Gate::AnyOf(alts) => all.extend(alts),
+            }
+        }
+        if all.is_empty() {
+            // An OR of nothing matches nothing; keep the rule open rather than reason about it.
+            return Gate::Open;
+        }
+        all.sort();
+        all.dedup();
+        Gate::AnyOf(all)
+    }
+}
+
+/// The gate of a rule, from its conditions (several conditions: any of them).
+pub fn analyse(rule: &SigmaRule) -> Gate {
+    let d = &rule.detection;
+    let mut budget = 10_000usize;
+    Gate::or(
+        d.conditions
+            .iter()
+            .map(|c| condition(c, &d.named, &mut budget)),
+    )
+}
+
+/// The gate of a condition. `budget` bounds the work on a hostile condition; when it runs out
+/// the rule is left open. Conditions nest only as deep as rsigma's parser allows.
+fn condition(c: &ConditionExpr, named: &HashMap<String, Detection>, budget: &mut usize) -> Gate {
+    if *budget == 0 {
+        return Gate::Open;
+    }
+    *budget -= 1;
+    match c {
+        ConditionExpr::And(cs) => Gate::and(cs.iter().map(|c| condition(c, named, budget))),
+        ConditionExpr::Or(cs) => Gate::or(cs.iter().map(|c| condition(c, named, budget))),
+        ConditionExpr::Not(_) => Gate::Open,
+        ConditionExpr::Identifier(name) => named.get(name).map_or(Gate::Open, detection),
+        ConditionExpr::Selector {
+            quantifier,
+            pattern,
+        } => {
+            // Whether `them` counts names that start with `_` decides nothing here: an OR
+            // takes them all (wider), an AND leaves them out (it picks among fewer sides).
+            let all = matches!(quantifier, Quantifier::All);
+            let mut names: Vec<&String> = match pattern {
+                SelectorPattern::Them => named
+                    .keys()
+                    .filter(|k| !(all && k.starts_with('_')))
+                    .collect(),
+                SelectorPattern::Pattern(p) => named.keys().filter(|k| glob(p, k)).collect(),
+            };
+            names.sort();
+            let gates = names.into_iter().map(|n| detection(&named[n]));
+            if all {
+                Gate::and(gates)
+            } else {
+                Gate::or(gates)
+            }
+        }
+    }
+}
+
+fn detection(d: &Detection) -> Gate {
+    match d {
+        Detection::AllOf(items) => Gate::and(items.iter().map(item)),
+        Detection::AnyOf(ds) => Gate::or(ds.iter().map(detection)),
+        Detection::And(ds) => Gate::and(ds.iter().map(detection)),
+        Detection::Keywords(_) | Detection::ArrayMatch { .. } | Detection::Conditional { .. } => {
+            Gate::Open
+        }
+    }
+}
+
+fn item(it: &DetectionItem) -> Gate {
+    let Some(field) = it.field.name.as_deref().and_then(Field::from_path) else {
+        return Gate::Open;
+    };
+    let mods = &it.field.modifiers;
+    let startswith = mods.contains(&Modifier::StartsWith);
+    if mods
+        .iter()
+        .any(|m| !matches!(m, Modifier::StartsWith | Modifier::Cased))
+        || it.values.is_empty()
+    {
+        return Gate::Open;
+    }
+    let mut alts = Vec::new();
+    for v in &it.values {
+        let SigmaValue::String(s) = v else {
+            return Gate::Open;
+        };
+        let needle = match s.parts.as_slice() {
+            [StringPart::Plain(p)] if startswith => Needle::Prefix(p.to_lowercase()),
+            [StringPart::Plain(p)] => Needle::Exact(p.to_lowercase()),
+            [
+                StringPart::Plain(p),
+                StringPart::Special(SpecialChar::WildcardMulti),
+            ] => Needle::Prefix(p.to_lowercase()),
+            _ => return Gate::Open,
+        };
+        alts.push((field, needle));
+    }
+    Gate::AnyOf(alts)
+}
+
+/// A `1 of selection_*` pattern: `*` any run, `?` one character; names are case-sensitive.
+fn glob(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            pi += 1;
+            mark = ni;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The rules by what their gates require.
+#[derive(Debug, Default)]
+pub struct Index {
+    open: Vec<u32>,
+    exact: HashMap<(Field, String), Vec<u32>>,
+    prefix: Vec<(Field, String, u32)>,
+    /// Every rule gated on a field, for events that lack it.
+    on_field: HashMap<Field, Vec<u32>>,
+    rules: usize,
+}
+
+impl Index {
+    pub fn new<'g>(gates: impl IntoIterator<Item = &'g Gate>) -> Index {
+        let mut ix = Index::default();
+        for (i, g) in gates.into_iter().enumerate() {
+            let i = i as u32;
+            ix.rules += 1;
+            match g {
+                Gate::Open => ix.open.push(i),
+                Gate::AnyOf(alts) => {
+                    for (f, n) in alts {
+                        match n {
+                            Needle::Exact(v) => {
+                                ix.exact.entry((*f, v.clone())).or_default().push(i)
+                            }
+                            Needle::Prefix(v) => ix.prefix.push((*f, v.clone(), i)),
+                        }
+                        let on = ix.on_field.entry(*f).or_default();
+                        if on.last() != Some(&i) {
+                            on.push(i);
+                        }
+                    }
+                }
+            }
+        }
+        ix
+    }
+
+    /// How many rules are shown every event.
+    pub fn open_rules(&self) -> usize {
+        self.open.len()
+    }
+
+    /// The rules `ev` could match, in rule order, into `out` (cleared first). `lower` is
+    /// scratch space for a lower-cased field.
+    pub fn candidates(&self, ev: &Event<'_>, out: &mut Vec<u32>, lower: &mut String) {
+        out.clear();
+        out.extend_from_slice(&self.open);
+        for f in Field::ALL {
+            let Some(on) = self.on_field.get(&f) else {
+                continue;
+            };
+            let Some(value) = f.of(ev) else {
+                out.extend_from_slice(on);
+                continue;
+            };
+            lower.clear();
+            if value.is_ascii() {
+                lower.push_str(value);
+                lower.make_ascii_lowercase();
+            } else {
+                lower.push_str(&value.to_lowercase());
+            }
+            // The key is a pair; a probe needs an owned String, so reuse one.
+            let key = (f, std::mem::take(lower));
+            if let Some(rules) = self.exact.get(&key) {
+                out.extend_from_slice(rules);
+            }
+            *lower = key.1;
+            for (pf, p, i) in &self.prefix {
+                if *pf == f && lower.starts_with(p.as_str()) {
+                    out.push(*i);
+                }
+            }
+        }
+        if out.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate_of(yaml: &str) -> Gate {
+        let c = rsigma_parser::parse_sigma_yaml(yaml).unwrap();
+        analyse(&c.rules[0])
+    }
+
+    fn rule(detection: &str) -> String {
+        format!("title: t\nlogsource:\n  product: aws\ndetection:\n{detection}")
+    }
+
+    fn exact(f: Field, v: &str) -> (Field, Needle) {
+        (f, Needle::Exact(v.into()))
+    }
+
+    #[test]
+    fn gates_follow_the_condition() {
+        let g = gate_of(&rule(
+            "  sel:\n    eventSource: iam.amazonaws.com\n    eventName:\n      - CreateUser\n      - DeleteUser\n  condition: sel\n",
+        ));
+        assert_eq!(
+            g,
+            Gate::AnyOf(vec![
+                exact(Field::EventName, "createuser"),
+                exact(Field::EventName, "deleteuser")
+            ])
+        );
+        // not: open; or with an open side: open; or of two gated sides: both.
+        let g = gate_of(&rule(
+            "  a:\n    eventName: X\n  b:\n    userAgent: Y\n  condition: not a\n",
+        ));
+        assert_eq!(g, Gate::Open);
+        let g = gate_of(&rule(
+            "  a:\n    eventName: X\n  b:\n    errorCode: Y\n  condition: a or b\n",
+        ));
+        assert_eq!(g, Gate::Open);
+        let g = gate_of(&rule(
+            "  sel_a:\n    eventName: X\n  sel_b:\n    userAgent: Y*\n  filter:\n    eventName: Z\n  condition: 1 of sel_* and not filter\n",
+        ));
+        assert_eq!(
+            g,
+            Gate::AnyOf(vec![
+                exact(Field::EventName, "x"),
+                (Field::UserAgent, Needle::Prefix("y".into()))
+            ])
+        );
+        // contains, wildcards inside, numbers: open.
+        let g = gate_of(&rule(
+            "  sel:\n    eventName|contains: X\n  condition: sel\n",
+        ));
+        assert_eq!(g, Gate::Open);
+        let g = gate_of(&rule("  sel:\n    eventName: 'A*B'\n  condition: sel\n"));
+        assert_eq!(g, Gate::Open);
+        let g = gate_of(&rule("  sel:\n    - 'keyword'\n  condition: sel\n"));
+        assert_eq!(g, Gate::Open);
+        // startswith: a prefix.
+        let g = gate_of(&rule(
+            "  sel:\n    eventName|startswith: Update\n  condition: sel\n",
+        ));
+        assert_eq!(
+            g,
+            Gate::AnyOf(vec![(Field::EventName, Needle::Prefix("update".into()))])
+        );
+    }
+
+    #[test]
+    fn the_index_shows_an_event_its_rules() {
+        let gates = [
+            Gate::AnyOf(vec![exact(Field::EventName, "stoplogging")]),
+            Gate::Open,
+            Gate::AnyOf(vec![(Field::EventName, Needle::Prefix("update".into()))]),
+            Gate::AnyOf(vec![exact(Field::IdentityType, "root")]),
+        ];
+        let ix = Index::new(&gates);
+        let (mut out, mut lower) = (Vec::new(), String::new());
+        let mut ev = Event {
+            event_name: Some("StopLogging".into()),
+            ..Event::default()
+        };
+        ix.candidates(&ev, &mut out, &mut lower);
+        // No identity type: the rule gated on it is shown too.
+        assert_eq!(out, [0, 1, 3]);
+        ev.user_identity.kind = Some("IAMUser".into());
+        ix.candidates(&ev, &mut out, &mut lower);
+        assert_eq!(out, [0, 1]);
+        ev.event_name = Some("UpdateTrail".into());
+        ix.candidates(&ev, &mut out, &mut lower);
+        assert_eq!(out, [1, 2]);
+        ev.event_name = None;
+        ix.candidates(&ev, &mut out, &mut lower);
+        assert_eq!(out, [0, 1, 2]);
+    }
+
+    #[test]
+    fn selector_globs() {
+        assert!(glob("selection_*", "selection_a"));
+        assert!(glob("filter*", "filter"));
+        assert!(!glob("filter_main_*", "filter_optional"));
+        assert!(glob("a?c", "abc"));
+        assert!(!glob("a?c", "ac"));
+    }
+}

@@ -1,0 +1,314 @@
+//! Which rules run: the built-in rules and the files of `--rules`, each document checked.
+//!
+//! A file or document ctq cannot run is named with the reason and counted as skipped (exit 3);
+//! the other rules still run. Rule files are small: a file over `MAX_RULE_FILE` is refused
+//! before it is parsed, folders are walked without recursion and without visiting a folder
+//! twice, and at most `MAX_RULES` rules are kept.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rsigma_parser::{Detection, Modifier, SigmaRule};
+
+use super::{Level, Origin, Rule, builtin, gate};
+
+/// The largest rule file read: SigmaHQ's largest is under 10 KiB.
+const MAX_RULE_FILE: u64 = 1 << 20;
+/// The most rules one run keeps; SigmaHQ has about 3,000 in all.
+const MAX_RULES: usize = 100_000;
+/// The deepest folder walked under a `--rules` folder.
+const MAX_DEPTH: usize = 64;
+
+/// What the user chose to run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub builtin: bool,
+    pub paths: Vec<PathBuf>,
+    /// `--level`: rules at or above it (a rule without a level is left out).
+    pub min_level: Option<Level>,
+    /// `--rule`: rules whose id or title contains it, in any letter case.
+    pub text: Option<String>,
+}
+
+/// The rules that will run, and what could not be used.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub rules: Vec<Rule>,
+    /// One line per file or rule that was skipped, with the reason.
+    pub skipped: Vec<String>,
+    /// Rule files read (built-in ones excepted).
+    pub files: usize,
+}
+
+/// The modifiers ctq runs, as the Sigma specification defines them. rsigma knows more
+/// (`expand`, `wide`, time parts, `neq`, …); a rule using them is skipped rather than run with
+/// a meaning ctq does not document.
+fn supported(m: Modifier) -> bool {
+    use Modifier::*;
+    matches!(
+        m,
+        Contains
+            | StartsWith
+            | EndsWith
+            | All
+            | Base64
+            | Base64Offset
+            | WindAsh
+            | Re
+            | Cidr
+            | Cased
+            | Exists
+            | FieldRef
+            | Gt
+            | Gte
+            | Lt
+            | Lte
+            | IgnoreCase
+            | Multiline
+            | DotAll
+    )
+}
+
+/// Reads the rules of `sel`; an error only when a `--rules` path cannot be read at all.
+pub fn load(sel: &Selection) -> anyhow::Result<Loaded> {
+    let mut out = Loaded::default();
+    let mut ids: HashMap<String, String> = HashMap::new();
+    if sel.builtin {
+        for (name, text) in builtin::RULES {
+            add_file(&mut out, &mut ids, text, Origin::Builtin, name);
+        }
+    }
+    let mut seen = HashSet::new();
+    for root in &sel.paths {
+        for path in rule_files(root, &mut out.skipped)? {
+            let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if !seen.insert(canonical) {
+                continue;
+            }
+            let shown = path.display().to_string();
+            match read_rule_file(&path) {
+                Ok(text) => {
+                    out.files += 1;
+                    add_file(
+                        &mut out,
+                        &mut ids,
+                        &text,
+                        Origin::File(shown.clone()),
+                        &shown,
+                    );
+                }
+                Err(why) => out.skipped.push(format!("{shown}: {why}")),
+            }
+        }
+    }
+    out.rules.retain(|r| keep(r, sel));
+    Ok(out)
+}
+
+fn keep(r: &Rule, sel: &Selection) -> bool {
+    if let Some(min) = sel.min_level
+        && r.level.is_none_or(|l| l < min)
+    {
+        return false;
+    }
+    if let Some(text) = &sel.text {
+        let text = text.to_lowercase();
+        let hit = |s: &str| s.to_lowercase().contains(&text);
+        return r.id.as_deref().is_some_and(hit) || hit(&r.title);
+    }
+    true
+}
+
+/// The `.yml`/`.yaml` files under `root` (or `root` itself), sorted within each folder.
+fn rule_files(root: &Path, skipped: &mut Vec<String>) -> anyhow::Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(root).map_err(|e| {
+        anyhow::anyhow!(
+            "--rules {}: {}",
+            root.display(),
+            crate::source::io_reason(&e)
+        )
+    })?;
+    if !meta.is_dir() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut visited = HashSet::new();
+    let mut stack = vec![(root.to_path_buf(), 0usize)];
+    while let Some((dir, depth)) = stack.pop() {
+        if !visited.insert(std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone())) {
+            continue;
+        }
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                skipped.push(format!(
+                    "{}: {}",
+                    dir.display(),
+                    crate::source::io_reason(&e)
+                ));
+                continue;
+            }
+        };
+        let mut here: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        here.sort();
+        let mut subdirs = Vec::new();
+        for p in here {
+            if p.is_dir() {
+                if depth + 1 < MAX_DEPTH {
+                    subdirs.push((p, depth + 1));
+                } else {
+                    skipped.push(format!(
+                        "{}: more than {MAX_DEPTH} folders deep, not read",
+                        p.display()
+                    ));
+                }
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+                files.push(p);
+            }
+        }
+        // Depth first, in name order: the stack pops the first subfolder next.
+        stack.extend(subdirs.into_iter().rev());
+    }
+    Ok(files)
+}
+
+fn read_rule_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| crate::source::io_reason(&e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_RULE_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::source::io_reason(&e))?;
+    if bytes.len() as u64 > MAX_RULE_FILE {
+        return Err(format!(
+            "larger than {} KiB: not read as a Sigma rule",
+            MAX_RULE_FILE >> 10
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
+/// Parses one file's documents and keeps the rules ctq can run.
+fn add_file(
+    out: &mut Loaded,
+    ids: &mut HashMap<String, String>,
+    text: &str,
+    origin: Origin,
+    shown: &str,
+) {
+    let collection = match rsigma_parser::parse_sigma_yaml(text) {
+        Ok(c) => c,
+        Err(e) => {
+            out.skipped
+                .push(format!("{shown}: {}", one_line(&e.to_string())));
+            return;
+        }
+    };
+    for e in &collection.errors {
+        out.skipped.push(format!("{shown}: {}", one_line(e)));
+    }
+    for c in &collection.correlations {
+        out.skipped.push(format!(
+            "{shown}: correlation rule {:?}: correlation rules are not supported yet",
+            c.title
+        ));
+    }
+    if !collection.filters.is_empty() {
+        out.skipped.push(format!(
+            "{shown}: {} Sigma filter document(s): filters are not supported",
+            collection.filters.len()
+        ));
+    }
+    for rule in collection.rules {
+        let title = rule.title.clone();
+        let named = |why: String| format!("{shown}: rule {title:?}: {why}");
+        if out.rules.len() >= MAX_RULES {
+            out.skipped
+                .push(named(format!("more than {MAX_RULES} rules: not run")));
+            continue;
+        }
+        if let Err(why) = applies(&rule) {
+            out.skipped.push(named(why));
+            continue;
+        }
+        if let Some(id) = &rule.id
+            && let Some(first) = ids.get(id)
+        {
+            out.skipped.push(named(format!(
+                "id {id} is also the id of a rule in {first}"
+            )));
+            continue;
+        }
+        let compiled = match rsigma_eval::compile_rule(&rule) {
+            Ok(c) => c,
+            Err(e) => {
+                out.skipped.push(named(one_line(&e.to_string())));
+                continue;
+            }
+        };
+        if let Some(id) = &rule.id {
+            ids.insert(id.clone(), origin.as_str().to_string());
+        }
+        out.rules.push(Rule {
+            id: rule.id.clone(),
+            title,
+            level: rule.level.map(Level::from_sigma),
+            author: rule.author.clone(),
+            origin: origin.clone(),
+            gate: gate::analyse(&rule),
+            compiled,
+            parsed: rule,
+        });
+    }
+}
+
+/// Whether ctq runs this rule: a CloudTrail log source, and only the documented features.
+fn applies(rule: &SigmaRule) -> Result<(), String> {
+    let ls = &rule.logsource;
+    let product = ls.product.as_deref().map(str::to_ascii_lowercase);
+    let service = ls.service.as_deref().map(str::to_ascii_lowercase);
+    if product.as_deref() != Some("aws") || service.as_deref().is_some_and(|s| s != "cloudtrail") {
+        let shown = |v: &Option<String>| v.as_deref().unwrap_or("(none)").to_string();
+        return Err(format!(
+            "log source product: {}, service: {} is not AWS CloudTrail",
+            shown(&ls.product),
+            shown(&ls.service)
+        ));
+    }
+    if rule.detection.timeframe.is_some() {
+        return Err("`timeframe` (an aggregation) is not supported".into());
+    }
+    let mut stack: Vec<&Detection> = rule.detection.named.values().collect();
+    while let Some(d) = stack.pop() {
+        match d {
+            Detection::AllOf(items) => {
+                for item in items {
+                    if let Some(m) = item.field.modifiers.iter().find(|m| !supported(**m)) {
+                        return Err(format!(
+                            "the modifier `{}` is not supported",
+                            modifier_name(*m)
+                        ));
+                    }
+                }
+            }
+            Detection::AnyOf(ds) | Detection::And(ds) => stack.extend(ds),
+            Detection::Keywords(_) => {}
+            Detection::ArrayMatch { .. } | Detection::Conditional { .. } => {
+                return Err("array blocks (`field[any]:`) are not supported".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn modifier_name(m: Modifier) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{m:?}").to_lowercase())
+}
+
+/// A parser's message on one line (YAML errors can span several).
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
