@@ -423,8 +423,14 @@ fn at_least_one(option: &'static str) -> impl Fn(&str) -> Result<NonZeroUsize, S
 
 impl Common {
     /// The settings, validated: `now` is taken once for the run; `is_ddl` says the command is
-    /// `athena ddl`, which runs no report, so never on Athena.
-    pub fn config(self, now: Micros, is_ddl: bool) -> Result<Config, UsageError> {
+    /// `athena ddl`, which runs no report, so never on Athena; `reads_events` is false for a
+    /// command that needs no source (`detect --list-rules`).
+    pub fn config(
+        self,
+        now: Micros,
+        is_ddl: bool,
+        reads_events: bool,
+    ) -> Result<Config, UsageError> {
         let c = self;
         let engine = if is_ddl {
             Engine::Local
@@ -441,7 +447,7 @@ impl Common {
                 "--athena-output '{out}' is not an S3 location: give s3://BUCKET/PREFIX/"
             )));
         }
-        if c.sources.is_empty() && !on_athena {
+        if c.sources.is_empty() && !on_athena && reads_events {
             return Err(UsageError(
                 "no source given: pass --source with a folder, a file, - for standard input or \
                  s3://BUCKET[/PREFIX] (or set CTQ_SOURCE)"

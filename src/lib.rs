@@ -45,7 +45,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Report(_) | Command::Athena(_) => {}
     }
     let is_ddl = matches!(cli.command, Command::Athena(_));
-    let config = cli.common.config(time::now(), is_ddl)?;
+    let reads_events = match &cli.command {
+        Command::Report(r) => r.reads_events(),
+        _ => true,
+    };
+    let config = cli.common.config(time::now(), is_ddl, reads_events)?;
     match cli.command {
         Command::Report(report) => report.run(OnEngine(&config)),
         Command::Athena(ddl) => ddl::run(ddl, &config),

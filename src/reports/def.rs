@@ -53,6 +53,10 @@ pub trait ReportDef {
     fn prepare(&mut self) -> anyhow::Result<u64> {
         Ok(0)
     }
+    /// Whether this run reads events; `without_events` answers when it does not.
+    fn reads_events(&self) -> bool {
+        true
+    }
     /// A document printed instead of reading any event (`detect --list-rules`).
     fn without_events(&self) -> Option<Document> {
         None

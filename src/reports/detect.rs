@@ -134,7 +134,7 @@ impl ReportDef for Args {
         if loaded.rules.is_empty() {
             let mut why = "no rules to run".to_string();
             if skipped > 0 {
-                why.push_str(&format!(": {} skipped (named above)", plural(skipped, "rule or file")));
+                why.push_str(&format!(": {skipped} skipped (named above)"));
             } else if self.level.is_some() || self.rule.is_some() {
                 why.push_str(": none is left after --level and --rule");
             } else if self.no_builtin {
@@ -143,14 +143,22 @@ impl ReportDef for Args {
             anyhow::bail!(why);
         }
         if skipped > 0 {
+            let (n, s) = (loaded.rules.len(), if skipped == 1 { "" } else { "s" });
             warn(&format!(
-                "{} skipped (named above); the {} run",
-                plural(skipped, "rule or rule file"),
-                plural(loaded.rules.len() as u64, "other rule")
+                "{skipped} rule{s} or rule file{s} skipped (named above); {}",
+                if n == 1 {
+                    "the 1 other rule runs".to_string()
+                } else {
+                    format!("the {n} other rules run")
+                }
             ));
         }
         self.set = Some(Arc::new(RuleSet::new(loaded.rules)));
         Ok(skipped)
+    }
+
+    fn reads_events(&self) -> bool {
+        !self.list_rules
     }
 
     fn without_events(&self) -> Option<Document> {
@@ -453,29 +461,12 @@ fn summary_footer(found: &[(&sigma::Rule, Hits)]) -> Vec<String> {
     footer
 }
 
-fn details_document(set: &RuleSet, mut rows: Vec<Detail>, notes: Vec<String>) -> Document {
-    let second = |t: Option<Micros>| t.map(|t| t.div_euclid(SECOND));
-    rows.sort_by(|a, b| {
-        let (ta, tb) = (second(a.time), second(b.time));
-        // Newest first, events without a time last.
-        let by_time = match (ta, tb) {
-            (Some(x), Some(y)) => y.cmp(&x),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        };
-        let (ra, rb) = (&set.rules[a.rule as usize], &set.rules[b.rule as usize]);
-        by_time
-            .then_with(|| rule_key(ra).cmp(&rule_key(rb)))
-            .then_with(|| a.event_id.cmp(&b.event_id))
-            .then_with(|| a.time.cmp(&b.time))
-            .then_with(|| a.principal.cmp(&b.principal))
-    });
-    let rows = rows
+fn details_document(set: &RuleSet, details: Vec<Detail>, notes: Vec<String>) -> Document {
+    let mut rows: Vec<(Option<Micros>, Vec<Value>)> = details
         .into_iter()
         .map(|d| {
             let r = &set.rules[d.rule as usize];
-            vec![
+            let cells = vec![
                 Value::time(d.time),
                 Value::str(r.id.as_deref()),
                 Value::Str(r.title.clone()),
@@ -485,9 +476,24 @@ fn details_document(set: &RuleSet, mut rows: Vec<Detail>, notes: Vec<String>) ->
                 Value::str(d.event_source.as_deref()),
                 Value::Str(d.principal),
                 Value::str(d.source_ip.as_deref()),
-            ]
+            ];
+            (d.time.map(|t| t.div_euclid(SECOND)), cells)
         })
         .collect();
+    // Newest first (whole seconds, events without a time last), then rule_id (null first),
+    // title and event_id ascending, then the whole row.
+    rows.sort_by(|(ta, a), (tb, b)| {
+        let by_time = match (ta, tb) {
+            (Some(x), Some(y)) => y.cmp(x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        by_time
+            .then_with(|| (&a[1], &a[2], &a[4]).cmp(&(&b[1], &b[2], &b[4])))
+            .then_with(|| a.cmp(b))
+    });
+    let rows = rows.into_iter().map(|(_, cells)| cells).collect();
     Rows {
         columns: DETAILS.to_vec(),
         rows,

@@ -29,6 +29,13 @@ macro_rules! registry {
         }
 
         impl Command {
+            /// Whether the command reads events (and so needs a source).
+            pub fn reads_events(&self) -> bool {
+                match self {
+                    $(Command::$variant(args) => args.reads_events(),)*
+                }
+            }
+
             /// Hands the chosen report, with its options, to `runner`.
             pub fn run<R: Runner>(self, runner: R) -> R::Out {
                 match self {

@@ -80,7 +80,14 @@ pub fn load(sel: &Selection) -> anyhow::Result<Loaded> {
     }
     let mut seen = HashSet::new();
     for root in &sel.paths {
-        for path in rule_files(root, &mut out.skipped)? {
+        let files = rule_files(root, &mut out.skipped)?;
+        if files.is_empty() {
+            out.skipped.push(format!(
+                "{}: no .yml or .yaml file in this folder",
+                root.display()
+            ));
+        }
+        for path in files {
             let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
             if !seen.insert(canonical) {
                 continue;

@@ -12,6 +12,7 @@ mod aws;
 mod cache;
 mod cases;
 mod cli;
+mod detect;
 mod faults;
 mod fuzz;
 pub mod fuzz_check;

@@ -14,11 +14,14 @@ print.
                       events [FILTERS] [--fields PATHS]... [--raw] [--limit N] [--oldest-first] |
                       console-logins [--failures] [--no-mfa] |
                       network-activity [--vpce ID]... [--denied] |
-                      summary [--top N] [-o csv [--csv-raw]] | event-sources [--top N]>
+                      summary [--top N] [-o csv [--csv-raw]] | event-sources [--top N] |
+                      detect [--rules PATH]... [--no-builtin] [--level L] [--rule TEXT] [--details] [--raw]>
 
 The last four (issue 4) follow tests/reference/CONTRACT-issue4.md. `events --raw` prints
 each matching event's own text from its file, one per line (-o is ignored); `summary -o csv`
-prints the section,key,count lines. Everything else prints what `ctq ... -o json` prints.
+prints the section,key,count lines. `detect` is in sigma_reference.py (its --raw prints like
+`events --raw`; a skipped rule file or document also makes the exit code 3). Everything else
+prints what `ctq ... -o json` prints.
 
 Options may come before or after the command. T is YYYY-MM-DD or RFC 3339
 (absolute times only). `--top 0` means all rows. Skipped inputs are named on
@@ -881,7 +884,7 @@ FILTERS = {"--user": "user", "--principal": "principal", "--access-key": "access
            "--error-code": "error_code", "--category": "category"}
 FLAGS = {"--details": "details", "--raw": "raw", "--oldest-first": "oldest_first", "--errors": "errors",
          "--read-only": "read_only", "--write": "write", "--failures": "failures", "--no-mfa": "no_mfa", "--denied": "denied",
-         "--csv-raw": "csv_raw"}
+         "--csv-raw": "csv_raw", "--no-builtin": "no_builtin"}
 # which command takes which option (besides the common ones)
 ALLOWED = {
     "sts-endpoints": {"--details"}, "root-activity": {"--details"}, "errors": {"--top"},
@@ -891,18 +894,20 @@ ALLOWED = {
     "network-activity": {"--vpce", "--denied"},
     "summary": {"--top"},
     "event-sources": {"--top"},
+    "detect": {"--rules", "--no-builtin", "--level", "--rule", "--details", "--raw"},
 }
 
 
 def parse_args(argv):
     a = {"sources": [], "date": None, "since": None, "until": None, "accounts": [], "regions": [],
          "output": "json", "top": 10, "command": None, "bucket": None, "fields": [], "limit": None,
-         "filters": {v: [] for v in FILTERS.values()}, "given": set()}
+         "filters": {v: [] for v in FILTERS.values()}, "given": set(), "rules": [], "level": None, "rule": None}
     a.update({v: False for v in FLAGS.values()})
     with_value = {"-s": "sources", "--source": "sources", "--date": "date", "--since": "since",
                   "--until": "until", "--account": "accounts", "--region": "regions",
                   "-o": "output", "--output": "output", "--threads": None, "--top": "top",
-                  "--fields": "fields", "--limit": "limit", **FILTERS}
+                  "--fields": "fields", "--limit": "limit", "--rules": "rules", "--level": "level",
+                  "--rule": "rule", **FILTERS}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -916,7 +921,7 @@ def parse_args(argv):
                     usage(f"{opt} needs a value")
                 val = argv[i]
             dest = with_value[opt]
-            if dest in ("sources", "accounts", "regions"):
+            if dest in ("sources", "accounts", "regions", "rules"):
                 a[dest].append(val)
             elif dest in ("top", "limit"):
                 if not val.isdigit():
@@ -964,6 +969,8 @@ def parse_args(argv):
         usage("the reference prints -o json only (and -o csv for summary)")
     if a["date"] and (a["since"] or a["until"]):
         usage("--date conflicts with --since/--until")
+    if a["level"] is not None and a["level"] not in ("informational", "low", "medium", "high", "critical"):
+        usage("--level: one of informational, low, medium, high, critical")
     if not a["sources"]:
         env = os.environ.get("CTQ_SOURCE")
         if not env:
@@ -1033,10 +1040,14 @@ def main(argv):
         rows = report_network(events, a)
     elif cmd == "event-sources":
         rows = report_event_sources(pairs, a["top"])
+    elif cmd == "detect":
+        import sigma_reference  # the Sigma evaluator lives in its own file
+        rows, bad_rules = sigma_reference.report_detect(events, a)
+        skipped += bad_rules
     else:
         rows = report_summary(events, a["top"])
 
-    if cmd == "events" and a["raw"]:
+    if cmd in ("events", "detect") and a["raw"]:
         sys.stdout.buffer.write("".join(line + "\n" for line in rows).encode("utf-8"))
     elif cmd == "summary" and a["output"] == "csv":
         sys.stdout.buffer.write(summary_csv(rows, raw=a["csv_raw"]).encode("utf-8"))
