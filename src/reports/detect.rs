@@ -31,8 +31,7 @@ use crate::time::{Micros, SECOND};
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Rules")]
 pub struct Args {
-    /// A Sigma rule file, or a folder searched for .yml and .yaml files (repeatable), for
-    /// example a clone of SigmaHQ's rules/cloud/aws
+    /// Sigma rules: a .yml file, or a folder searched for them (repeatable)
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
     /// Run only the rules given with --rules, not ctq's built-in ones
@@ -41,20 +40,19 @@ pub struct Args {
     /// Only the rules at or above this level
     #[arg(long, value_name = "LEVEL")]
     level: Option<Level>,
-    /// Only the rules whose id or title contains TEXT, in any letter case
+    /// Only the rules whose id or title contains TEXT (any case)
     #[arg(long = "rule", value_name = "TEXT")]
     rule: Option<String>,
-    /// Print the rules that would run (rule_id, title, level, author, source); read no events
+    /// Print the rules that would run, and read no events
     #[arg(long)]
     list_rules: bool,
-    /// One row per rule and matching event, newest first, instead of one row per rule
+    /// One row per rule and matching event, newest first
     #[arg(long, conflicts_with = "raw", help_heading = "Detection output")]
     details: bool,
-    /// The matching events exactly as logged, one per line, each once however many rules
-    /// match it
+    /// The matching events as logged, one per line, each once
     #[arg(long, help_heading = "Detection output")]
     raw: bool,
-    /// Exit 4 when a rule at or above LEVEL matched, for CI and scheduled jobs
+    /// Exit 4 when a rule at or above LEVEL matched (for CI)
     #[arg(long, value_name = "LEVEL", help_heading = "Detection output")]
     fail_on: Option<Level>,
     /// The rules, once read.

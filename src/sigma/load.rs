@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use rsigma_parser::{Detection, Modifier, SigmaRule};
 
-use super::{Level, Origin, Rule, builtin, gate};
+use super::rule::{Level, Origin, Rule};
+use super::{builtin, gate};
 
 /// The largest rule file read: SigmaHQ's largest is under 10 KiB.
 const MAX_RULE_FILE: u64 = 1 << 20;
