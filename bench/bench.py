@@ -34,9 +34,18 @@ def commands(ctq, corpus, info, peers):
         ("ctq root-activity", [ctq, "root-activity", *src], True),
         ("ctq who-touched-bucket", [ctq, "who-touched-bucket", "prod-data", *src], True),
         ("ctq summary", [ctq, "summary", *src], True),
+        ("ctq detect (built-in rules)", [ctq, "detect", *src], True),
         ("ctq errors --threads 1", [ctq, "errors", "--top", "10", "--threads", "1", *src], True),
         ("ctq errors --date (1 day)", [ctq, "errors", "--top", "10", "--source", corpus, "--date", mid_day, "-o", "json"], False),
     ]
+    # SigmaHQ's CloudTrail rules (SIGMA_RULES, or ../shared/sigma-aws-cloudtrail beside the
+    # repository), with the built-in rules too, as the detection target asks.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sigma = os.environ.get("SIGMA_RULES", os.path.join(here, "..", "..", "shared", "sigma-aws-cloudtrail"))
+    if os.path.isdir(sigma):
+        cmds.insert(6, ("ctq detect --rules SigmaHQ", [ctq, "detect", "--rules", sigma, *src], True))
+    else:
+        print("note: %s is missing: ctq detect --rules SigmaHQ skipped" % sigma, file=sys.stderr)
     if peers:
         try:
             import duckdb  # noqa: F401
