@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use rsigma_parser::{Detection, Modifier, SigmaRule};
 
 use super::rule::{Level, Origin, Rule};
-use super::{builtin, gate};
+use super::{builtin, gate, normalize};
 
 /// The largest rule file read: SigmaHQ's largest is under 10 KiB.
 const MAX_RULE_FILE: u64 = 1 << 20;
@@ -227,7 +227,7 @@ fn add_file(
             collection.filters.len()
         ));
     }
-    for rule in collection.rules {
+    for mut rule in collection.rules {
         let title = rule.title.clone();
         let named = |why: String| format!("{shown}: rule {title:?}: {why}");
         if out.rules.len() >= MAX_RULES {
@@ -235,7 +235,7 @@ fn add_file(
                 .push(named(format!("more than {MAX_RULES} rules: not run")));
             continue;
         }
-        if let Err(why) = applies(&rule) {
+        if let Err(why) = applies(&rule).and_then(|()| normalize::normalize(&mut rule)) {
             out.skipped.push(named(why));
             continue;
         }
@@ -319,4 +319,31 @@ fn modifier_name(m: Modifier) -> String {
 /// A parser's message on one line (YAML errors can span several).
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every built-in rule names the event names it is about, so that an event of another name
+    /// costs no rule any work.
+    #[test]
+    fn every_builtin_rule_is_gated_on_its_event_names() {
+        let loaded = load(&Selection {
+            builtin: true,
+            ..Selection::default()
+        })
+        .unwrap();
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        let open: Vec<&str> = loaded
+            .rules
+            .iter()
+            .filter(|r| match &r.gate {
+                gate::Gate::Open => true,
+                gate::Gate::AnyOf(alts) => alts.iter().any(|(f, _)| *f != gate::Field::EventName),
+            })
+            .map(|r| r.title.as_str())
+            .collect();
+        assert!(open.is_empty(), "not gated on eventName: {open:?}");
+    }
 }

@@ -10,6 +10,7 @@
 mod builtin;
 pub mod gate;
 mod load;
+mod normalize;
 mod rule;
 pub mod view;
 

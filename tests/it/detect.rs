@@ -86,33 +86,19 @@ fn rules_on_every_real_sample_and_the_fixtures_agree_with_the_reference() {
     }
 }
 
-/// The rules of the built-in set fire on their own test events and not on the near misses.
-#[test]
-fn every_builtin_rule_fires_on_its_event_and_not_on_its_near_miss() {
-    let tests: Value = serde_json::from_str(
-        &std::fs::read_to_string(manifest_dir().join("rules/tests.json")).unwrap(),
-    )
-    .unwrap();
-    let tests = tests.as_object().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut files: Vec<String> = std::fs::read_dir(manifest_dir().join("rules"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yml"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 30, "{} built-in rules", files.len());
+/// Each rule of `cases` (file name → `{fires, near_miss}`) fires on its event and not on its
+/// near miss, run alone from `dir`; `fires: null` is a rule that cannot match as written.
+fn fires_and_near_misses(dir: &Path, cases: &serde_json::Map<String, Value>) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
     let mut problems = Vec::new();
-    for file in &files {
-        let Some(case) = tests.get(file.as_str()) else {
-            problems.push(format!("{file}: no test events in rules/tests.json"));
-            continue;
-        };
-        let rule = manifest_dir().join("rules").join(file);
+    for (file, case) in cases {
+        let rule = dir.join(file);
         for (which, want) in [("fires", true), ("near_miss", false)] {
+            if case[which].is_null() {
+                continue;
+            }
             let path = write(
-                dir.path(),
+                tmp.path(),
                 &format!("{file}.{which}.json"),
                 &records(&[case[which].clone()]),
             );
@@ -128,8 +114,16 @@ fn every_builtin_rule_fires_on_its_event_and_not_on_its_near_miss() {
                 "-o",
                 "json",
             ]);
-            let fired = out.code == 0 && out.json().as_array().is_some_and(|a| a.len() == 1);
-            if fired != want || out.code != 0 {
+            let rows = if out.code == 0 {
+                out.json()
+            } else {
+                Value::Null
+            };
+            let fired = rows.as_array().is_some_and(|a| a.len() == 1);
+            let right_rule = case
+                .get("rule_id")
+                .is_none_or(|id| !fired || rows[0]["rule_id"] == *id);
+            if fired != want || out.code != 0 || !right_rule {
                 problems.push(format!(
                     "{file}: {which}: exit {} rows {}; stderr {}",
                     out.code,
@@ -139,7 +133,89 @@ fn every_builtin_rule_fires_on_its_event_and_not_on_its_near_miss() {
             }
         }
     }
+    problems
+}
+
+fn cases(rel: &str) -> serde_json::Map<String, Value> {
+    let text = std::fs::read_to_string(manifest_dir().join(rel)).unwrap();
+    match serde_json::from_str(&text).unwrap() {
+        Value::Object(m) => m,
+        other => panic!("{rel} is not an object: {other}"),
+    }
+}
+
+/// The rules of the built-in set fire on their own test events and not on the near misses.
+#[test]
+fn every_builtin_rule_fires_on_its_event_and_not_on_its_near_miss() {
+    let tests = cases("rules/tests.json");
+    let mut files: Vec<String> = std::fs::read_dir(manifest_dir().join("rules"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 30, "{} built-in rules", files.len());
+    let mut problems: Vec<String> = files
+        .iter()
+        .filter(|f| !tests.contains_key(f.as_str()))
+        .map(|f| format!("{f}: no test events in rules/tests.json"))
+        .collect();
+    problems.extend(fires_and_near_misses(&manifest_dir().join("rules"), &tests));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// SigmaHQ's rules that fire on none of the real samples each have a synthetic event that they
+/// match and a near miss (`tests/detect/sigmahq-cases.json`); every other SigmaHQ rule fires on
+/// a sample.
+#[test]
+fn silent_sigmahq_rules_fire_on_their_synthetic_events() {
+    let (Some(rules), Some(samples)) = (sigmahq(), shared("cloudtrail-samples")) else {
+        return;
+    };
+    let tests = cases("tests/detect/sigmahq-cases.json");
+    let problems = fires_and_near_misses(&rules, &tests);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let out = run(&[
+        "detect",
+        "--no-builtin",
+        "--rules",
+        rules.to_str().unwrap(),
+        "-s",
+        samples.to_str().unwrap(),
+        "--since",
+        "2000-01-01",
+        "-o",
+        "json",
+    ]);
+    let fired: Vec<String> = out
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule_id"].as_str().unwrap().to_string())
+        .collect();
+    let mut uncovered = Vec::new();
+    for e in std::fs::read_dir(&rules).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".yml") || tests.contains_key(&name) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let id = text
+            .lines()
+            .find_map(|l| l.strip_prefix("id: "))
+            .unwrap()
+            .trim();
+        if !fired.iter().any(|f| f == id) {
+            uncovered.push(name);
+        }
+    }
+    assert!(
+        uncovered.is_empty(),
+        "fire on no sample and have no synthetic case: {uncovered:?}"
+    );
 }
 
 /// The built-in rules fire on at least 30 of the 35 Stratus Red Team detonations.
@@ -475,4 +551,55 @@ fn raw_prints_each_matching_event_once() {
     assert_eq!(lines.len(), 1, "{}", out.stdout);
     let ev: Value = serde_json::from_str(lines[0]).unwrap();
     assert_eq!(ev["eventName"], "StopLogging");
+}
+
+/// Rules written to exercise every Sigma feature (`tests/detect/features/rules`), each with
+/// events that match and near misses (`tests/detect/features/events`): ctq and the reference
+/// agree on every one, in both output modes and in several windows.
+#[test]
+fn every_sigma_feature_agrees_with_the_reference() {
+    if !python_available() {
+        return;
+    }
+    let dir = manifest_dir().join("tests/detect/features");
+    let rules = dir.join("rules");
+    let rules = rules.to_str().unwrap();
+    compare_all(
+        "Sigma features",
+        &[dir.join("events")],
+        &[
+            &["detect", "--no-builtin", "--rules", rules],
+            &["detect", "--no-builtin", "--rules", rules, "--details"],
+            &["detect", "--rules", rules, "--level", "low"],
+        ],
+        &[WINDOW],
+    );
+    // Every feature rule fires on something: a rule that never fires tests nothing.
+    let out = run(&[
+        "detect",
+        "--no-builtin",
+        "--rules",
+        rules,
+        "-s",
+        dir.join("events").to_str().unwrap(),
+        "--since",
+        "2000-01-01",
+        "-o",
+        "json",
+    ]);
+    let listed = run(&[
+        "detect",
+        "--list-rules",
+        "--no-builtin",
+        "--rules",
+        rules,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.json().as_array().unwrap().len(),
+        listed.json().as_array().unwrap().len(),
+        "some feature rules fire on nothing: {}",
+        out.stdout
+    );
 }

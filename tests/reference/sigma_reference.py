@@ -604,9 +604,10 @@ def scalar_text(v):
     return None
 
 
-# CHOICE: a numeric string is a plain decimal with an optional exponent: no spaces, no
-# inf/nan, no hex, no underscores.
-NUMBER_RE = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
+# CHOICE (ctq's contract): a numeric string is what Rust's f64 parser takes: a decimal with an
+# optional sign and exponent, or inf, infinity, nan in any letter case; no spaces, no hex, no
+# underscores.
+NUMBER_RE = re.compile(r"[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|inf|infinity|nan)", re.IGNORECASE)
 
 
 def number_of(v):
@@ -617,6 +618,19 @@ def number_of(v):
         return float(v)
     if isinstance(v, str) and NUMBER_RE.fullmatch(v):
         return float(v)
+    return None
+
+
+def is_null(vals):
+    """Whether the values a field reached make it null: none, or exactly one, null."""
+    return not vals or (len(vals) == 1 and vals[0] is None)
+
+
+def single_scalar(vals):
+    """The one scalar a field reached, or None (absent, null, several values, an array or an
+    object)."""
+    if len(vals) == 1 and not isinstance(vals[0], (list, dict)) and vals[0] is not None:
+        return vals[0]
     return None
 
 
@@ -837,7 +851,9 @@ def compile_value(field, mods, kind, value):
     if kind == "exists":
         if not isinstance(value, bool):
             raise RuleSkip(f"{field}|exists needs true or false")
-        return lambda ev: any(v is not None for v in ev.values(field)) == value
+        # CHOICE (ctq's contract): a field exists when it is not null (as `null` below): an
+        # array reached through a path exists whatever it holds.
+        return lambda ev: (not is_null(ev.values(field))) == value
 
     if value is None:
         if field is None:
@@ -845,12 +861,10 @@ def compile_value(field, mods, kind, value):
         if kind is not None:
             raise RuleSkip(f"{field}|{kind}: the value is null")
 
-        # CHOICE: like any other value, null is looked for in arrays and objects too, so
-        # [null] and {"k": null} match null; an empty array or object does not.
-        def is_null(ev):
-            vals = ev.values(field)
-            return not vals or any(leaf is None for v in vals for leaf in leaves(v))
-        return is_null
+        # CHOICE (ctq's contract): null is the field itself being absent or JSON null. An
+        # array or object is not null, even one that holds nulls; a path that crosses arrays
+        # is null only when it reaches exactly one value and that value is null.
+        return lambda ev: is_null(ev.values(field))
 
     if kind == "fieldref":
         if not isinstance(value, str):
@@ -864,17 +878,25 @@ def compile_value(field, mods, kind, value):
         else:
             op = lambda mine, other: mine == other
 
-        # CHOICE: both sides compared as text (5 equals "5"), every non-null scalar of one
-        # side against every one of the other; nulls never equal anything.
+        # CHOICE (ctq's contract): compared as text (5 equals "5"). The other field must be
+        # one scalar (an array, object, null or absent one matches nothing); for equality this
+        # field too, while contains/startswith/endswith take any of this field's scalars.
+        exact = not any(m in mods for m in ("contains", "startswith", "endswith"))
+
         def refers(ev):
-            others = ev.texts(value)
-            if not others:
+            other = single_scalar(ev.values(value))
+            if other is None:
                 return False
-            mine = ev.texts(field)
+            other = scalar_text(other)
+            if exact:
+                mine = single_scalar(ev.values(field))
+                mine = [] if mine is None else [scalar_text(mine)]
+            else:
+                mine = ev.texts(field)
             if not cased:
-                others = [o.lower() for o in others]
+                other = other.lower()
                 mine = [t.lower() for t in mine]
-            return any(op(t, o) for t in mine for o in others)
+            return any(op(t, other) for t in mine)
         return refers
 
     if kind in ("gt", "gte", "lt", "lte"):
@@ -906,15 +928,49 @@ def compile_value(field, mods, kind, value):
         flags = 0
         for m in mods:
             flags |= RE_FLAGS.get(m, 0)
+        pattern = scalar_text(value)
+        if "m" not in mods:
+            # CHOICE (ctq's contract): Rust's regex syntax, where `$` without m matches only
+            # at the very end (Python's also matches before a final newline).
+            pattern = rust_dollar(pattern)
         try:
-            rx = re.compile(scalar_text(value), flags)
+            rx = re.compile(pattern, flags)
         except re.error as err:
             raise RuleSkip(f"{field or 'keyword'}|re: bad regular expression: {err}")
         test, lower = (lambda text: rx.search(text) is not None), False
+    elif (isinstance(value, (int, float)) and not isinstance(value, bool) and kind is None
+          and not any(m in STRING_MODIFIERS for m in mods)):
+        # CHOICE (ctq's contract): a YAML number matches a number or numeric string of the
+        # same value (1.10 matches "1.1" and "1.10"; 3600 matches "3600.0").
+        want = float(value)
+        return lambda ev: any(n is not None and n == want
+                              for v in ev.values(field) for n in map(number_of, leaves(v)))
     else:
+        if "windash" in mods and any(t in (ANY, ONE) for t in wildcard_tokens(scalar_text(value))):
+            raise RuleSkip(f"{field or 'keyword'}|windash with a wildcard is not supported")
         test, lower = string_test(value, mods), not cased
 
     return lambda ev: any(test(t) for t in ev.texts(field, lower))
+
+
+def rust_dollar(pattern):
+    """`pattern` with each `$` that is an anchor (not escaped, not in a class) made `\Z`."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if c == "[" and not in_class:
+            in_class = True
+        elif c == "]" and in_class:
+            in_class = False
+        elif c == "$" and not in_class:
+            c = r"\Z"
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def compile_item(key, value):
@@ -926,6 +982,13 @@ def compile_item(key, value):
     values = value if isinstance(value, list) else [value]
     if not values:
         raise RuleSkip(f"{key}: an empty list of values")
+    # CHOICE (ctq's contract): what rsigma cannot run as the specification means it is refused.
+    if keyword and "all" in mods:
+        raise RuleSkip("keyword lists with |all are not supported")
+    if "all" in mods and len(values) < 2:
+        raise RuleSkip(f"{key}: |all needs two values or more")
+    if len(values) > 1 and any(v is None for v in values):
+        raise RuleSkip(f"{key}: a list that mixes null with other values is not supported")
     tests = [compile_value(None if keyword else field, mods, kind, v) for v in values]
     if "all" in mods:
         return lambda ev: all(t(ev) for t in tests)
@@ -948,7 +1011,9 @@ def compile_detection(name, d):
         return lambda ev: any(t(ev) for t in subs)
     if any(isinstance(x, (dict, list)) for x in values):
         raise RuleSkip(f"detection {name!r} mixes mappings with plain values")
-    tests = [compile_value(None, [], None, v) for v in values]
+    # CHOICE (ctq's contract): a keyword is found anywhere in a string value, as if it were
+    # written *keyword* (the full-text search that Sigma's keywords stand for).
+    tests = [compile_value(None, ["contains"], None, v) for v in values]
     return lambda ev: any(t(ev) for t in tests)
 
 
@@ -1183,6 +1248,10 @@ def report_detect(events, a):
     filters. Returns (rows, or raw lines with --raw; number of skipped rule files/documents)."""
     rules, skipped = load_rules(rule_paths(a))
     rules = select_rules(rules, a)
+    if not rules:
+        # As ctq: with no rule left to run, the run fails (exit 1) and prints nothing.
+        print("ref: no rules to run", file=sys.stderr)
+        sys.exit(1)
     hits = [[] for _ in rules]  # per rule: indexes into events
     for k, (e, _, _) in enumerate(events):
         ev = EventView(e)
@@ -1384,12 +1453,17 @@ def selftest():
     def det(d):
         return compile_detection("k", d)(ev)
     check("keyword whole string", det(["s3.amazonaws.com"]), True)
-    check("keyword needs wildcards for a substring", det(["amazonaws"]), False)
+    check("a keyword is found inside a value", det(["amazonaws"]), True)
     check("keyword substring", det(["*AMAZONAWS*"]), True)
     check("keyword list is OR", det(["nope", "*suspend*"]), True)
     check("keyword not numbers", det(["42"]), False)
-    check("keyword |all", det({"|all": ["*hello*", "*nowhere*"]}), False)
-    check("keyword |all true", det({"|all": ["*hello*", "*bucket*"]}), True)
+    for refused in ({"|all": ["*hello*", "*bucket*"]}, {"f|contains|all": "x"}, {"f": [None, "x"]},
+                    {"f|windash": "* -x *"}):
+        try:
+            det(refused)
+            failures.append(f"{refused}: not refused")
+        except RuleSkip:
+            pass
     check("keyword single value", det("alice"), True)
     check("list of mappings is OR", det([{"eventName": "x"}, {"n": 42}]), True)
     check("list of mappings miss", det([{"eventName": "x"}, {"n": 41}]), False)
