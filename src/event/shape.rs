@@ -92,8 +92,8 @@ fn parse_with<'a>(
     };
     // A plain trail file is settled by the skim, which checks UTF-8 itself (BENCHMARKS.md, "The
     // skim"): about 1.8x as fast as sonic-rs with ctq's serde visitors.
-    if !keep_raw && skim {
-        if skim::records(text, out).is_ok() {
+    if skim {
+        if skim::records(text, out, keep_raw).is_ok() {
             return one(Shape::Records);
         }
         out.clear();
@@ -206,7 +206,12 @@ fn top_shape(top: Top) -> Result<Shape, String> {
 /// `raw` kept on request). Anything else is an error saying what it is; so is, with `strict` (a
 /// bare top-level array rather than `Records`), an object with none of an event's own fields.
 pub fn parse_element(bytes: &[u8], keep_raw: bool, strict: bool) -> Result<Event<'_>, String> {
-    if !keep_raw && let Ok(event) = skim::element(bytes, strict) {
+    if let Ok(mut event) = skim::element(bytes, strict) {
+        if keep_raw {
+            event.raw = Some(Cow::Borrowed(
+                simdutf8::basic::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?,
+            ));
+        }
         return Ok(event);
     }
     utf8(bytes)?;

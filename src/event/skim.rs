@@ -23,9 +23,9 @@ use super::{Event, Str, UserIdentity};
 
 /// Read `text` (any byte-order mark already removed) as a trail file into `out`. When it does,
 /// the text was UTF-8: every string's bytes over 0x7f are checked, and no other byte over 0x7f
-/// is valid JSON. `Err(Bail)` leaves `out` holding whatever was read so far: the caller clears
-/// it.
-pub fn records<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>) -> R<()> {
+/// is valid JSON. With `keep_raw`, each event carries its own text, from its `{` to its `}`.
+/// `Err(Bail)` leaves `out` holding whatever was read so far: the caller clears it.
+pub fn records<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>, keep_raw: bool) -> R<()> {
     let mut c = Cur { s: text, i: 0 };
     c.eat(b'{')?;
     let key = c.key()?;
@@ -38,12 +38,19 @@ pub fn records<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>) -> R<()> {
     } else {
         loop {
             c.eat(b'{')?;
+            let start = c.i - 1;
             if out.len() >= MAX_HELD {
                 return Err(Bail);
             }
             out.push(Event::default());
             let ev = out.last_mut().ok_or(Bail)?;
             c.event(ev)?;
+            if keep_raw {
+                // The skim checked every string's UTF-8, and outside strings JSON is ASCII; the
+                // check here is the cheap SIMD one, kept so no unchecked conversion is needed.
+                let raw = simdutf8::basic::from_utf8(&text[start..c.i]).map_err(|_| Bail)?;
+                ev.raw = Some(Str::Borrowed(raw));
+            }
             match c.ws()? {
                 b',' => c.i += 1,
                 b']' => {
@@ -75,7 +82,7 @@ pub fn element(text: &[u8], strict: bool) -> R<Event<'_>> {
 
 /// Whether the skim settles `text` on its own (for the tests that check it is the path taken).
 pub fn settles(text: &[u8]) -> bool {
-    records(text, &mut Vec::new()).is_ok()
+    records(text, &mut Vec::new(), false).is_ok()
 }
 
 /// Depth of an event object (the document, `Records`, the event).
@@ -520,7 +527,25 @@ mod tests {
 
     fn skim(text: &str) -> Option<Vec<Event<'_>>> {
         let mut out = Vec::new();
-        records(text.as_bytes(), &mut out).ok().map(|()| out)
+        records(text.as_bytes(), &mut out, false).ok().map(|()| out)
+    }
+
+    #[test]
+    fn keeps_each_events_own_text_when_asked() {
+        let text = " {\"Records\": [ {\"eventName\":\"A\", \"x\": {\"y\": [1, \"}\"]}} ,{}\n]} ";
+        let mut out = Vec::new();
+        records(text.as_bytes(), &mut out, true).unwrap();
+        let raws: Vec<_> = out.iter().map(|e| e.raw.as_deref()).collect();
+        assert_eq!(
+            raws,
+            [
+                Some("{\"eventName\":\"A\", \"x\": {\"y\": [1, \"}\"]}}"),
+                Some("{}")
+            ]
+        );
+        out.clear();
+        records(text.as_bytes(), &mut out, false).unwrap();
+        assert!(out.iter().all(|e| e.raw.is_none()));
     }
 
     #[test]

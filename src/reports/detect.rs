@@ -300,6 +300,11 @@ impl Report for Detect {
         let Some(raw) = ev.raw.as_deref() else {
             return;
         };
+        let rules = &self.set.rules;
+        candidates.retain(|&i| sigma::gate::has_keys(raw, &rules[i as usize].keys));
+        if candidates.is_empty() {
+            return;
+        }
         // The event parsed once already, under ctq's nesting limit; it parses again here.
         let Ok(json) = serde_json::from_str::<serde_json::Value>(raw) else {
             return;

@@ -220,6 +220,107 @@ fn glob(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// The keys an event's JSON must hold for the rule to match: the last part of each field the
+/// rule must find (a value other than `null`, no `exists`), ANDed and ORed as the condition
+/// says. A second, textual gate for rules whose lean-field gate is wide (`userIdentity.type:
+/// AssumedRole` and a field only some of those events have): the event's text is searched for
+/// `key"` before it is parsed. An event whose text has a `\u` escape passes (a key can be
+/// spelled with escapes).
+pub fn required_keys(rule: &SigmaRule) -> Vec<String> {
+    let d = &rule.detection;
+    let mut budget = 10_000usize;
+    let sets = d
+        .conditions
+        .iter()
+        .map(|c| keys_cond(c, &d.named, &mut budget));
+    intersect(sets).into_iter().collect()
+}
+
+type Keys = std::collections::BTreeSet<String>;
+
+fn intersect(mut sets: impl Iterator<Item = Keys>) -> Keys {
+    let Some(first) = sets.next() else {
+        return Keys::new();
+    };
+    sets.fold(first, |acc, s| acc.intersection(&s).cloned().collect())
+}
+
+fn keys_cond(c: &ConditionExpr, named: &HashMap<String, Detection>, budget: &mut usize) -> Keys {
+    if *budget == 0 {
+        return Keys::new();
+    }
+    *budget -= 1;
+    match c {
+        ConditionExpr::And(cs) => cs
+            .iter()
+            .flat_map(|c| keys_cond(c, named, budget))
+            .collect(),
+        ConditionExpr::Or(cs) => {
+            let sets: Vec<Keys> = cs.iter().map(|c| keys_cond(c, named, budget)).collect();
+            intersect(sets.into_iter())
+        }
+        ConditionExpr::Not(_) => Keys::new(),
+        ConditionExpr::Identifier(name) => named.get(name).map_or_else(Keys::new, keys_det),
+        ConditionExpr::Selector {
+            quantifier,
+            pattern,
+        } => {
+            let all = matches!(quantifier, Quantifier::All);
+            let mut names: Vec<&String> = match pattern {
+                SelectorPattern::Them => named
+                    .keys()
+                    .filter(|k| !(all && k.starts_with('_')))
+                    .collect(),
+                SelectorPattern::Pattern(p) => named.keys().filter(|k| glob(p, k)).collect(),
+            };
+            names.sort();
+            let sets = names.into_iter().map(|n| keys_det(&named[n]));
+            if all {
+                sets.flatten().collect()
+            } else {
+                intersect(sets)
+            }
+        }
+    }
+}
+
+fn keys_det(d: &Detection) -> Keys {
+    match d {
+        Detection::AllOf(items) => items.iter().filter_map(key_of).collect(),
+        Detection::AnyOf(ds) => intersect(ds.iter().map(keys_det)),
+        Detection::And(ds) => ds.iter().flat_map(keys_det).collect(),
+        Detection::Keywords(_) | Detection::ArrayMatch { .. } | Detection::Conditional { .. } => {
+            Keys::new()
+        }
+    }
+}
+
+fn key_of(it: &DetectionItem) -> Option<String> {
+    let name = it.field.name.as_deref()?;
+    if it.field.modifiers.contains(&Modifier::Exists)
+        || it.values.is_empty()
+        || it.values.iter().any(|v| matches!(v, SigmaValue::Null))
+    {
+        return None;
+    }
+    let last = name.rsplit('.').next()?;
+    // Only a key JSON writes as it is: no quote, backslash or control character to escape.
+    (!last.is_empty()
+        && last
+            .chars()
+            .all(|c| c != '"' && c != '\\' && !c.is_control()))
+    .then(|| format!("{last}\""))
+}
+
+/// Whether `raw` may hold every one of `keys` (each written `key"`).
+pub fn has_keys(raw: &str, keys: &[String]) -> bool {
+    keys.is_empty()
+        || memchr::memmem::find(raw.as_bytes(), b"\\u").is_some()
+        || keys
+            .iter()
+            .all(|k| memchr::memmem::find(raw.as_bytes(), k.as_bytes()).is_some())
+}
+
 /// The rules by what their gates require.
 #[derive(Debug, Default)]
 pub struct Index {
@@ -403,6 +504,38 @@ mod tests {
         ev.event_name = None;
         ix.candidates(&ev, &mut out, &mut lower);
         assert_eq!(out, [0, 1, 2]);
+    }
+
+    #[test]
+    fn required_keys_follow_the_condition() {
+        let keys =
+            |d: &str| required_keys(&rsigma_parser::parse_sigma_yaml(&rule(d)).unwrap().rules[0]);
+        assert_eq!(
+            keys(
+                "  sel:\n    userIdentity.type: AssumedRole\n    userIdentity.sessionContext.ec2RoleDelivery: '1.0'\n  condition: sel\n"
+            ),
+            ["ec2RoleDelivery\"", "type\""]
+        );
+        // or: only what both sides need; not, null and exists: nothing.
+        assert_eq!(
+            keys("  a:\n    x: 1\n    y: 2\n  b:\n    y: 3\n  condition: a or b\n"),
+            ["y\""]
+        );
+        assert!(keys("  a:\n    x: 1\n  condition: not a\n").is_empty());
+        assert!(keys("  a:\n    x: null\n    y|exists: true\n  condition: a\n").is_empty());
+        assert!(has_keys(
+            r#"{"a":{"ec2RoleDelivery":"1.0"}}"#,
+            &["ec2RoleDelivery\"".into()]
+        ));
+        assert!(!has_keys(
+            r#"{"a":{"ec2Role":"1.0"}}"#,
+            &["ec2RoleDelivery\"".into()]
+        ));
+        // A key spelled with an escape cannot be ruled out.
+        assert!(has_keys(
+            r#"{"a":{"ec2Role\u0044elivery":"1.0"}}"#,
+            &["ec2RoleDelivery\"".into()]
+        ));
     }
 
     #[test]

@@ -71,6 +71,8 @@ pub struct Rule {
     pub origin: Origin,
     /// What the rule requires of the cheap fields; events that fail it are not shown the rule.
     pub gate: gate::Gate,
+    /// Keys the event's text must hold (`gate::required_keys`).
+    pub keys: Vec<String>,
     pub compiled: CompiledRule,
     /// The rule as parsed, for engines that translate it (Athena).
     pub parsed: SigmaRule,
