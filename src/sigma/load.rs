@@ -17,6 +17,9 @@ use super::{builtin, gate, normalize};
 const MAX_RULE_FILE: u64 = 1 << 20;
 /// The most rules one run keeps; SigmaHQ has about 3,000 in all.
 const MAX_RULES: usize = 100_000;
+/// The most `not` in a row in a rule file. rsigma's condition parser recurses once per `not`
+/// with no limit of its own (it has one for parentheses), and conditions are up to 64 KiB.
+const MAX_NOTS: usize = 64;
 /// The deepest folder walked under a `--rules` folder.
 const MAX_DEPTH: usize = 64;
 
@@ -204,6 +207,14 @@ fn add_file(
     origin: Origin,
     shown: &str,
 ) {
+    let nots = longest_not_run(text);
+    if nots > MAX_NOTS {
+        out.skipped.push(format!(
+            "{shown}: {nots} `not` in a row: more than {MAX_NOTS}, not read (the condition parser \
+             would recurse once for each)"
+        ));
+        return;
+    }
     let collection = match rsigma_parser::parse_sigma_yaml(text) {
         Ok(c) => c,
         Err(e) => {
@@ -315,6 +326,22 @@ fn modifier_name(m: Modifier) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_else(|| format!("{m:?}").to_lowercase())
+}
+
+/// The longest run of the word `not` (any case) with only spaces and parentheses between,
+/// anywhere in `text`: an upper bound of how deep a condition of the file nests `not`.
+fn longest_not_run(text: &str) -> usize {
+    let (mut best, mut run) = (0, 0);
+    let words = text.split(|c: char| c.is_whitespace() || c == '(' || c == ')');
+    for word in words.filter(|w| !w.is_empty()) {
+        if word.eq_ignore_ascii_case("not") {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    best
 }
 
 /// A parser's message on one line (YAML errors can span several).

@@ -414,6 +414,15 @@ fn yaml_bombs_and_huge_files_are_refused() {
     }
     bomb += "detection:\n  sel:\n    eventName: *j\n  condition: sel\n";
     let b = rule(dir.path(), "bomb.yml", &bomb);
+    // rsigma's condition parser recurses once per `not`: 16,000 of them overflowed the stack.
+    let nots = rule(
+        dir.path(),
+        "nots.yml",
+        &GOOD.replace(
+            "condition: sel",
+            &format!("condition: {}sel", "not ".repeat(16_000)),
+        ),
+    );
     let big = rule(
         dir.path(),
         "big.yml",
@@ -422,6 +431,7 @@ fn yaml_bombs_and_huge_files_are_refused() {
     for (path, why) in [
         (b, "repetition limit exceeded"),
         (big, "larger than 1024 KiB"),
+        (nots, "16000 `not` in a row: more than 64"),
     ] {
         let out = detect(&["--rules", path.to_str().unwrap(), "-o", "json"], &t);
         assert_eq!(out.code, 3, "{}", out.stderr);
