@@ -305,8 +305,18 @@ impl Report for Detect {
         if candidates.is_empty() {
             return;
         }
-        // The event parsed once already, under ctq's nesting limit; it parses again here.
-        let Ok(json) = serde_json::from_str::<serde_json::Value>(raw) else {
+        // The event parsed once already, under ctq's nesting limit; it parses again here, only
+        // the members its candidate rules read.
+        let mut wanted: Vec<&str> = Vec::new();
+        let mut whole = false;
+        for &i in candidates.iter() {
+            match &rules[i as usize].roots {
+                Some(roots) => wanted.extend(roots.iter().map(|r| r.as_str())),
+                None => whole = true,
+            }
+        }
+        let parsed = sigma::view::parse(raw, (!whole).then_some(wanted.as_slice()));
+        let Ok(json) = parsed else {
             return;
         };
         let view = sigma::view::View::new(&json);

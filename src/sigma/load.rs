@@ -276,6 +276,7 @@ fn add_file(
             origin: origin.clone(),
             gate: gate::analyse(&rule),
             keys: gate::required_keys(&rule),
+            roots: super::view::roots(&rule),
             compiled,
             parsed: rule,
         });

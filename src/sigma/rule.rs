@@ -73,6 +73,8 @@ pub struct Rule {
     pub gate: gate::Gate,
     /// Keys the event's text must hold (`gate::required_keys`).
     pub keys: Vec<String>,
+    /// The top-level members the rule reads, or `None` for all of them (`view::roots`).
+    pub roots: Option<Vec<String>>,
     pub compiled: CompiledRule,
     /// The rule as parsed, for engines that translate it (Athena).
     pub parsed: SigmaRule,

@@ -32,6 +32,110 @@ impl<'v> View<'v> {
     }
 }
 
+/// The top-level members of an event that its rules read: the first part of every field path,
+/// and each whole path (rsigma first looks for a top-level key spelled like the whole dotted
+/// name). `None` when a rule needs the whole event (a keyword search).
+pub fn roots(rule: &rsigma_parser::SigmaRule) -> Option<Vec<String>> {
+    use rsigma_parser::{Detection, Modifier, SigmaValue};
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |path: &str| {
+        for p in [path, path.split('.').next().unwrap_or(path)] {
+            if !out.iter().any(|o| o == p) {
+                out.push(p.to_string());
+            }
+        }
+    };
+    let mut stack: Vec<&Detection> = rule.detection.named.values().collect();
+    while let Some(d) = stack.pop() {
+        match d {
+            Detection::AllOf(items) => {
+                for item in items {
+                    let name = item.field.name.as_deref()?;
+                    add(name);
+                    if item.field.modifiers.contains(&Modifier::FieldRef) {
+                        for v in &item.values {
+                            if let SigmaValue::String(s) = v {
+                                add(&s.original);
+                            }
+                        }
+                    }
+                }
+            }
+            Detection::AnyOf(ds) | Detection::And(ds) => stack.extend(ds),
+            Detection::Keywords(_)
+            | Detection::ArrayMatch { .. }
+            | Detection::Conditional { .. } => {
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// An event's JSON with only the top-level members named in `wanted` (the others are skipped
+/// without being built); the whole event when `wanted` is `None`. A member given twice is the
+/// last one, as in a full parse.
+pub fn parse(raw: &str, wanted: Option<&[&str]>) -> serde_json::Result<Value> {
+    let Some(wanted) = wanted else {
+        return serde_json::from_str(raw);
+    };
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let v = serde::de::DeserializeSeed::deserialize(Partial(wanted), &mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+struct Partial<'w>(&'w [&'w str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Partial<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Partial<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = m.next_key_seed(Wanted(self.0))? {
+            match key {
+                Some(k) => {
+                    let v: Value = m.next_value()?;
+                    out.insert(k, v);
+                }
+                None => {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A key, kept (owned) only when it is wanted.
+struct Wanted<'w>(&'w [&'w str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Wanted<'_> {
+    type Value = Option<String>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Wanted<'_> {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, k: &str) -> Result<Self::Value, E> {
+        Ok(self.0.contains(&k).then(|| k.to_string()))
+    }
+}
+
 /// rsigma's value with every object and array in it replaced by its scalar values, at any
 /// depth, as one list: a rule's value then matches if it matches any of them.
 fn flatten(v: EventValue<'_>) -> EventValue<'_> {
@@ -100,6 +204,36 @@ mod tests {
             Some(x) => vec![x.as_str().map(|s| s.into_owned()).unwrap_or_default()],
             None => vec![],
         }
+    }
+
+    #[test]
+    fn only_the_wanted_members_are_built_and_the_last_of_a_twice_given_one_counts() {
+        let raw = r#"{"a": {"x": 1}, "b": [1, {"c": "d"}], "a.q": 2, "a": {"x": 3}, "z": "s"}"#;
+        let v = parse(raw, Some(&["a", "a.q"])).unwrap();
+        assert_eq!(v, serde_json::json!({"a": {"x": 3}, "a.q": 2}));
+        assert_eq!(parse(raw, None).unwrap()["b"][1]["c"], "d");
+        assert!(parse(r#"{"a": 1} x"#, Some(&["a"])).is_err());
+        let rule = rsigma_parser::parse_sigma_yaml(
+            "title: t\nlogsource:\n  product: aws\ndetection:\n  sel:\n    userIdentity.arn|fieldref: requestParameters.userName\n    eventName: X\n  condition: sel\n",
+        )
+        .unwrap();
+        let mut roots = roots(&rule.rules[0]).unwrap();
+        roots.sort();
+        assert_eq!(
+            roots,
+            [
+                "eventName",
+                "requestParameters",
+                "requestParameters.userName",
+                "userIdentity",
+                "userIdentity.arn"
+            ]
+        );
+        let keywords = rsigma_parser::parse_sigma_yaml(
+            "title: t\nlogsource:\n  product: aws\ndetection:\n  kw:\n    - evil\n  condition: kw\n",
+        )
+        .unwrap();
+        assert_eq!(super::roots(&keywords.rules[0]), None);
     }
 
     #[test]
