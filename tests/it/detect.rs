@@ -613,3 +613,34 @@ fn every_sigma_feature_agrees_with_the_reference() {
         out.stdout
     );
 }
+
+/// The seeded corpora of `tests/reference/gen_corpus.py` (odd types, escapes, duplicates,
+/// several shapes): ctq and the reference agree with the built-in rules and SigmaHQ's.
+#[test]
+fn generated_corpora_agree_with_the_reference() {
+    if !python_available() {
+        return;
+    }
+    let rules = sigmahq().map(|p| p.to_str().unwrap().to_string());
+    let mut commands: Vec<Vec<&str>> = vec![vec!["detect"], vec!["detect", "--details"]];
+    if let Some(r) = &rules {
+        commands.push(vec!["detect", "--rules", r]);
+    }
+    let commands: Vec<&[&str]> = commands.iter().map(Vec::as_slice).collect();
+    for seed in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("python3")
+            .arg(manifest_dir().join("tests/reference/gen_corpus.py"))
+            .arg(seed.to_string())
+            .arg(dir.path())
+            .status()
+            .expect("run gen_corpus.py");
+        assert!(status.success(), "gen_corpus.py {seed} failed");
+        compare_all(
+            &format!("detect on generated corpus {seed}"),
+            &[dir.path().to_path_buf()],
+            &commands,
+            &[WINDOW, &["--date", "2024-09-05"]],
+        );
+    }
+}
