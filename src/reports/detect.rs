@@ -235,7 +235,7 @@ struct Hits {
     count: u64,
     first: Option<Micros>,
     last: Option<Micros>,
-    principals: HashSet<String>,
+    principals: HashSet<String, foldhash::fast::RandomState>,
 }
 
 impl Hits {

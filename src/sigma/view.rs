@@ -136,6 +136,28 @@ impl<'de> serde::de::Visitor<'de> for Wanted<'_> {
     }
 }
 
+/// The values at a dotted path, as rsigma's JSON event collects them: a key on an object is
+/// followed, an array is crossed by following each element with the same key.
+fn walk<'v>(root: &'v Value, path: &str, out: &mut Vec<EventValue<'v>>) {
+    let segs: Vec<&str> = path.split('.').collect();
+    let mut stack = vec![(root, 0usize)];
+    while let Some((v, i)) = stack.pop() {
+        let Some(seg) = segs.get(i) else {
+            out.push(EventValue::from(v));
+            continue;
+        };
+        match v {
+            Value::Object(m) => {
+                if let Some(next) = m.get(*seg) {
+                    stack.push((next, i + 1));
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter().rev().map(|item| (item, i))),
+            _ => {}
+        }
+    }
+}
+
 /// rsigma's value with every object and array in it replaced by its scalar values, at any
 /// depth, as one list: a rule's value then matches if it matches any of them.
 fn flatten(v: EventValue<'_>) -> EventValue<'_> {
@@ -156,7 +178,25 @@ fn flatten(v: EventValue<'_>) -> EventValue<'_> {
 
 impl Event for View<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        self.fields.get_field(path).map(flatten)
+        // rsigma's own path syntax (`a[0]`, escapes) goes to rsigma; a plain dotted path is
+        // walked here, as rsigma walks it, without parsing the path on every call.
+        if path.contains(['[', '\\']) {
+            return self.fields.get_field(path).map(flatten);
+        }
+        let found = match self.json.get(path) {
+            Some(v) => Some(EventValue::from(v)),
+            None if path.contains('.') => {
+                let mut out = Vec::new();
+                walk(self.json, path, &mut out);
+                match out.len() {
+                    0 => None,
+                    1 => out.pop(),
+                    _ => Some(EventValue::Array(out)),
+                }
+            }
+            None => None,
+        };
+        found.map(flatten)
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
@@ -234,6 +274,41 @@ mod tests {
         )
         .unwrap();
         assert_eq!(super::roots(&keywords.rules[0]), None);
+    }
+
+    /// The walk of a plain path finds what rsigma's own JSON event finds.
+    #[test]
+    fn plain_paths_are_walked_as_rsigma_walks_them() {
+        let json: Value = serde_json::from_str(
+            r#"{"a": {"b": [{"c": 1}, {"c": [2, 3]}, [{"c": "x"}], {"d": 4}], "e": {"f": null}},
+                "a.b": "flat", "g": [], "h": {"i": [{"j": {"k": "deep"}}]}, "l": [[{"m": 5}]]}"#,
+        )
+        .unwrap();
+        let view = View::new(&json);
+        let rsigma = JsonEvent::borrow(&json);
+        for path in [
+            "a",
+            "a.b",
+            "a.b.c",
+            "a.b.d",
+            "a.e",
+            "a.e.f",
+            "a.e.f.g",
+            "g",
+            "g.x",
+            "h.i.j.k",
+            "h.i.j",
+            "l.m",
+            "missing",
+            "a.missing",
+            "a.b.c.d",
+        ] {
+            assert_eq!(
+                view.get_field(path),
+                rsigma.get_field(path).map(flatten),
+                "{path}"
+            );
+        }
     }
 
     #[test]
