@@ -234,3 +234,24 @@ fn damaged_trail_files_are_read_alike() {
         "only {settled} damaged files settled"
     );
 }
+
+/// Asked for each event's own text, the skim keeps it (from its `{` to its `}`), as the general
+/// parsers did before: `events --raw`, `--fields` and `detect` read it.
+#[test]
+fn the_skim_keeps_each_events_own_text_when_asked() {
+    let text = " {\"Records\": [ {\"eventName\":\"A\", \"x\": {\"y\": [1, \"}\"]}} ,{}\n]} ";
+    assert!(settles(text.as_bytes()));
+    let mut out = Vec::new();
+    ctq::event::shape::parse_events(text.as_bytes(), &mut out, true).unwrap();
+    let raws: Vec<_> = out.iter().map(|e| e.raw.as_deref()).collect();
+    assert_eq!(
+        raws,
+        [
+            Some("{\"eventName\":\"A\", \"x\": {\"y\": [1, \"}\"]}}"),
+            Some("{}")
+        ]
+    );
+    out.clear();
+    ctq::event::shape::parse_events(text.as_bytes(), &mut out, false).unwrap();
+    assert!(out.iter().all(|e| e.raw.is_none()));
+}
