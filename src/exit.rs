@@ -157,7 +157,7 @@ pub fn code(result: anyhow::Result<Outcome>, usage_error: impl FnOnce(&str)) -> 
     }
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)

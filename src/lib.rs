@@ -66,17 +66,22 @@ impl Runner for OnEngine<'_> {
     fn run<R: ReportDef>(self, mut report: R) -> Self::Out {
         report.check().map_err(UsageError)?;
         let skipped = report.prepare()?;
-        let mut outcome = match report.without_events() {
+        let run = match report.without_events() {
             Some(doc) => {
-                render::print(&doc, self.0.style())?;
-                Outcome::default()
+                exit::capped_notes().iter().for_each(|n| exit::warn(n));
+                render::print(&doc, self.0.style()).map(|()| Outcome::default())
             }
             None => match self.0.engine {
-                Engine::Local => engine::local::run(&report, self.0)?,
-                Engine::Athena => engine::athena::run(&report, self.0)?,
+                Engine::Local => engine::local::run(&report, self.0),
+                Engine::Athena => engine::athena::run(&report, self.0),
             },
         };
-        outcome.skipped_inputs += skipped;
+        // `detect --fail-on … | head`: the alert stands when the reader stops reading.
+        let mut outcome = match run {
+            Err(e) if report.alert() && exit::is_broken_pipe(&e) => Outcome::default(),
+            other => other?,
+        };
+        outcome.skipped_inputs += skipped + report.partial();
         outcome.alert = report.alert();
         Ok(outcome)
     }

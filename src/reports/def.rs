@@ -66,6 +66,11 @@ pub trait ReportDef {
     fn alert(&self) -> bool {
         false
     }
+    /// After the document is made: how many events the report could not read whole (`detect`:
+    /// events its rules could not be shown); they count as skipped inputs (exit 3).
+    fn partial(&self) -> u64 {
+        0
+    }
     /// An empty accumulator for this run.
     fn accumulator(&self, cx: &Context<'_>) -> Self::Acc;
     /// The parts of this report's Athena query, or why it cannot run on Athena.

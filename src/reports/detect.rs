@@ -61,6 +61,9 @@ pub struct Args {
     /// Set when a rule at or above `fail_on` matched.
     #[arg(skip)]
     tripped: Arc<AtomicBool>,
+    /// Events the rules could not be shown, counted as skipped (exit 3).
+    #[arg(skip)]
+    unreadable: Arc<std::sync::atomic::AtomicU64>,
 }
 
 const SUMMARY: [Column; 8] = [
@@ -195,6 +198,10 @@ impl ReportDef for Args {
         self.tripped.load(Ordering::Relaxed)
     }
 
+    fn partial(&self) -> u64 {
+        self.unreadable.load(Ordering::Relaxed)
+    }
+
     fn accumulator(&self, _: &Context<'_>) -> Detect {
         let set = self.set();
         let n = set.rules.len();
@@ -204,6 +211,9 @@ impl ReportDef for Args {
             details: Vec::new(),
             raw: Details::new(false, None),
             events: 0,
+            unreadable: 0,
+            unreadable_ids: Vec::new(),
+            unreadable_total: Arc::clone(&self.unreadable),
             fail_on: self.fail_on,
             tripped: Arc::clone(&self.tripped),
             scratch: (Vec::new(), String::new()),
@@ -279,8 +289,12 @@ pub struct Detect {
     details: Vec<Detail>,
     raw: Details,
     events: u64,
+    /// Events that had rules to run but could not be parsed into values, and a few of their ids.
+    unreadable: u64,
+    unreadable_ids: Vec<String>,
     fail_on: Option<Level>,
     tripped: Arc<AtomicBool>,
+    unreadable_total: Arc<std::sync::atomic::AtomicU64>,
     /// The candidate rules of the event at hand, and its lower-cased field.
     scratch: (Vec<u32>, String),
 }
@@ -293,7 +307,9 @@ impl Report for Detect {
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         self.events += 1;
         let (candidates, lower) = &mut self.scratch;
-        self.set.index.candidates(ev, candidates, lower);
+        self.set
+            .index
+            .candidates(ev, ev.raw.as_deref(), candidates, lower);
         if candidates.is_empty() {
             return;
         }
@@ -315,8 +331,20 @@ impl Report for Detect {
                 None => whole = true,
             }
         }
-        let parsed = sigma::view::parse(raw, (!whole).then_some(wanted.as_slice()));
+        let wanted = (!whole).then_some(wanted.as_slice());
+        let parsed = sigma::view::parse(raw, wanted).or_else(|e| {
+            match sigma::view::without_surrogates(raw) {
+                Some(clean) => sigma::view::parse(&clean, wanted),
+                None => Err(e),
+            }
+        });
         let Ok(json) = parsed else {
+            // A number past f64's range, say: ctq's readers took it, serde_json does not.
+            self.unreadable += 1;
+            if self.unreadable_ids.len() < 5 {
+                self.unreadable_ids
+                    .push(ev.event_id.as_deref().unwrap_or("(no eventID)").to_string());
+            }
             return;
         };
         let view = sigma::view::View::new(&json);
@@ -358,6 +386,9 @@ impl Report for Detect {
         self.details.extend(other.details);
         self.raw.merge(other.raw);
         self.events += other.events;
+        self.unreadable += other.unreadable;
+        self.unreadable_ids.extend(other.unreadable_ids);
+        self.unreadable_ids.truncate(5);
     }
 
     fn finish(self) -> Document {
@@ -372,6 +403,16 @@ impl Report for Detect {
         }
         let matched = self.hits.iter().filter(|h| h.count > 0).count();
         let mut notes = Vec::new();
+        if self.unreadable > 0 {
+            self.unreadable_total
+                .store(self.unreadable, Ordering::Relaxed);
+            notes.push(format!(
+                "{} could not be shown to the rules (JSON that serde_json refuses, such as a \
+                 number out of range), for example {}; the report does not cover them",
+                plural(self.unreadable, "event"),
+                self.unreadable_ids.join(", ")
+            ));
+        }
         if matched == 0 && self.events > 0 {
             notes.push(format!(
                 "none of the {} matched any of the {} read",

@@ -136,6 +136,9 @@ fn condition(c: &ConditionExpr, named: &HashMap<String, Detection>, budget: &mut
             // Whether `them` counts names that start with `_` decides nothing here: an OR
             // takes them all (wider), an AND leaves them out (it picks among fewer sides).
             let all = matches!(quantifier, Quantifier::All);
+            if matches!(quantifier, Quantifier::Count(0)) {
+                return Gate::Open;
+            }
             let mut names: Vec<&String> = match pattern {
                 SelectorPattern::Them => named
                     .keys()
@@ -183,6 +186,11 @@ fn item(it: &DetectionItem) -> Gate {
         let SigmaValue::String(s) = v else {
             return Gate::Open;
         };
+        // rsigma matches a wildcard value with a case-folding regex (`ſ` is `s`), other values
+        // by lower-casing: only ASCII needles are lower-cased here the same way for both.
+        if !s.original.is_ascii() {
+            return Gate::Open;
+        }
         let needle = match s.parts.as_slice() {
             [StringPart::Plain(p)] if startswith => Needle::Prefix(p.to_lowercase()),
             [StringPart::Plain(p)] => Needle::Exact(p.to_lowercase()),
@@ -197,8 +205,14 @@ fn item(it: &DetectionItem) -> Gate {
     Gate::AnyOf(alts)
 }
 
-/// A `1 of selection_*` pattern: `*` any run, `?` one character; names are case-sensitive.
+/// A `1 of selection_*` pattern, matched as rsigma matches it.
 fn glob(pattern: &str, name: &str) -> bool {
+    rsigma_parser::detection_name_matches(pattern, name)
+}
+
+/// `*` any run, `?` one character (kept for the tests of what a pattern is).
+#[cfg(test)]
+fn wildcard(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
     while ni < n.len() {
@@ -266,6 +280,9 @@ fn keys_cond(c: &ConditionExpr, named: &HashMap<String, Detection>, budget: &mut
             pattern,
         } => {
             let all = matches!(quantifier, Quantifier::All);
+            if matches!(quantifier, Quantifier::Count(0)) {
+                return Keys::new();
+            }
             let mut names: Vec<&String> = match pattern {
                 SelectorPattern::Them => named
                     .keys()
@@ -304,12 +321,10 @@ fn key_of(it: &DetectionItem) -> Option<String> {
         return None;
     }
     let last = name.rsplit('.').next()?;
-    // Only a key JSON writes as it is: no quote, backslash or control character to escape.
-    (!last.is_empty()
-        && last
-            .chars()
-            .all(|c| c != '"' && c != '\\' && !c.is_control()))
-    .then(|| format!("{last}\""))
+    // Only a key JSON writes one way (but for `\u` escapes, which `has_keys` looks for): no
+    // quote, backslash, slash (`\/`) or control character; no bracket (rsigma's path syntax).
+    let plain = |c: char| !matches!(c, '"' | '\\' | '/' | '[' | ']') && !c.is_control();
+    (!last.is_empty() && name.chars().all(plain)).then(|| format!("{last}\""))
 }
 
 /// Whether `raw` may hold every one of `keys` (each written `key"`).
@@ -366,24 +381,32 @@ impl Index {
 
     /// The rules `ev` could match, in rule order, into `out` (cleared first). `lower` is
     /// scratch space for a lower-cased field.
-    pub fn candidates(&self, ev: &Event<'_>, out: &mut Vec<u32>, lower: &mut String) {
+    pub fn candidates(
+        &self,
+        ev: &Event<'_>,
+        raw: Option<&str>,
+        out: &mut Vec<u32>,
+        lower: &mut String,
+    ) {
         out.clear();
         out.extend_from_slice(&self.open);
         for f in Field::ALL {
             let Some(on) = self.on_field.get(&f) else {
                 continue;
             };
-            let Some(value) = f.of(ev) else {
+            // Unknown here: the field is absent from the lean event (or empty, or not a string);
+            // its value is not ASCII (rsigma may fold its case otherwise than this does); or,
+            // for `userIdentity.type`, the event may hold a top-level key spelled like the
+            // whole path, which rules read first.
+            let flat = f == Field::IdentityType
+                && raw.is_some_and(|r| r.contains("userIdentity.type\"") || r.contains("\\u"));
+            let Some(value) = f.of(ev).filter(|v| v.is_ascii() && !flat) else {
                 out.extend_from_slice(on);
                 continue;
             };
             lower.clear();
-            if value.is_ascii() {
-                lower.push_str(value);
-                lower.make_ascii_lowercase();
-            } else {
-                lower.push_str(&value.to_lowercase());
-            }
+            lower.push_str(value);
+            lower.make_ascii_lowercase();
             // The key is a pair; a probe needs an owned String, so reuse one.
             let key = (f, std::mem::take(lower));
             if let Some(rules) = self.exact.get(&key) {
@@ -492,17 +515,17 @@ mod tests {
             event_name: Some("StopLogging".into()),
             ..Event::default()
         };
-        ix.candidates(&ev, &mut out, &mut lower);
+        ix.candidates(&ev, None, &mut out, &mut lower);
         // No identity type: the rule gated on it is shown too.
         assert_eq!(out, [0, 1, 3]);
         ev.user_identity.kind = Some("IAMUser".into());
-        ix.candidates(&ev, &mut out, &mut lower);
+        ix.candidates(&ev, None, &mut out, &mut lower);
         assert_eq!(out, [0, 1]);
         ev.event_name = Some("UpdateTrail".into());
-        ix.candidates(&ev, &mut out, &mut lower);
+        ix.candidates(&ev, None, &mut out, &mut lower);
         assert_eq!(out, [1, 2]);
         ev.event_name = None;
-        ix.candidates(&ev, &mut out, &mut lower);
+        ix.candidates(&ev, None, &mut out, &mut lower);
         assert_eq!(out, [0, 1, 2]);
     }
 
@@ -543,7 +566,9 @@ mod tests {
         assert!(glob("selection_*", "selection_a"));
         assert!(glob("filter*", "filter"));
         assert!(!glob("filter_main_*", "filter_optional"));
-        assert!(glob("a?c", "abc"));
-        assert!(!glob("a?c", "ac"));
+        // rsigma's own reading: one `*`, prefix and suffix may overlap.
+        assert!(glob("ab*ba", "aba"));
+        assert!(wildcard("a?c", "abc"));
+        assert!(!wildcard("a?c", "ac"));
     }
 }

@@ -20,6 +20,8 @@ const MAX_RULES: usize = 100_000;
 /// The most `not` in a row in a rule file. rsigma's condition parser recurses once per `not`
 /// with no limit of its own (it has one for parentheses), and conditions are up to 64 KiB.
 const MAX_NOTS: usize = 64;
+/// The most `[` and `{` in a rule file (SigmaHQ's rules have a few dozen at most).
+const MAX_BRACKETS: usize = 4096;
 /// The deepest folder walked under a `--rules` folder.
 const MAX_DEPTH: usize = 64;
 
@@ -73,8 +75,24 @@ fn supported(m: Modifier) -> bool {
     )
 }
 
+/// The stack of the thread that parses and compiles rules. rsigma's parser and compiler recurse
+/// over a rule's structure: YAML nesting is capped by the YAML parser, parentheses by rsigma,
+/// and the rest by the size of a condition (64 KiB, about 16,000 `not`, each a frame of about
+/// 1.4 KB in a debug build). Only the pages used count against memory.
+const LOAD_STACK: usize = 256 << 20;
+
 /// Reads the rules of `sel`; an error only when a `--rules` path cannot be read at all.
 pub fn load(sel: &Selection) -> anyhow::Result<Loaded> {
+    let sel = sel.clone();
+    std::thread::Builder::new()
+        .name("rules".into())
+        .stack_size(LOAD_STACK)
+        .spawn(move || load_here(&sel))?
+        .join()
+        .unwrap_or_else(|_| anyhow::bail!("internal error while reading the rules (a bug in ctq)"))
+}
+
+fn load_here(sel: &Selection) -> anyhow::Result<Loaded> {
     let mut out = Loaded::default();
     let mut ids: HashMap<String, String> = HashMap::new();
     if sel.builtin {
@@ -207,6 +225,15 @@ fn add_file(
     origin: Origin,
     shown: &str,
 ) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // libyaml's scanner is quadratic in the number of unclosed brackets; a rule has a few.
+    let brackets = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    if brackets > MAX_BRACKETS {
+        out.skipped.push(format!(
+            "{shown}: {brackets} brackets: more than {MAX_BRACKETS}, not read as a Sigma rule"
+        ));
+        return;
+    }
     let nots = longest_not_run(text);
     if nots > MAX_NOTS {
         out.skipped.push(format!(

@@ -15,6 +15,13 @@ use rsigma_parser::{Detection, DetectionItem, Modifier, SigmaRule, SigmaString, 
 
 /// Rewrites `rule` in place, or says why ctq does not run it.
 pub fn normalize(rule: &mut SigmaRule) -> Result<(), String> {
+    if let Some(v) = rule.sigma_version
+        && v != 2
+    {
+        return Err(format!(
+            "sigma-version {v} is not supported (ctq reads rules as Sigma 2 defines them)"
+        ));
+    }
     let mut stack: Vec<&mut Detection> = rule.detection.named.values_mut().collect();
     while let Some(d) = stack.pop() {
         match d {
@@ -68,6 +75,42 @@ fn item_(item: &mut DetectionItem) -> Result<(), String> {
             }
         }
     }
+    // rsigma anchors a `startswith`/`endswith` value that holds a wildcard at the wrong end:
+    // written as the plain value it means (`ab*cd*`, `*ab*cd`), it is anchored right.
+    let affix = [Modifier::StartsWith, Modifier::EndsWith]
+        .into_iter()
+        .find(|m| mods.contains(m));
+    let encoded = mods.iter().any(|m| {
+        matches!(
+            m,
+            Modifier::Base64 | Modifier::Base64Offset | Modifier::WindAsh | Modifier::FieldRef
+        )
+    });
+    if let Some(m) = affix
+        && !encoded
+        && item
+            .values
+            .iter()
+            .all(|v| matches!(v, SigmaValue::String(_)))
+        && item
+            .values
+            .iter()
+            .any(|v| matches!(v, SigmaValue::String(s) if s.contains_wildcards()))
+    {
+        use rsigma_parser::{SpecialChar, StringPart};
+        let star = StringPart::Special(SpecialChar::WildcardMulti);
+        for v in item.values.iter_mut() {
+            if let SigmaValue::String(s) = v {
+                if m == Modifier::StartsWith {
+                    s.parts.push(star.clone());
+                } else {
+                    s.parts.insert(0, star.clone());
+                }
+            }
+        }
+        item.field.modifiers.retain(|x| *x != m);
+    }
+    let mods = &item.field.modifiers;
     if mods.contains(&Modifier::Base64Offset) {
         if all || mods.contains(&Modifier::WindAsh) || mods.contains(&Modifier::Base64) {
             return Err(format!(

@@ -51,11 +51,18 @@ pub fn roots(rule: &rsigma_parser::SigmaRule) -> Option<Vec<String>> {
             Detection::AllOf(items) => {
                 for item in items {
                     let name = item.field.name.as_deref()?;
+                    // rsigma's path syntax (`a[0]`, escapes): the whole event, to be sure.
+                    if name.contains(['[', '\\']) {
+                        return None;
+                    }
                     add(name);
                     if item.field.modifiers.contains(&Modifier::FieldRef) {
                         for v in &item.values {
-                            if let SigmaValue::String(s) = v {
-                                add(&s.original);
+                            match v {
+                                SigmaValue::String(s) if !s.original.contains(['[', '\\']) => {
+                                    add(&s.original)
+                                }
+                                _ => return None,
                             }
                         }
                     }
@@ -83,6 +90,36 @@ pub fn parse(raw: &str, wanted: Option<&[&str]>) -> serde_json::Result<Value> {
     let v = serde::de::DeserializeSeed::deserialize(Partial(wanted), &mut de)?;
     de.end()?;
     Ok(v)
+}
+
+/// `raw` with every `\uD800`–`\uDFFF` escape written `\uFFFD`: serde_json refuses a lone
+/// surrogate, which ctq's readers take (a caller can put one in `requestParameters`). Used only
+/// when a parse failed, so a valid pair becomes two replacement characters only there.
+pub fn without_surrogates(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
+    let (mut i, mut from, mut changed) = (0, 0, false);
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let hex = b
+            .get(i + 2..i + 6)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        let code = hex.and_then(|h| u16::from_str_radix(h, 16).ok());
+        if b.get(i + 1) == Some(&b'u') && code.is_some_and(|c| (0xD800..=0xDFFF).contains(&c)) {
+            out.push_str(&raw[from..i]);
+            out.push_str("\\uFFFD");
+            i += 6;
+            from = i;
+            changed = true;
+        } else {
+            i += 2;
+        }
+    }
+    out.push_str(&raw[from.min(raw.len())..]);
+    changed.then_some(out)
 }
 
 struct Partial<'w>(&'w [&'w str]);

@@ -644,3 +644,94 @@ fn generated_corpora_agree_with_the_reference() {
         );
     }
 }
+
+/// Cases a review found where a rule was never shown an event it matches, or an event was
+/// dropped (`tests/detect/review/<case>/{rule.yml,events.json}`): ctq and the reference agree.
+#[test]
+fn reviewed_cases_agree_with_the_reference() {
+    if !python_available() {
+        return;
+    }
+    let dir = manifest_dir().join("tests/detect/review");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 8);
+    for case in cases {
+        let rule = case.join("rule.yml");
+        let rule = rule.to_str().unwrap();
+        compare_all(
+            &case.display().to_string(),
+            &[case.join("events.json")],
+            &[
+                &["detect", "--no-builtin", "--rules", rule],
+                &["detect", "--no-builtin", "--rules", rule, "--details"],
+            ],
+            &[WINDOW],
+        );
+        let out = run(&[
+            "detect",
+            "--no-builtin",
+            "--rules",
+            rule,
+            "-s",
+            case.join("events.json").to_str().unwrap(),
+            "--since",
+            "2000-01-01",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(
+            out.json().as_array().map(Vec::len),
+            Some(1),
+            "{}: {}",
+            case.display(),
+            out.stderr
+        );
+    }
+}
+
+/// An event serde_json cannot hold (a number past f64's range) is named and the run exits 3;
+/// a condition of 15,000 `not` hidden behind YAML escapes does not overflow the stack.
+#[test]
+fn events_and_rules_the_parsers_refuse_are_not_silently_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = write(
+        dir.path(),
+        "big.json",
+        br#"{"Records":[{"eventTime":"2024-05-01T10:00:00Z","eventName":"StopLogging","eventID":"e1","requestParameters":{"n":1e400}}]}"#,
+    );
+    // A rule that reads requestParameters, so the number must be parsed.
+    let r = rule(
+        dir.path(),
+        "params.yml",
+        &GOOD.replace(
+            "    eventName: StopLogging\n",
+            "    eventName: StopLogging\n    requestParameters|exists: true\n",
+        ),
+    );
+    let out = detect(
+        &["--no-builtin", "--rules", r.to_str().unwrap(), "-o", "json"],
+        &t,
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("1 event could not be shown to the rules"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("e1"), "{}", out.stderr);
+    let nots = rule(
+        dir.path(),
+        "nots.yml",
+        &GOOD.replace(
+            "condition: sel",
+            &format!("condition: \"{}sel\"", "not\\t".repeat(15_000)),
+        ),
+    );
+    let out = detect(&["--no-builtin", "--rules", nots.to_str().unwrap()], &t);
+    assert!(matches!(out.code, 0 | 1 | 3), "{}", out.stderr);
+}
