@@ -133,21 +133,10 @@ fn condition(c: &ConditionExpr, named: &HashMap<String, Detection>, budget: &mut
             quantifier,
             pattern,
         } => {
-            // Whether `them` counts names that start with `_` decides nothing here: an OR
-            // takes them all (wider), an AND leaves them out (it picks among fewer sides).
-            let all = matches!(quantifier, Quantifier::All);
-            if matches!(quantifier, Quantifier::Count(0)) {
+            let Some((all, dets)) = selected(quantifier, pattern, named) else {
                 return Gate::Open;
-            }
-            let mut names: Vec<&String> = match pattern {
-                SelectorPattern::Them => named
-                    .keys()
-                    .filter(|k| !(all && k.starts_with('_')))
-                    .collect(),
-                SelectorPattern::Pattern(p) => named.keys().filter(|k| glob(p, k)).collect(),
             };
-            names.sort();
-            let gates = names.into_iter().map(|n| detection(&named[n]));
+            let gates = dets.into_iter().map(detection);
             if all {
                 Gate::and(gates)
             } else {
@@ -155,6 +144,30 @@ fn condition(c: &ConditionExpr, named: &HashMap<String, Detection>, budget: &mut
             }
         }
     }
+}
+
+/// The detections a `1 of`/`all of` selector names, in name order, and whether all of them
+/// must hold; `None` for `0 of`, which always holds. Whether `them` counts names that start
+/// with `_` decides nothing for a gate: an OR takes them all (wider), an AND leaves them out (it
+/// picks among fewer sides).
+fn selected<'n>(
+    quantifier: &Quantifier,
+    pattern: &SelectorPattern,
+    named: &'n HashMap<String, Detection>,
+) -> Option<(bool, Vec<&'n Detection>)> {
+    if matches!(quantifier, Quantifier::Count(0)) {
+        return None;
+    }
+    let all = matches!(quantifier, Quantifier::All);
+    let mut names: Vec<&String> = match pattern {
+        SelectorPattern::Them => named
+            .keys()
+            .filter(|k| !(all && k.starts_with('_')))
+            .collect(),
+        SelectorPattern::Pattern(p) => named.keys().filter(|k| glob(p, k)).collect(),
+    };
+    names.sort();
+    Some((all, names.into_iter().map(|n| &named[n]).collect()))
 }
 
 fn detection(d: &Detection) -> Gate {
@@ -279,19 +292,10 @@ fn keys_cond(c: &ConditionExpr, named: &HashMap<String, Detection>, budget: &mut
             quantifier,
             pattern,
         } => {
-            let all = matches!(quantifier, Quantifier::All);
-            if matches!(quantifier, Quantifier::Count(0)) {
+            let Some((all, dets)) = selected(quantifier, pattern, named) else {
                 return Keys::new();
-            }
-            let mut names: Vec<&String> = match pattern {
-                SelectorPattern::Them => named
-                    .keys()
-                    .filter(|k| !(all && k.starts_with('_')))
-                    .collect(),
-                SelectorPattern::Pattern(p) => named.keys().filter(|k| glob(p, k)).collect(),
             };
-            names.sort();
-            let sets = names.into_iter().map(|n| keys_det(&named[n]));
+            let sets = dets.into_iter().map(keys_det);
             if all {
                 sets.flatten().collect()
             } else {
