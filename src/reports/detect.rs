@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::def::{Context, Report, ReportDef};
-use super::events::minify;
+use super::events::raw_line;
 use super::group::Details;
 use crate::athena::results::ResultTable;
 use crate::athena::sql::Query;
@@ -369,13 +369,8 @@ impl Report for Detect {
             }
         }
         if matched && self.mode == Mode::Raw {
-            let line = if raw.contains(['\n', '\r']) {
-                minify(raw)
-            } else {
-                raw.to_string()
-            };
-            self.raw
-                .push(time, ev.event_id.as_deref(), vec![Value::Str(line)]);
+            let line = Value::Str(raw_line(raw));
+            self.raw.push(time, ev.event_id.as_deref(), vec![line]);
         }
     }
 

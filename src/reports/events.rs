@@ -452,12 +452,7 @@ impl Report for Events {
             Columns::Raw => {
                 // Exactly as logged; only an event spread over several lines is put on one.
                 let raw = ev.raw.as_deref().unwrap_or("{}");
-                let line = if raw.contains(['\n', '\r']) {
-                    minify(raw)
-                } else {
-                    raw.to_string()
-                };
-                vec![Value::Str(line)]
+                vec![Value::Str(raw_line(raw))]
             }
         };
         self.rows.push(time, ev.event_id.as_deref(), cells);
@@ -526,6 +521,16 @@ pub fn field_value(raw: &str, path: &str) -> Value {
     match minify(cur).as_str() {
         "null" | "\"\"" => Value::Null,
         text => Value::Json(text.to_string()),
+    }
+}
+
+/// An event's text as `--raw` prints it: exactly as logged, except that an event spread over
+/// several lines is put on one.
+pub fn raw_line(raw: &str) -> String {
+    if raw.contains(['\n', '\r']) {
+        minify(raw)
+    } else {
+        raw.to_string()
     }
 }
 

@@ -628,14 +628,7 @@ fn generated_corpora_agree_with_the_reference() {
     }
     let commands: Vec<&[&str]> = commands.iter().map(Vec::as_slice).collect();
     for seed in [1, 2] {
-        let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("python3")
-            .arg(manifest_dir().join("tests/reference/gen_corpus.py"))
-            .arg(seed.to_string())
-            .arg(dir.path())
-            .status()
-            .expect("run gen_corpus.py");
-        assert!(status.success(), "gen_corpus.py {seed} failed");
+        let dir = crate::reference::generated_corpus(seed);
         compare_all(
             &format!("detect on generated corpus {seed}"),
             &[dir.path().to_path_buf()],

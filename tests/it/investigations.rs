@@ -10,7 +10,6 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -654,14 +653,7 @@ fn investigations_on_generated_corpora_agree_with_reference() {
     ];
     let (mut failures, mut total) = (Vec::new(), 0);
     for seed in [1, 2, 3, 4] {
-        let dir = tempfile::tempdir().unwrap();
-        let status = Command::new("python3")
-            .arg(manifest_dir().join("tests/reference/gen_corpus.py"))
-            .arg(seed.to_string())
-            .arg(dir.path())
-            .status()
-            .expect("run gen_corpus.py");
-        assert!(status.success(), "gen_corpus.py {seed} failed");
+        let dir = crate::reference::generated_corpus(seed);
         let src = [dir.path().to_path_buf()];
         let mut all = cases(&src, json, windows, Mode::Json);
         all.extend(cases(

@@ -411,19 +411,25 @@ fn generated_corpora_agree_with_reference() {
     ];
     let (mut failures, mut total) = (Vec::new(), 0);
     for seed in [1, 2, 3, 4] {
-        let dir = tempfile::tempdir().unwrap();
-        let status = Command::new("python3")
-            .arg(manifest_dir().join("tests/reference/gen_corpus.py"))
-            .arg(seed.to_string())
-            .arg(dir.path())
-            .status()
-            .expect("run gen_corpus.py");
-        assert!(status.success(), "gen_corpus.py {seed} failed");
+        let dir = generated_corpus(seed);
         let (f, n) = disagreements(&[dir.path().to_path_buf()], &commands(), filters);
         failures.extend(f.into_iter().map(|f| format!("[seed {seed}] {f}")));
         total += n;
     }
     report("generated corpora", &failures, total);
+}
+
+/// The seeded corpus `seed` of `tests/reference/gen_corpus.py`, in a new temporary folder.
+pub fn generated_corpus(seed: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("python3")
+        .arg(manifest_dir().join("tests/reference/gen_corpus.py"))
+        .arg(seed.to_string())
+        .arg(dir.path())
+        .status()
+        .expect("run gen_corpus.py");
+    assert!(status.success(), "gen_corpus.py {seed} failed");
+    dir
 }
 
 /// Write `files` (relative path, content) into a temp dir and compare every command there.
