@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::def::{Context, Report, ReportDef};
 use super::events::raw_line;
@@ -18,7 +18,8 @@ use crate::document::{Column, Document, Rows, Value};
 use crate::event::Event;
 use crate::exit::{Repeated, warn, warn_repeated};
 use crate::progress::plural;
-use crate::sigma::{self, Level, RuleSet, Selection};
+use crate::sigma::correlate::{self, Input};
+use crate::sigma::{self, Head, Level, RuleSet, Selection};
 use crate::time::{Micros, SECOND};
 
 /// What here looks like an attack? Run Sigma detection rules
@@ -63,7 +64,10 @@ pub struct Args {
     tripped: Arc<AtomicBool>,
     /// Events the rules could not be shown, counted as skipped (exit 3).
     #[arg(skip)]
-    unreadable: Arc<std::sync::atomic::AtomicU64>,
+    unreadable: Arc<AtomicU64>,
+    /// Correlation inputs: how many were kept (all workers), and how many were not (exit 3).
+    #[arg(skip)]
+    inputs: Arc<(AtomicU64, AtomicU64)>,
 }
 
 const SUMMARY: [Column; 8] = [
@@ -101,7 +105,7 @@ impl Args {
     fn set(&self) -> Arc<RuleSet> {
         self.set
             .clone()
-            .unwrap_or_else(|| Arc::new(RuleSet::new(Vec::new())))
+            .unwrap_or_else(|| Arc::new(RuleSet::new(Vec::new(), Vec::new())))
     }
 
     fn mode(&self) -> Mode {
@@ -132,7 +136,9 @@ impl ReportDef for Args {
             warn_repeated(Repeated::SkippedRule, why);
         }
         let skipped = loaded.skipped.len() as u64;
-        if loaded.rules.is_empty() {
+        let set = RuleSet::new(loaded.rules, loaded.correlations);
+        let n = (0..set.entries()).filter(|&i| set.reported(i)).count();
+        if n == 0 {
             let mut why = "no rules to run".to_string();
             if skipped > 0 {
                 why.push_str(&format!(": {skipped} skipped (named above)"));
@@ -144,7 +150,7 @@ impl ReportDef for Args {
             anyhow::bail!(why);
         }
         if skipped > 0 {
-            let (n, s) = (loaded.rules.len(), if skipped == 1 { "" } else { "s" });
+            let s = if skipped == 1 { "" } else { "s" };
             warn(&format!(
                 "{skipped} rule{s} or rule file{s} skipped (named above); {}",
                 if n == 1 {
@@ -154,7 +160,7 @@ impl ReportDef for Args {
                 }
             ));
         }
-        self.set = Some(Arc::new(RuleSet::new(loaded.rules)));
+        self.set = Some(Arc::new(set));
         Ok(skipped)
     }
 
@@ -167,18 +173,18 @@ impl ReportDef for Args {
             return None;
         }
         let set = self.set();
-        let mut rules: Vec<&sigma::Rule> = set.rules.iter().collect();
+        let mut rules: Vec<Head<'_>> = (0..set.entries()).map(|i| set.head(i)).collect();
         rules.sort_by(|a, b| {
-            (a.level_rank(), &a.id, &a.title).cmp(&(b.level_rank(), &b.id, &b.title))
+            (a.level_rank(), a.id, a.title).cmp(&(b.level_rank(), b.id, b.title))
         });
         let rows = rules
             .into_iter()
             .map(|r| {
                 vec![
-                    Value::str(r.id.as_deref()),
-                    Value::Str(r.title.clone()),
+                    Value::str(r.id),
+                    Value::Str(r.title.to_string()),
                     Value::str(r.level.map(Level::as_str)),
-                    Value::str(r.author.as_deref()),
+                    Value::str(r.author),
                     Value::Str(r.origin.as_str().to_string()),
                 ]
             })
@@ -199,15 +205,17 @@ impl ReportDef for Args {
     }
 
     fn partial(&self) -> u64 {
-        self.unreadable.load(Ordering::Relaxed)
+        self.unreadable.load(Ordering::Relaxed) + self.inputs.1.load(Ordering::Relaxed)
     }
 
     fn accumulator(&self, _: &Context<'_>) -> Detect {
         let set = self.set();
-        let n = set.rules.len();
         Detect {
             mode: self.mode(),
-            hits: vec![Hits::default(); n],
+            hits: vec![Hits::default(); set.entries()],
+            inputs: (0..set.correlations.len()).map(|_| Vec::new()).collect(),
+            inputs_count: Arc::clone(&self.inputs),
+            inputs_dropped: 0,
             details: Vec::new(),
             raw: Details::new(false, None),
             events: 0,
@@ -280,12 +288,26 @@ struct Detail {
     source_ip: Option<String>,
 }
 
+/// What a correlation keeps of an event that matched one of its rules, in case the event
+/// completes a match: its `--details` row, and its text for `--raw`.
+#[derive(Debug, Clone)]
+struct Shown {
+    detail: Detail,
+    raw: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Detect {
     set: Arc<RuleSet>,
     mode: Mode,
-    /// Per rule, in every mode: what `--fail-on` and the summary read.
+    /// Per rule, then per correlation (`RuleSet::head`), in every mode: what `--fail-on` and the
+    /// summary read.
     hits: Vec<Hits>,
+    /// Per correlation: the events that matched its rules.
+    inputs: Vec<Vec<Input<Shown>>>,
+    /// The inputs kept by every worker, and those not kept (past `correlate::MAX_INPUTS`).
+    inputs_count: Arc<(AtomicU64, AtomicU64)>,
+    inputs_dropped: u64,
     details: Vec<Detail>,
     raw: Details,
     events: u64,
@@ -294,9 +316,55 @@ pub struct Detect {
     unreadable_ids: Vec<String>,
     fail_on: Option<Level>,
     tripped: Arc<AtomicBool>,
-    unreadable_total: Arc<std::sync::atomic::AtomicU64>,
+    unreadable_total: Arc<AtomicU64>,
     /// The candidate rules of the event at hand, and its lower-cased field.
     scratch: (Vec<u32>, String),
+}
+
+impl Detect {
+    /// The row of `--details` for a match of entry `rule` by `ev`.
+    fn detail(ev: &Event<'_>, time: Option<Micros>, rule: u32) -> Detail {
+        Detail {
+            time,
+            rule,
+            event_id: ev.event_id.as_deref().map(str::to_string),
+            event_name: ev.event_name.as_deref().map(str::to_string),
+            event_source: ev.event_source.as_deref().map(str::to_string),
+            principal: ev.principal().to_string(),
+            source_ip: ev.source_ip.as_deref().map(str::to_string),
+        }
+    }
+
+    /// Notes the event as an input of the correlations whose rules it matched (`fed`:
+    /// correlation index and the rules matched, as a bit set).
+    fn feed(&mut self, ev: &Event<'_>, time: Option<Micros>, json: &serde_json::Value, fed: &[(u32, u64)]) {
+        // An event without a time has no place in a window.
+        let Some(t) = time else { return };
+        for &(c, mask) in fed {
+            let (kept, dropped) = &*self.inputs_count;
+            if kept.fetch_add(1, Ordering::Relaxed) >= correlate::MAX_INPUTS {
+                dropped.fetch_add(1, Ordering::Relaxed);
+                self.inputs_dropped += 1;
+                continue;
+            }
+            let entry = (self.set.rules.len() + c as usize) as u32;
+            let shown = Shown {
+                detail: Self::detail(ev, time, entry),
+                raw: (self.mode == Mode::Raw)
+                    .then(|| ev.raw.as_deref().map(raw_line))
+                    .flatten(),
+            };
+            let corr = &self.set.correlations[c as usize];
+            let input = corr.input(
+                json,
+                t.div_euclid(SECOND),
+                ev.event_id.as_deref(),
+                mask,
+                shown,
+            );
+            self.inputs[c as usize].push(input);
+        }
+    }
 }
 
 impl Report for Detect {
@@ -349,24 +417,29 @@ impl Report for Detect {
         };
         let view = sigma::view::View::new(&json);
         let mut matched = false;
+        let mut fed: Vec<(u32, u64)> = Vec::new();
         for &i in candidates.iter() {
             if !self.set.matches(i as usize, &view) {
                 continue;
             }
-            matched = true;
-            let principal = ev.principal();
-            self.hits[i as usize].add(time, principal);
-            if self.mode == Mode::Details {
-                self.details.push(Detail {
-                    time,
-                    rule: i,
-                    event_id: ev.event_id.as_deref().map(str::to_string),
-                    event_name: ev.event_name.as_deref().map(str::to_string),
-                    event_source: ev.event_source.as_deref().map(str::to_string),
-                    principal: principal.to_string(),
-                    source_ip: ev.source_ip.as_deref().map(str::to_string),
-                });
+            let rule = &self.set.rules[i as usize];
+            for &(c, pos) in &rule.feeds {
+                match fed.iter_mut().find(|(x, _)| *x == c) {
+                    Some((_, mask)) => *mask |= 1 << pos,
+                    None => fed.push((c, 1 << pos)),
+                }
             }
+            if !rule.reported {
+                continue;
+            }
+            matched = true;
+            self.hits[i as usize].add(time, ev.principal());
+            if self.mode == Mode::Details {
+                self.details.push(Self::detail(ev, time, i));
+            }
+        }
+        if !fed.is_empty() {
+            self.feed(ev, time, &json, &fed);
         }
         if matched && self.mode == Mode::Raw {
             let line = Value::Str(raw_line(raw));
@@ -379,6 +452,10 @@ impl Report for Detect {
             h.merge(o);
         }
         self.details.extend(other.details);
+        for (mine, theirs) in self.inputs.iter_mut().zip(other.inputs) {
+            mine.extend(theirs);
+        }
+        self.inputs_dropped += other.inputs_dropped;
         self.raw.merge(other.raw);
         self.events += other.events;
         self.unreadable += other.unreadable;
@@ -386,18 +463,43 @@ impl Report for Detect {
         self.unreadable_ids.truncate(5);
     }
 
-    fn finish(self) -> Document {
-        let set = &self.set;
+    fn finish(mut self) -> Document {
+        let set = Arc::clone(&self.set);
+        for (c, inputs) in std::mem::take(&mut self.inputs).into_iter().enumerate() {
+            let entry = set.rules.len() + c;
+            for fired in set.correlations[c].fire(inputs) {
+                let d = fired.shown.detail;
+                self.hits[entry].add(d.time, &d.principal);
+                match self.mode {
+                    Mode::Details => self.details.push(d),
+                    Mode::Raw => {
+                        if let Some(line) = fired.shown.raw {
+                            self.raw
+                                .push(d.time, d.event_id.as_deref(), vec![Value::Str(line)]);
+                        }
+                    }
+                    Mode::Summary => {}
+                }
+            }
+        }
         if let Some(min) = self.fail_on {
-            let tripped = set
-                .rules
+            let tripped = self
+                .hits
                 .iter()
-                .zip(&self.hits)
-                .any(|(r, h)| h.count > 0 && r.level.is_some_and(|l| l >= min));
+                .enumerate()
+                .any(|(i, h)| h.count > 0 && set.head(i).level.is_some_and(|l| l >= min));
             self.tripped.store(tripped, Ordering::Relaxed);
         }
         let matched = self.hits.iter().filter(|h| h.count > 0).count();
         let mut notes = Vec::new();
+        if self.inputs_dropped > 0 {
+            notes.push(format!(
+                "the correlation rules are incomplete: more than {} events matched their rules, \
+                 and {} were not kept",
+                correlate::MAX_INPUTS,
+                plural(self.inputs_dropped, "event")
+            ));
+        }
         if self.unreadable > 0 {
             self.unreadable_total
                 .store(self.unreadable, Ordering::Relaxed);
@@ -409,9 +511,10 @@ impl Report for Detect {
             ));
         }
         if matched == 0 && self.events > 0 {
+            let reported = (0..set.entries()).filter(|&i| set.reported(i)).count();
             notes.push(format!(
                 "none of the {} matched any of the {} read",
-                plural(set.rules.len() as u64, "rule"),
+                plural(reported as u64, "rule"),
                 plural(self.events, "event")
             ));
         }
@@ -427,23 +530,23 @@ impl Report for Detect {
                     .collect(),
                 notes,
             ),
-            Mode::Details => details_document(set, self.details, notes),
-            Mode::Summary => summary_document(set, self.hits, notes),
+            Mode::Details => details_document(&set, self.details, notes),
+            Mode::Summary => summary_document(&set, self.hits, notes),
         }
     }
 }
 
 /// Rule order among equals: id (none first), then title.
-fn rule_key(r: &sigma::Rule) -> (&Option<String>, &str) {
-    (&r.id, &r.title)
+fn rule_key<'a>(r: &Head<'a>) -> (Option<&'a str>, &'a str) {
+    (r.id, r.title)
 }
 
 fn summary_document(set: &RuleSet, hits: Vec<Hits>, notes: Vec<String>) -> Document {
-    let mut found: Vec<(&sigma::Rule, Hits)> = set
-        .rules
-        .iter()
-        .zip(hits)
+    let mut found: Vec<(Head<'_>, Hits)> = hits
+        .into_iter()
+        .enumerate()
         .filter(|(_, h)| h.count > 0)
+        .map(|(i, h)| (set.head(i), h))
         .collect();
     found.sort_by(|(ra, ha), (rb, hb)| {
         ra.level_rank()
@@ -456,10 +559,10 @@ fn summary_document(set: &RuleSet, hits: Vec<Hits>, notes: Vec<String>) -> Docum
         .into_iter()
         .map(|(r, h)| {
             vec![
-                Value::str(r.id.as_deref()),
-                Value::Str(r.title.clone()),
+                Value::str(r.id),
+                Value::Str(r.title.to_string()),
                 Value::str(r.level.map(Level::as_str)),
-                Value::str(r.author.as_deref()),
+                Value::str(r.author),
                 Value::Count(h.count),
                 Value::time(h.first),
                 Value::time(h.last),
@@ -478,7 +581,7 @@ fn summary_document(set: &RuleSet, hits: Vec<Hits>, notes: Vec<String>) -> Docum
 
 /// Totals per level, and the authors of the rules shown: the Detection Rule License asks a
 /// tool that reports a match to name the rule's author.
-fn summary_footer(found: &[(&sigma::Rule, Hits)]) -> Vec<String> {
+fn summary_footer(found: &[(Head<'_>, Hits)]) -> Vec<String> {
     if found.is_empty() {
         return vec![];
     }
@@ -499,7 +602,7 @@ fn summary_footer(found: &[(&sigma::Rule, Hits)]) -> Vec<String> {
     }
     let mut authors: Vec<&str> = found
         .iter()
-        .filter_map(|(r, _)| r.author.as_deref())
+        .filter_map(|(r, _)| r.author)
         .collect();
     authors.sort_unstable();
     authors.dedup();
@@ -514,11 +617,11 @@ fn details_document(set: &RuleSet, details: Vec<Detail>, notes: Vec<String>) -> 
     let mut rows: Vec<(Option<Micros>, Vec<Value>)> = details
         .into_iter()
         .map(|d| {
-            let r = &set.rules[d.rule as usize];
+            let r = set.head(d.rule as usize);
             let cells = vec![
                 Value::time(d.time),
-                Value::str(r.id.as_deref()),
-                Value::Str(r.title.clone()),
+                Value::str(r.id),
+                Value::Str(r.title.to_string()),
                 Value::str(r.level.map(Level::as_str)),
                 Value::str(d.event_id.as_deref()),
                 Value::str(d.event_name.as_deref()),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rsigma_parser::{Detection, Modifier, SigmaRule};
 
+use super::correlate::{self, Correlation, Pending};
 use super::rule::{Level, Origin, Rule};
 use super::{builtin, gate, normalize};
 
@@ -39,7 +40,9 @@ pub struct Selection {
 /// The rules that will run, and what could not be used.
 #[derive(Debug, Default)]
 pub struct Loaded {
+    /// The detection rules that run: the ones reported, and the ones the correlations read.
     pub rules: Vec<Rule>,
+    pub correlations: Vec<Correlation>,
     /// One line per file or rule that was skipped, with the reason.
     pub skipped: Vec<String>,
     /// Rule files read (built-in ones excepted).
@@ -92,19 +95,29 @@ pub fn load(sel: &Selection) -> anyhow::Result<Loaded> {
         .unwrap_or_else(|_| anyhow::bail!("internal error while reading the rules (a bug in ctq)"))
 }
 
+/// What the files held, before the correlations are resolved and the selection made.
+#[derive(Default)]
+struct Read {
+    out: Loaded,
+    /// Rule ids, and the file that first gave each.
+    ids: HashMap<String, String>,
+    pending: Vec<Pending>,
+    /// The ids and names of the rules and correlations that were skipped.
+    skipped_names: HashSet<String>,
+}
+
 fn load_here(sel: &Selection) -> anyhow::Result<Loaded> {
-    let mut out = Loaded::default();
-    let mut ids: HashMap<String, String> = HashMap::new();
+    let mut read = Read::default();
     if sel.builtin {
         for (name, text) in builtin::RULES {
-            add_file(&mut out, &mut ids, text, Origin::Builtin, name);
+            add_file(&mut read, text, Origin::Builtin, name);
         }
     }
     let mut seen = HashSet::new();
     for root in &sel.paths {
-        let files = rule_files(root, &mut out.skipped)?;
+        let files = rule_files(root, &mut read.out.skipped)?;
         if files.is_empty() {
-            out.skipped.push(format!(
+            read.out.skipped.push(format!(
                 "{}: no .yml or .yaml file in this folder",
                 root.display()
             ));
@@ -117,33 +130,143 @@ fn load_here(sel: &Selection) -> anyhow::Result<Loaded> {
             let shown = path.display().to_string();
             match read_rule_file(&path) {
                 Ok(text) => {
-                    out.files += 1;
-                    add_file(
-                        &mut out,
-                        &mut ids,
-                        &text,
-                        Origin::File(shown.clone()),
-                        &shown,
-                    );
+                    read.out.files += 1;
+                    add_file(&mut read, &text, Origin::File(shown.clone()), &shown);
                 }
-                Err(why) => out.skipped.push(format!("{shown}: {why}")),
+                Err(why) => read.out.skipped.push(format!("{shown}: {why}")),
             }
         }
     }
-    out.rules.retain(|r| keep(r, sel));
-    Ok(out)
+    Ok(select(read, sel))
 }
 
-fn keep(r: &Rule, sel: &Selection) -> bool {
+/// Resolves the correlations' rule names, then keeps what the selection asks for: the rules and
+/// correlations it chooses, and the rules those correlations read.
+fn select(read: Read, sel: &Selection) -> Loaded {
+    let Read {
+        mut out,
+        pending,
+        skipped_names,
+        ..
+    } = read;
+    let corr_names: HashSet<String> = pending
+        .iter()
+        .flat_map(|p| [p.rule.id.clone(), p.rule.name.clone()])
+        .flatten()
+        .collect();
+    let mut by_id: HashMap<&str, u32> = HashMap::new();
+    let mut by_name: HashMap<&str, u32> = HashMap::new();
+    for (i, r) in out.rules.iter().enumerate() {
+        if let Some(id) = &r.id {
+            by_id.entry(id).or_insert(i as u32);
+        }
+        if let Some(name) = &r.name {
+            by_name.entry(name).or_insert(i as u32);
+        }
+    }
+    let mut resolved: Vec<(Pending, Vec<u32>)> = Vec::new();
+    let mut skipped = Vec::new();
+    for p in pending {
+        let mut refs = Vec::new();
+        let mut why = None;
+        for r in &p.rule.rules {
+            let found = by_id.get(r.as_str()).or_else(|| by_name.get(r.as_str()));
+            match found {
+                Some(&i) if refs.contains(&i) => {
+                    why = Some(format!(
+                        "it refers to the rule {r:?} twice (by id and by name)"
+                    ));
+                }
+                Some(&i) => refs.push(i),
+                None if corr_names.contains(r) => {
+                    why = Some(format!(
+                        "it refers to the correlation {r:?}: correlations of correlations are \
+                         not supported"
+                    ));
+                }
+                None if skipped_names.contains(r) => {
+                    why = Some(format!("it refers to the rule {r:?}, which was skipped"));
+                }
+                None => {
+                    why = Some(format!(
+                        "it refers to {r:?}, and no rule with this id or name is loaded"
+                    ));
+                }
+            }
+            if why.is_some() {
+                break;
+            }
+        }
+        match why {
+            Some(why) => skipped.push(format!("{}: {why}", p.shown)),
+            None => resolved.push((p, refs)),
+        }
+    }
+    out.skipped.extend(skipped);
+
+    // A rule a correlation reads is reported on its own only when one of them says `generate`.
+    let n = out.rules.len();
+    let (mut referenced, mut generate) = (vec![false; n], vec![false; n]);
+    for (p, refs) in &resolved {
+        for &i in refs {
+            referenced[i as usize] = true;
+            generate[i as usize] |= p.rule.generate;
+        }
+    }
+    let mut runs = vec![false; n];
+    for (i, r) in out.rules.iter_mut().enumerate() {
+        r.reported = (!referenced[i] || generate[i]) && keep(&r.id, &r.title, r.level, sel);
+        runs[i] = r.reported;
+    }
+    let mut correlations = Vec::new();
+    for (p, refs) in resolved {
+        let level = p.rule.level.map(Level::from_sigma);
+        if keep(&p.rule.id, &p.rule.title, level, sel) {
+            for &i in &refs {
+                runs[i as usize] = true;
+            }
+            correlations.push(correlate::build(p, refs));
+        }
+    }
+    // Only the rules that run stay; the correlations' indexes follow them.
+    let mut new_index = vec![u32::MAX; n];
+    let mut kept = Vec::new();
+    for (i, r) in std::mem::take(&mut out.rules).into_iter().enumerate() {
+        if runs[i] {
+            new_index[i] = kept.len() as u32;
+            kept.push(r);
+        }
+    }
+    for (c, corr) in correlations.iter_mut().enumerate() {
+        let roots = correlate::roots(corr);
+        for (pos, i) in corr.refs.iter_mut().enumerate() {
+            *i = new_index[*i as usize];
+            let rule = &mut kept[*i as usize];
+            rule.feeds.push((c as u32, pos as u8));
+            if let Some(have) = &mut rule.roots {
+                for r in &roots {
+                    if !have.contains(r) {
+                        have.push(r.clone());
+                    }
+                }
+            }
+        }
+    }
+    out.rules = kept;
+    out.correlations = correlations;
+    out
+}
+
+fn keep(id: &Option<String>, title: &str, level: Option<Level>, sel: &Selection) -> bool {
     if let Some(min) = sel.min_level
-        && r.level.is_none_or(|l| l < min)
+        && level.is_none_or(|l| l < min)
     {
         return false;
     }
     if let Some(text) = &sel.text {
         let text = text.to_lowercase();
         let hit = |s: &str| s.to_lowercase().contains(&text);
-        return r.id.as_deref().is_some_and(hit) || hit(&r.title);
+        return id.as_deref().is_some_and(hit) || hit(title);
     }
     true
 }
@@ -218,13 +341,8 @@ fn read_rule_file(path: &Path) -> Result<String, String> {
 }
 
 /// Parses one file's documents and keeps the rules ctq can run.
-fn add_file(
-    out: &mut Loaded,
-    ids: &mut HashMap<String, String>,
-    text: &str,
-    origin: Origin,
-    shown: &str,
-) {
+fn add_file(read: &mut Read, text: &str, origin: Origin, shown: &str) {
+    let out = &mut read.out;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // libyaml's scanner is quadratic in the number of unclosed brackets; a rule has a few.
     let brackets = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
@@ -253,54 +371,76 @@ fn add_file(
     for e in &collection.errors {
         out.skipped.push(format!("{shown}: {}", one_line(e)));
     }
-    for c in &collection.correlations {
-        out.skipped.push(format!(
-            "{shown}: correlation rule {:?}: correlation rules are not supported yet",
-            c.title
-        ));
-    }
     if !collection.filters.is_empty() {
         out.skipped.push(format!(
             "{shown}: {} Sigma filter document(s): filters are not supported",
             collection.filters.len()
         ));
     }
+    let given = if collection.correlations.is_empty() {
+        Vec::new()
+    } else {
+        conditions_given(text)
+    };
+    for c in collection.correlations {
+        let title = c.title.clone();
+        let named = |why: String| format!("{shown}: correlation {title:?}: {why}");
+        let total = read.out.rules.len() + read.pending.len();
+        let why = if total >= MAX_RULES {
+            Err(format!("more than {MAX_RULES} rules: not run"))
+        } else {
+            correlate::check(&c).and_then(|()| unique_id(&read.ids, &c.id))
+        };
+        if let Err(why) = why {
+            read.out.skipped.push(named(why));
+            read.skipped_names
+                .extend([c.id.clone(), c.name.clone()].into_iter().flatten());
+            continue;
+        }
+        if let Some(id) = &c.id {
+            read.ids.insert(id.clone(), origin.as_str().to_string());
+        }
+        read.pending.push(Pending {
+            has_condition: given.iter().any(|(t, has)| *t == title && *has),
+            shown: named(String::new()).trim_end_matches(": ").to_string(),
+            origin: origin.clone(),
+            rule: c,
+        });
+    }
     for mut rule in collection.rules {
         let title = rule.title.clone();
         let named = |why: String| format!("{shown}: rule {title:?}: {why}");
-        if out.rules.len() >= MAX_RULES {
-            out.skipped
-                .push(named(format!("more than {MAX_RULES} rules: not run")));
-            continue;
-        }
-        if let Err(why) = applies(&rule).and_then(|()| normalize::normalize(&mut rule)) {
-            out.skipped.push(named(why));
-            continue;
-        }
-        if let Some(id) = &rule.id
-            && let Some(first) = ids.get(id)
-        {
-            out.skipped.push(named(format!(
-                "id {id} is also the id of a rule in {first}"
-            )));
-            continue;
-        }
-        let compiled = match rsigma_eval::compile_rule(&rule) {
+        let total = read.out.rules.len() + read.pending.len();
+        let why = if total >= MAX_RULES {
+            Err(format!("more than {MAX_RULES} rules: not run"))
+        } else {
+            applies(&rule)
+                .and_then(|()| normalize::normalize(&mut rule))
+                .and_then(|()| unique_id(&read.ids, &rule.id))
+        };
+        let compiled = why
+            .and_then(|()| rsigma_eval::compile_rule(&rule).map_err(|e| one_line(&e.to_string())));
+        let compiled = match compiled {
             Ok(c) => c,
-            Err(e) => {
-                out.skipped.push(named(one_line(&e.to_string())));
+            Err(why) => {
+                read.out.skipped.push(named(why));
+                read.skipped_names
+                    .extend([rule.id.clone(), rule.name.clone()].into_iter().flatten());
                 continue;
             }
         };
         if let Some(id) = &rule.id {
-            ids.insert(id.clone(), origin.as_str().to_string());
+            read.ids.insert(id.clone(), origin.as_str().to_string());
         }
-        out.rules.push(Rule {
+        read.out.rules.push(Rule {
             id: rule.id.clone(),
+            name: rule.name.clone(),
             title,
             level: rule.level.map(Level::from_sigma),
             author: rule.author.clone(),
             origin: origin.clone(),
+            reported: true,
+            feeds: Vec::new(),
             gate: gate::analyse(&rule),
             keys: gate::required_keys(&rule),
             roots: super::view::roots(&rule),
@@ -308,6 +448,34 @@ fn add_file(
             parsed: rule,
         });
     }
+}
+
+fn unique_id(ids: &HashMap<String, String>, id: &Option<String>) -> Result<(), String> {
+    match id
+        .as_ref()
+        .and_then(|id| ids.get(id).map(|first| (id, first)))
+    {
+        Some((id, first)) => Err(format!("id {id} is also the id of a rule in {first}")),
+        None => Ok(()),
+    }
+}
+
+/// For each correlation document of a file, its title and whether it gives
+/// `correlation.condition`: rsigma's parser fills in `gte: 1` when it does not.
+fn conditions_given(text: &str) -> Vec<(String, bool)> {
+    use serde::Deserialize;
+    let mut out = Vec::new();
+    for doc in yaml_serde::Deserializer::from_str(text) {
+        let Ok(v) = yaml_serde::Value::deserialize(doc) else {
+            break;
+        };
+        let Some(corr) = v.get("correlation") else {
+            continue;
+        };
+        let title = v.get("title").and_then(|t| t.as_str()).unwrap_or_default();
+        out.push((title.to_string(), corr.get("condition").is_some()));
+    }
+    out
 }
 
 /// Whether ctq runs this rule: a CloudTrail log source, and only the documented features.

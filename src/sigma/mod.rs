@@ -8,11 +8,14 @@
 //! checks on what a rule may use.
 
 mod builtin;
+pub mod correlate;
 pub mod gate;
 mod load;
 mod normalize;
 mod rule;
+mod set;
 pub mod view;
 
 pub use load::{Loaded, Selection, load};
-pub use rule::{Level, Origin, Rule, RuleSet};
+pub use rule::{Level, Origin, Rule};
+pub use set::{Head, RuleSet};

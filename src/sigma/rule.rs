@@ -3,7 +3,7 @@
 use rsigma_eval::CompiledRule;
 use rsigma_parser::SigmaRule;
 
-use super::{gate, view};
+use super::gate;
 
 /// A rule's severity; `Ord` is severity (critical is greatest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
@@ -65,10 +65,18 @@ impl Origin {
 #[derive(Debug)]
 pub struct Rule {
     pub id: Option<String>,
+    /// Sigma's `name`, by which correlations may refer to the rule.
+    pub name: Option<String>,
     pub title: String,
     pub level: Option<Level>,
     pub author: Option<String>,
     pub origin: Origin,
+    /// Whether its matches are reported (a rule only a correlation reads is not, unless the
+    /// correlation says `generate: true`).
+    pub reported: bool,
+    /// The correlations that read its matches: (index in `RuleSet::correlations`, position of
+    /// the rule in the correlation's `rules`).
+    pub feeds: Vec<(u32, u8)>,
     /// What the rule requires of the cheap fields; events that fail it are not shown the rule.
     pub gate: gate::Gate,
     /// Keys the event's text must hold (`gate::required_keys`).
@@ -78,33 +86,4 @@ pub struct Rule {
     pub compiled: CompiledRule,
     /// The rule as parsed, for engines that translate it (Athena).
     pub parsed: SigmaRule,
-}
-
-impl Rule {
-    /// Where the rule's level sorts in reports: 0 for critical, 4 for informational, 5 for none.
-    pub fn level_rank(&self) -> usize {
-        match self.level {
-            Some(l) => Level::ALL.iter().position(|x| *x == l).unwrap_or(0),
-            None => Level::ALL.len(),
-        }
-    }
-}
-
-/// The rules of a run, and the index that shows each event only the rules it could match.
-#[derive(Debug)]
-pub struct RuleSet {
-    pub rules: Vec<Rule>,
-    pub index: gate::Index,
-}
-
-impl RuleSet {
-    pub fn new(rules: Vec<Rule>) -> RuleSet {
-        let index = gate::Index::new(rules.iter().map(|r| &r.gate));
-        RuleSet { rules, index }
-    }
-
-    /// Rule `i` against an event's JSON.
-    pub fn matches(&self, i: usize, view: &view::View<'_>) -> bool {
-        rsigma_eval::evaluate_rule(&self.rules[i].compiled, view).is_some()
-    }
 }
