@@ -416,3 +416,160 @@ pub fn roots(c: &Correlation) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corr(
+        kind: Kind,
+        refs: usize,
+        timespan: i64,
+        predicates: Vec<(ConditionOperator, u64)>,
+    ) -> Correlation {
+        Correlation {
+            id: None,
+            title: "t".into(),
+            level: None,
+            author: None,
+            origin: Origin::Builtin,
+            kind,
+            refs: (0..refs as u32).collect(),
+            group_by: vec![],
+            value_fields: vec![],
+            timespan,
+            predicates,
+        }
+    }
+
+    fn input(time: i64, id: &str, value: Option<&str>, rules: u64) -> Input<String> {
+        Input {
+            time,
+            event_id: Some(id.to_string()),
+            key: vec![],
+            value: value.map(str::to_string),
+            rules,
+            shown: id.to_string(),
+        }
+    }
+
+    fn fired(c: &Correlation, inputs: Vec<Input<String>>) -> Vec<String> {
+        c.fire(inputs).into_iter().map(|i| i.shown).collect()
+    }
+
+    const GTE: ConditionOperator = ConditionOperator::Gte;
+
+    #[test]
+    fn an_entry_at_exactly_the_timespan_stays_and_a_match_empties_the_window() {
+        let c = corr(Kind::EventCount, 1, 60, vec![(GTE, 2)]);
+        // 0 and 60 are within 60 s; after the match at 60 the window is empty, so 61 is alone,
+        // and 200 does not see 61 (more than 60 s before).
+        let got = fired(
+            &c,
+            vec![
+                input(60, "b", None, 1),
+                input(0, "a", None, 1),
+                input(61, "c", None, 1),
+                input(200, "d", None, 1),
+            ],
+        );
+        assert_eq!(got, ["b"]);
+        let c = corr(Kind::EventCount, 1, 59, vec![(GTE, 2)]);
+        assert!(fired(&c, vec![input(0, "a", None, 1), input(60, "b", None, 1)]).is_empty());
+    }
+
+    #[test]
+    fn value_count_counts_distinct_values_and_events_without_one_add_nothing() {
+        let c = corr(Kind::ValueCount, 1, 3600, vec![(GTE, 2)]);
+        let got = fired(
+            &c,
+            vec![
+                input(1, "a", Some("x"), 1),
+                input(2, "b", Some("x"), 1),
+                input(3, "c", None, 1),
+                input(4, "d", Some("y"), 1),
+            ],
+        );
+        assert_eq!(got, ["d"]);
+    }
+
+    #[test]
+    fn temporal_needs_every_rule_by_default_and_ordered_needs_them_in_order() {
+        let c = corr(Kind::Temporal, 2, 100, vec![]);
+        assert_eq!(
+            fired(&c, vec![input(5, "b", None, 2), input(9, "a", None, 1)]),
+            ["a"]
+        );
+        let c = corr(Kind::TemporalOrdered, 2, 100, vec![]);
+        assert!(fired(&c, vec![input(5, "b", None, 2), input(9, "a", None, 1)]).is_empty());
+        assert_eq!(
+            fired(&c, vec![input(5, "a", None, 1), input(9, "b", None, 2)]),
+            ["b"]
+        );
+        // One event matching both rules, in order at the same second.
+        assert_eq!(fired(&c, vec![input(5, "a", None, 3)]), ["a"]);
+        // Greedy: the earliest `a` then a `b` no earlier than it.
+        let c = corr(Kind::TemporalOrdered, 2, 100, vec![]);
+        assert_eq!(
+            fired(
+                &c,
+                vec![
+                    input(1, "b0", None, 2),
+                    input(2, "a", None, 1),
+                    input(3, "a2", None, 1),
+                    input(4, "b", None, 2)
+                ]
+            ),
+            ["b"]
+        );
+    }
+
+    #[test]
+    fn predicates_all_hold() {
+        let c = corr(
+            Kind::EventCount,
+            1,
+            100,
+            vec![(ConditionOperator::Gt, 1), (ConditionOperator::Lte, 2)],
+        );
+        assert!(!c.holds(1) && c.holds(2) && !c.holds(3));
+        let c = corr(Kind::EventCount, 1, 100, vec![(ConditionOperator::Neq, 2)]);
+        assert!(c.holds(1) && !c.holds(2));
+        let c = corr(Kind::EventCount, 1, 100, vec![(ConditionOperator::Lt, 2)]);
+        assert!(c.holds(1) && !c.holds(2));
+        let c = corr(Kind::EventCount, 1, 100, vec![(ConditionOperator::Eq, 2)]);
+        assert!(c.holds(2) && !c.holds(1));
+    }
+
+    #[test]
+    fn field_text_is_the_scalar_at_the_path() {
+        let j: Value = serde_json::from_str(
+            r#"{"a":{"b":"x","n":7,"f":1.5,"t":true,"z":null,"o":{},"l":[1]},"a.b":"top","arr":[{"b":"y"}],"big":18446744073709551615,"e":2e0}"#,
+        )
+        .unwrap();
+        assert_eq!(text_at(&j, "a.b").as_deref(), Some("top"));
+        assert_eq!(text_at(&j, "a.n").as_deref(), Some("7"));
+        assert_eq!(text_at(&j, "a.f").as_deref(), Some("1.5"));
+        assert_eq!(text_at(&j, "a.t").as_deref(), Some("true"));
+        assert_eq!(text_at(&j, "big").as_deref(), Some("18446744073709551615"));
+        assert_eq!(text_at(&j, "e").as_deref(), Some("2"));
+        for none in ["a.z", "a.o", "a.l", "arr.b", "missing", "a.b.c"] {
+            assert_eq!(text_at(&j, none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn aliases_name_the_field_per_rule_and_the_first_matched_rule_wins() {
+        let mut c = corr(Kind::EventCount, 2, 100, vec![(GTE, 2)]);
+        c.group_by = vec![vec!["u1".into(), "u2".into()]];
+        let j: Value = serde_json::from_str(r#"{"u1":"alice","u2":"bob"}"#).unwrap();
+        assert_eq!(
+            c.input(&j, 0, None, 0b10, ()).key,
+            [Some("bob".to_string())]
+        );
+        assert_eq!(
+            c.input(&j, 0, None, 0b11, ()).key,
+            [Some("alice".to_string())]
+        );
+    }
+}
