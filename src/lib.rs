@@ -65,6 +65,9 @@ impl Runner for OnEngine<'_> {
 
     fn run<R: ReportDef>(self, mut report: R) -> Self::Out {
         report.check().map_err(UsageError)?;
+        if self.0.stats {
+            exit::warn_all();
+        }
         let skipped = report.prepare()?;
         let run = match report.without_events() {
             Some(doc) => {

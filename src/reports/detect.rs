@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::def::{Context, Report, ReportDef};
+
+mod rows;
+use rows::{Detail, Hits, details_document, summary_document};
 use super::events::raw_line;
 use super::group::Details;
 use crate::athena::results::ResultTable;
@@ -67,31 +70,8 @@ pub struct Args {
     unreadable: Arc<AtomicU64>,
     /// Correlation inputs: how many were kept (all workers), and how many were not (exit 3).
     #[arg(skip)]
-    inputs: Arc<(AtomicU64, AtomicU64)>,
+    inputs: Arc<[AtomicU64; 3]>,
 }
-
-const SUMMARY: [Column; 8] = [
-    Column::text("rule_id").rank(5),
-    Column::text("title").wrap().rank(0),
-    Column::text("level").rank(0),
-    Column::text("author").wrap().rank(6),
-    Column::count("count"),
-    Column::time("first_seen").rank(3),
-    Column::time("last_seen").rank(2),
-    Column::count("principals").rank(4),
-];
-
-const DETAILS: [Column; 9] = [
-    Column::time("event_time").rank(0),
-    Column::text("rule_id").rank(7),
-    Column::text("title").wrap().rank(0),
-    Column::text("level").rank(1),
-    Column::text("event_id").rank(8),
-    Column::text("event_name").rank(2),
-    Column::text("event_source").rank(6),
-    Column::text("principal").elide().rank(3),
-    Column::text("source_ip").rank(4),
-];
 
 const LIST: [Column; 5] = [
     Column::text("rule_id").rank(2),
@@ -205,7 +185,7 @@ impl ReportDef for Args {
     }
 
     fn partial(&self) -> u64 {
-        self.unreadable.load(Ordering::Relaxed) + self.inputs.1.load(Ordering::Relaxed)
+        self.unreadable.load(Ordering::Relaxed) + self.inputs[1].load(Ordering::Relaxed)
     }
 
     fn accumulator(&self, _: &Context<'_>) -> Detect {
@@ -247,53 +227,16 @@ enum Mode {
     Raw,
 }
 
-/// What one rule matched.
-#[derive(Debug, Clone, Default)]
-struct Hits {
-    count: u64,
-    first: Option<Micros>,
-    last: Option<Micros>,
-    principals: HashSet<String, foldhash::fast::RandomState>,
-}
-
-impl Hits {
-    fn add(&mut self, time: Option<Micros>, principal: &str) {
-        self.count += 1;
-        if let Some(t) = time {
-            self.first = Some(self.first.map_or(t, |f| f.min(t)));
-            self.last = Some(self.last.map_or(t, |l| l.max(t)));
-        }
-        if !self.principals.contains(principal) {
-            self.principals.insert(principal.to_string());
-        }
-    }
-
-    fn merge(&mut self, o: Hits) {
-        self.count += o.count;
-        self.first = [self.first, o.first].into_iter().flatten().min();
-        self.last = [self.last, o.last].into_iter().flatten().max();
-        self.principals.extend(o.principals);
-    }
-}
-
-/// One (rule, event) row of `--details`: the rule's index and the event's cells.
-#[derive(Debug, Clone)]
-struct Detail {
-    time: Option<Micros>,
-    rule: u32,
-    event_id: Option<String>,
-    event_name: Option<String>,
-    event_source: Option<String>,
-    principal: String,
-    source_ip: Option<String>,
-}
-
 /// What a correlation keeps of an event that matched one of its rules, in case the event
 /// completes a match: its `--details` row, and its text for `--raw`.
 #[derive(Debug, Clone)]
 struct Shown {
     detail: Detail,
+    /// The event's line for `--raw`, unless a reported rule's match prints it already.
     raw: Option<String>,
+    /// The event's number among those fed to correlations: `--raw` prints an event once,
+    /// however many correlations it completes.
+    ordinal: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -305,8 +248,9 @@ pub struct Detect {
     hits: Vec<Hits>,
     /// Per correlation: the events that matched its rules.
     inputs: Vec<Vec<Input<Shown>>>,
-    /// The inputs kept by every worker, and those not kept (past `correlate::MAX_INPUTS`).
-    inputs_count: Arc<(AtomicU64, AtomicU64)>,
+    /// The inputs kept by every worker, those not kept (past `correlate::MAX_INPUTS`), and the
+    /// events fed so far (`Shown::ordinal`).
+    inputs_count: Arc<[AtomicU64; 3]>,
     inputs_dropped: u64,
     details: Vec<Detail>,
     raw: Details,
@@ -337,11 +281,19 @@ impl Detect {
 
     /// Notes the event as an input of the correlations whose rules it matched (`fed`:
     /// correlation index and the rules matched, as a bit set).
-    fn feed(&mut self, ev: &Event<'_>, time: Option<Micros>, json: &serde_json::Value, fed: &[(u32, u64)]) {
+    fn feed(
+        &mut self,
+        ev: &Event<'_>,
+        time: Option<Micros>,
+        json: &serde_json::Value,
+        fed: &[(u32, u64)],
+        printed: bool,
+    ) {
         // An event without a time has no place in a window.
         let Some(t) = time else { return };
+        let [kept, dropped, events] = &*self.inputs_count;
+        let ordinal = events.fetch_add(1, Ordering::Relaxed);
         for &(c, mask) in fed {
-            let (kept, dropped) = &*self.inputs_count;
             if kept.fetch_add(1, Ordering::Relaxed) >= correlate::MAX_INPUTS {
                 dropped.fetch_add(1, Ordering::Relaxed);
                 self.inputs_dropped += 1;
@@ -350,9 +302,10 @@ impl Detect {
             let entry = (self.set.rules.len() + c as usize) as u32;
             let shown = Shown {
                 detail: Self::detail(ev, time, entry),
-                raw: (self.mode == Mode::Raw)
+                raw: (self.mode == Mode::Raw && !printed)
                     .then(|| ev.raw.as_deref().map(raw_line))
                     .flatten(),
+                ordinal,
             };
             let corr = &self.set.correlations[c as usize];
             let input = corr.input(
@@ -439,7 +392,7 @@ impl Report for Detect {
             }
         }
         if !fed.is_empty() {
-            self.feed(ev, time, &json, &fed);
+            self.feed(ev, time, &json, &fed, matched);
         }
         if matched && self.mode == Mode::Raw {
             let line = Value::Str(raw_line(raw));
@@ -465,6 +418,7 @@ impl Report for Detect {
 
     fn finish(mut self) -> Document {
         let set = Arc::clone(&self.set);
+        let mut printed = HashSet::new();
         for (c, inputs) in std::mem::take(&mut self.inputs).into_iter().enumerate() {
             let entry = set.rules.len() + c;
             for fired in set.correlations[c].fire(inputs) {
@@ -473,7 +427,9 @@ impl Report for Detect {
                 match self.mode {
                     Mode::Details => self.details.push(d),
                     Mode::Raw => {
-                        if let Some(line) = fired.shown.raw {
+                        if let Some(line) = fired.shown.raw
+                            && printed.insert(fired.shown.ordinal)
+                        {
                             self.raw
                                 .push(d.time, d.event_id.as_deref(), vec![Value::Str(line)]);
                         }
@@ -536,121 +492,3 @@ impl Report for Detect {
     }
 }
 
-/// Rule order among equals: id (none first), then title.
-fn rule_key<'a>(r: &Head<'a>) -> (Option<&'a str>, &'a str) {
-    (r.id, r.title)
-}
-
-fn summary_document(set: &RuleSet, hits: Vec<Hits>, notes: Vec<String>) -> Document {
-    let mut found: Vec<(Head<'_>, Hits)> = hits
-        .into_iter()
-        .enumerate()
-        .filter(|(_, h)| h.count > 0)
-        .map(|(i, h)| (set.head(i), h))
-        .collect();
-    found.sort_by(|(ra, ha), (rb, hb)| {
-        ra.level_rank()
-            .cmp(&rb.level_rank())
-            .then(hb.count.cmp(&ha.count))
-            .then_with(|| rule_key(ra).cmp(&rule_key(rb)))
-    });
-    let footer = summary_footer(&found);
-    let rows = found
-        .into_iter()
-        .map(|(r, h)| {
-            vec![
-                Value::str(r.id),
-                Value::Str(r.title.to_string()),
-                Value::str(r.level.map(Level::as_str)),
-                Value::str(r.author),
-                Value::Count(h.count),
-                Value::time(h.first),
-                Value::time(h.last),
-                Value::Count(h.principals.len() as u64),
-            ]
-        })
-        .collect();
-    Rows {
-        columns: SUMMARY.to_vec(),
-        rows,
-        footer,
-        notes,
-    }
-    .into()
-}
-
-/// Totals per level, and the authors of the rules shown: the Detection Rule License asks a
-/// tool that reports a match to name the rule's author.
-fn summary_footer(found: &[(Head<'_>, Hits)]) -> Vec<String> {
-    if found.is_empty() {
-        return vec![];
-    }
-    let mut per_level = Vec::new();
-    for rank in 0..=Level::ALL.len() {
-        let (rules, events) = found
-            .iter()
-            .filter(|(r, _)| r.level_rank() == rank)
-            .fold((0u64, 0u64), |(n, e), (_, h)| (n + 1, e + h.count));
-        if rules > 0 {
-            let name = Level::ALL.get(rank).map_or("no level", |l| l.as_str());
-            per_level.push(format!(
-                "{name}: {}, {}",
-                plural(rules, "rule"),
-                plural(events, "event")
-            ));
-        }
-    }
-    let mut authors: Vec<&str> = found
-        .iter()
-        .filter_map(|(r, _)| r.author)
-        .collect();
-    authors.sort_unstable();
-    authors.dedup();
-    let mut footer = vec![per_level.join(" · ")];
-    if !authors.is_empty() {
-        footer.push(format!("Rules by: {}", authors.join("; ")));
-    }
-    footer
-}
-
-fn details_document(set: &RuleSet, details: Vec<Detail>, notes: Vec<String>) -> Document {
-    let mut rows: Vec<(Option<Micros>, Vec<Value>)> = details
-        .into_iter()
-        .map(|d| {
-            let r = set.head(d.rule as usize);
-            let cells = vec![
-                Value::time(d.time),
-                Value::str(r.id),
-                Value::Str(r.title.to_string()),
-                Value::str(r.level.map(Level::as_str)),
-                Value::str(d.event_id.as_deref()),
-                Value::str(d.event_name.as_deref()),
-                Value::str(d.event_source.as_deref()),
-                Value::Str(d.principal),
-                Value::str(d.source_ip.as_deref()),
-            ];
-            (d.time.map(|t| t.div_euclid(SECOND)), cells)
-        })
-        .collect();
-    // Newest first (whole seconds, events without a time last), then rule_id (null first),
-    // title and event_id ascending, then the whole row.
-    rows.sort_by(|(ta, a), (tb, b)| {
-        let by_time = match (ta, tb) {
-            (Some(x), Some(y)) => y.cmp(x),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        };
-        by_time
-            .then_with(|| (&a[1], &a[2], &a[4]).cmp(&(&b[1], &b[2], &b[4])))
-            .then_with(|| a.cmp(b))
-    });
-    let rows = rows.into_iter().map(|(_, cells)| cells).collect();
-    Rows {
-        columns: DETAILS.to_vec(),
-        rows,
-        footer: vec![],
-        notes,
-    }
-    .into()
-}

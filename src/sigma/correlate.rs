@@ -120,8 +120,14 @@ pub fn check(c: &CorrelationRule) -> Result<(), String> {
             return Err(format!("it refers to rule {r:?} twice"));
         }
     }
-    if c.timespan.seconds == 0 {
-        return Err("timespan is 0".into());
+    if let CorrelationCondition::Threshold { predicates, .. } = &c.condition
+        && let Some((_, n)) = predicates.iter().find(|(_, n)| *n > i64::MAX as u64)
+    {
+        // rsigma's parser reads a negative number as a huge one.
+        return Err(format!(
+            "condition: {} is not a whole number from 0 to 2^63-1",
+            *n as i64
+        ));
     }
     Ok(())
 }
@@ -138,7 +144,7 @@ fn kind(t: CorrelationType) -> Option<Kind> {
 
 /// The checked correlation, its rule names resolved to `refs` (and their names or ids as
 /// written, for aliases).
-pub fn build(p: Pending, refs: Vec<u32>) -> Correlation {
+pub fn build(p: Pending, refs: Vec<u32>, names: &[[Option<&str>; 2]]) -> Correlation {
     let c = p.rule;
     let aliases: HashMap<&str, &HashMap<String, String>> = c
         .aliases
@@ -149,12 +155,15 @@ pub fn build(p: Pending, refs: Vec<u32>) -> Correlation {
         .group_by
         .iter()
         .map(|g| {
-            c.rules
+            // An alias names the field per rule, by the rule's id or else its name.
+            names
                 .iter()
-                .map(|r| {
-                    aliases
-                        .get(g.as_str())
-                        .and_then(|m| m.get(r))
+                .map(|[id, name]| {
+                    let per_rule = aliases.get(g.as_str());
+                    [id, name]
+                        .into_iter()
+                        .flatten()
+                        .find_map(|n| per_rule.and_then(|m| m.get(*n)))
                         .unwrap_or(g)
                         .clone()
                 })

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use rsigma_parser::{Detection, Modifier, SigmaRule};
 
-use super::correlate::{self, Correlation, Pending};
+use super::correlate::{self, Pending};
 use super::rule::{Level, Origin, Rule};
+use super::select::{Loaded, Selection, select};
 use super::{builtin, gate, normalize};
 
 /// The largest rule file read: SigmaHQ's largest is under 10 KiB.
@@ -25,29 +26,6 @@ const MAX_NOTS: usize = 64;
 const MAX_BRACKETS: usize = 4096;
 /// The deepest folder walked under a `--rules` folder.
 const MAX_DEPTH: usize = 64;
-
-/// What the user chose to run.
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    pub builtin: bool,
-    pub paths: Vec<PathBuf>,
-    /// `--level`: rules at or above it (a rule without a level is left out).
-    pub min_level: Option<Level>,
-    /// `--rule`: rules whose id or title contains it, in any letter case.
-    pub text: Option<String>,
-}
-
-/// The rules that will run, and what could not be used.
-#[derive(Debug, Default)]
-pub struct Loaded {
-    /// The detection rules that run: the ones reported, and the ones the correlations read.
-    pub rules: Vec<Rule>,
-    pub correlations: Vec<Correlation>,
-    /// One line per file or rule that was skipped, with the reason.
-    pub skipped: Vec<String>,
-    /// Rule files read (built-in ones excepted).
-    pub files: usize,
-}
 
 /// The modifiers ctq runs, as the Sigma specification defines them. rsigma knows more
 /// (`expand`, `wide`, time parts, `neq`, …); a rule using them is skipped rather than run with
@@ -137,138 +115,7 @@ fn load_here(sel: &Selection) -> anyhow::Result<Loaded> {
             }
         }
     }
-    Ok(select(read, sel))
-}
-
-/// Resolves the correlations' rule names, then keeps what the selection asks for: the rules and
-/// correlations it chooses, and the rules those correlations read.
-fn select(read: Read, sel: &Selection) -> Loaded {
-    let Read {
-        mut out,
-        pending,
-        skipped_names,
-        ..
-    } = read;
-    let corr_names: HashSet<String> = pending
-        .iter()
-        .flat_map(|p| [p.rule.id.clone(), p.rule.name.clone()])
-        .flatten()
-        .collect();
-    let mut by_id: HashMap<&str, u32> = HashMap::new();
-    let mut by_name: HashMap<&str, u32> = HashMap::new();
-    for (i, r) in out.rules.iter().enumerate() {
-        if let Some(id) = &r.id {
-            by_id.entry(id).or_insert(i as u32);
-        }
-        if let Some(name) = &r.name {
-            by_name.entry(name).or_insert(i as u32);
-        }
-    }
-    let mut resolved: Vec<(Pending, Vec<u32>)> = Vec::new();
-    let mut skipped = Vec::new();
-    for p in pending {
-        let mut refs = Vec::new();
-        let mut why = None;
-        for r in &p.rule.rules {
-            let found = by_id.get(r.as_str()).or_else(|| by_name.get(r.as_str()));
-            match found {
-                Some(&i) if refs.contains(&i) => {
-                    why = Some(format!(
-                        "it refers to the rule {r:?} twice (by id and by name)"
-                    ));
-                }
-                Some(&i) => refs.push(i),
-                None if corr_names.contains(r) => {
-                    why = Some(format!(
-                        "it refers to the correlation {r:?}: correlations of correlations are \
-                         not supported"
-                    ));
-                }
-                None if skipped_names.contains(r) => {
-                    why = Some(format!("it refers to the rule {r:?}, which was skipped"));
-                }
-                None => {
-                    why = Some(format!(
-                        "it refers to {r:?}, and no rule with this id or name is loaded"
-                    ));
-                }
-            }
-            if why.is_some() {
-                break;
-            }
-        }
-        match why {
-            Some(why) => skipped.push(format!("{}: {why}", p.shown)),
-            None => resolved.push((p, refs)),
-        }
-    }
-    out.skipped.extend(skipped);
-
-    // A rule a correlation reads is reported on its own only when one of them says `generate`.
-    let n = out.rules.len();
-    let (mut referenced, mut generate) = (vec![false; n], vec![false; n]);
-    for (p, refs) in &resolved {
-        for &i in refs {
-            referenced[i as usize] = true;
-            generate[i as usize] |= p.rule.generate;
-        }
-    }
-    let mut runs = vec![false; n];
-    for (i, r) in out.rules.iter_mut().enumerate() {
-        r.reported = (!referenced[i] || generate[i]) && keep(&r.id, &r.title, r.level, sel);
-        runs[i] = r.reported;
-    }
-    let mut correlations = Vec::new();
-    for (p, refs) in resolved {
-        let level = p.rule.level.map(Level::from_sigma);
-        if keep(&p.rule.id, &p.rule.title, level, sel) {
-            for &i in &refs {
-                runs[i as usize] = true;
-            }
-            correlations.push(correlate::build(p, refs));
-        }
-    }
-    // Only the rules that run stay; the correlations' indexes follow them.
-    let mut new_index = vec![u32::MAX; n];
-    let mut kept = Vec::new();
-    for (i, r) in std::mem::take(&mut out.rules).into_iter().enumerate() {
-        if runs[i] {
-            new_index[i] = kept.len() as u32;
-            kept.push(r);
-        }
-    }
-    for (c, corr) in correlations.iter_mut().enumerate() {
-        let roots = correlate::roots(corr);
-        for (pos, i) in corr.refs.iter_mut().enumerate() {
-            *i = new_index[*i as usize];
-            let rule = &mut kept[*i as usize];
-            rule.feeds.push((c as u32, pos as u8));
-            if let Some(have) = &mut rule.roots {
-                for r in &roots {
-                    if !have.contains(r) {
-                        have.push(r.clone());
-                    }
-                }
-            }
-        }
-    }
-    out.rules = kept;
-    out.correlations = correlations;
-    out
-}
-
-fn keep(id: &Option<String>, title: &str, level: Option<Level>, sel: &Selection) -> bool {
-    if let Some(min) = sel.min_level
-        && level.is_none_or(|l| l < min)
-    {
-        return false;
-    }
-    if let Some(text) = &sel.text {
-        let text = text.to_lowercase();
-        let hit = |s: &str| s.to_lowercase().contains(&text);
-        return id.as_deref().is_some_and(hit) || hit(title);
-    }
-    true
+    Ok(select(read.out, read.pending, read.skipped_names, sel))
 }
 
 /// The `.yml`/`.yaml` files under `root` (or `root` itself), sorted within each folder.
@@ -377,10 +224,10 @@ fn add_file(read: &mut Read, text: &str, origin: Origin, shown: &str) {
             collection.filters.len()
         ));
     }
-    let given = if collection.correlations.is_empty() {
+    let facts = if collection.correlations.is_empty() {
         Vec::new()
     } else {
-        conditions_given(text)
+        correlation_docs(text)
     };
     for c in collection.correlations {
         let title = c.title.clone();
@@ -389,7 +236,14 @@ fn add_file(read: &mut Read, text: &str, origin: Origin, shown: &str) {
         let why = if total >= MAX_RULES {
             Err(format!("more than {MAX_RULES} rules: not run"))
         } else {
-            correlate::check(&c).and_then(|()| unique_id(&read.ids, &c.id))
+            let problem = facts
+                .iter()
+                .find(|f| f.title == title)
+                .and_then(|f| f.problem.clone());
+            match problem {
+                Some(p) => Err(p),
+                None => correlate::check(&c).and_then(|()| unique_id(&read.ids, &c.id)),
+            }
         };
         if let Err(why) = why {
             read.out.skipped.push(named(why));
@@ -401,7 +255,7 @@ fn add_file(read: &mut Read, text: &str, origin: Origin, shown: &str) {
             read.ids.insert(id.clone(), origin.as_str().to_string());
         }
         read.pending.push(Pending {
-            has_condition: given.iter().any(|(t, has)| *t == title && *has),
+            has_condition: facts.iter().any(|f| f.title == title && f.has_condition),
             shown: named(String::new()).trim_end_matches(": ").to_string(),
             origin: origin.clone(),
             rule: c,
@@ -460,20 +314,53 @@ fn unique_id(ids: &HashMap<String, String>, id: &Option<String>) -> Result<(), S
     }
 }
 
-/// For each correlation document of a file, its title and whether it gives
-/// `correlation.condition`: rsigma's parser fills in `gte: 1` when it does not.
-fn conditions_given(text: &str) -> Vec<(String, bool)> {
+/// What rsigma's parser does not say of a correlation document: whether it gives
+/// `correlation.condition` (the parser fills in `gte: 1`), and what it would drop without a
+/// word (a name in `rules` or `group-by` that is not text, an alias that is not a map of texts).
+struct DocFacts {
+    title: String,
+    has_condition: bool,
+    problem: Option<String>,
+}
+
+fn correlation_docs(text: &str) -> Vec<DocFacts> {
     use serde::Deserialize;
+    use yaml_serde::Value as Y;
     let mut out = Vec::new();
     for doc in yaml_serde::Deserializer::from_str(text) {
-        let Ok(v) = yaml_serde::Value::deserialize(doc) else {
+        let Ok(v) = Y::deserialize(doc) else {
             break;
         };
         let Some(corr) = v.get("correlation") else {
             continue;
         };
         let title = v.get("title").and_then(|t| t.as_str()).unwrap_or_default();
-        out.push((title.to_string(), corr.get("condition").is_some()));
+        let texts = |key: &str| match corr.get(key) {
+            Some(Y::Sequence(items)) => items.iter().all(|i| i.is_string()),
+            _ => true,
+        };
+        let aliases_ok = match corr.get("aliases") {
+            None => true,
+            Some(Y::Mapping(m)) => m.values().all(|per_rule| match per_rule {
+                Y::Mapping(fields) => fields.iter().all(|(k, f)| k.is_string() && f.is_string()),
+                _ => false,
+            }),
+            Some(_) => false,
+        };
+        let problem = if !texts("rules") {
+            Some("rules: every item must be a rule's id or name".to_string())
+        } else if !texts("group-by") {
+            Some("group-by: every item must be a field name".to_string())
+        } else if !aliases_ok {
+            Some("aliases: must map each alias to {rule id or name: field}".to_string())
+        } else {
+            None
+        };
+        out.push(DocFacts {
+            title: title.to_string(),
+            has_condition: corr.get("condition").is_some(),
+            problem,
+        });
     }
     out
 }

@@ -13,9 +13,11 @@ pub mod gate;
 mod load;
 mod normalize;
 mod rule;
+mod select;
 mod set;
 pub mod view;
 
-pub use load::{Loaded, Selection, load};
+pub use load::load;
 pub use rule::{Level, Origin, Rule};
+pub use select::{Loaded, Selection};
 pub use set::{Head, RuleSet};

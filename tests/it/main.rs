@@ -12,6 +12,7 @@ mod aws;
 mod cache;
 mod cases;
 mod cli;
+mod correlate;
 mod detect;
 mod faults;
 mod fuzz;

@@ -18,10 +18,12 @@ How a rule is read and run (the places where the contract leaves room are marked
   (a file, or a folder walked recursively); folders' files in path order (component by
   component); a file reached twice (same realpath) is read once.
 - A file whose YAML cannot be read, or holding a document that is not a mapping, is skipped
-  whole. A document is skipped when it has `correlation`, no `detection`, a logsource that is
-  not product aws (service, when given, cloudtrail), an unknown modifier, anything invalid
-  (see RuleSkip), or an id already loaded. Each skip prints `ref: <path>: <why>` on stderr and
-  makes the exit code 3.
+  whole. A document is skipped when it has no `detection`, a logsource that is not product aws
+  (service, when given, cloudtrail), an unknown modifier, anything invalid (see RuleSkip), or an
+  id already loaded. Each skip prints `ref: <path>: <why>` on stderr and makes the exit code 3.
+- A document with `correlation` is a correlation rule (class Correlation, with its CHOICES):
+  event_count, value_count, temporal and temporal_ordered over sliding windows; anything else
+  it cannot run is skipped the same way.
 - Matching: see compile_item(); conditions: see parse_condition().
 """
 
@@ -31,6 +33,7 @@ import json
 import os
 import re
 import sys
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import ctq_reference as ref
@@ -1104,10 +1107,32 @@ def evaluate(tree, hit):
     return all(hit(n) for n in tree[1])  # "all"
 
 
+def read_header(rule, doc):
+    """The fields a detection rule and a correlation rule share: title, id, name, level, author.
+    CHOICE: a rule needs a string title; an id must be a string; a level must be one of the
+    five, spelled in lowercase; an author that is not a string is shown as null; a name that is
+    not a string is no name."""
+    rule.title = doc.get("title")
+    if not isinstance(rule.title, str):
+        raise RuleSkip("no title")
+    rule.id = doc.get("id")
+    if rule.id is not None and not isinstance(rule.id, str):
+        raise RuleSkip(f"id {rule.id!r} is not a string")
+    name = doc.get("name")
+    rule.name = name if isinstance(name, str) else None
+    rule.level = doc.get("level")
+    if rule.level is not None and rule.level not in LEVELS:
+        raise RuleSkip(f"unknown level {rule.level!r}")
+    author = doc.get("author")
+    rule.author = author if isinstance(author, str) else None
+
+
 class Rule:
+    """A detection rule (a document with `detection`; correlation documents are Correlation)."""
+
     def __init__(self, doc):
         if "correlation" in doc:
-            raise RuleSkip("correlation rules are not supported")
+            raise RuleSkip("a correlation document is not a detection rule")
         det = doc.get("detection")
         if not isinstance(det, dict):
             raise RuleSkip("no detection")
@@ -1119,20 +1144,8 @@ class Rule:
             raise RuleSkip(f"logsource product {product!r} is not aws")
         if service is not None and (not isinstance(service, str) or service.lower() != "cloudtrail"):
             raise RuleSkip(f"logsource service {service!r} is not cloudtrail")
-        # CHOICE: a rule needs a string title; an id must be a string; a level must be one of
-        # the five, spelled in lowercase; an author that is not a string is shown as null.
-        # A logsource service that is null counts as absent.
-        self.title = doc.get("title")
-        if not isinstance(self.title, str):
-            raise RuleSkip("no title")
-        self.id = doc.get("id")
-        if self.id is not None and not isinstance(self.id, str):
-            raise RuleSkip(f"id {self.id!r} is not a string")
-        self.level = doc.get("level")
-        if self.level is not None and self.level not in LEVELS:
-            raise RuleSkip(f"unknown level {self.level!r}")
-        author = doc.get("author")
-        self.author = author if isinstance(author, str) else None
+        # CHOICE: a logsource service that is null counts as absent.
+        read_header(self, doc)
 
         self.detections = {}
         for name, d in det.items():
@@ -1153,6 +1166,236 @@ class Rule:
                 memo[name] = self.detections[name](ev)
             return memo[name]
         return any(evaluate(c, hit) for c in self.conditions)
+
+
+# ----------------------------------------------------------------- correlation rules
+#
+# A correlation document (`correlation:` with type, rules, group-by, timespan, condition) counts
+# the matches of other rules over time, as the README's contract says (tests/detect/correlation/
+# README.md lists the cases). Run literally: the correlation's events are collected, sorted in
+# the contract's order, and each group's sliding window is replayed event by event.
+# CHOICES where the contract leaves room (the Rust side does the same):
+# - `rules` and `group-by` take one string or a list of strings; `rules` missing, empty or
+#   holding a non-string, or `group-by` holding a non-string, skips the correlation.
+# - `timespan` is read first, `timeframe` when there is no `timespan`; its text is digits then
+#   one unit letter (`0s` keeps just the entries of the same second; no sign, spaces or fraction).
+# - A `window` key (in `correlation:`) or a top-level `rsigma.window` key whose value is not the
+#   string `sliding` skips; any `gap` (in `correlation:`) or top-level `rsigma.gap` key skips.
+# - `condition:` with a null value is the same as no condition. Condition values are YAML
+#   integers (not booleans, not 2.0) from 0 to 2^63-1; keys other
+#   than the six operators and `field` are ignored; `field` is read for value_count only, and
+#   must be a string or a non-empty list of strings.
+# - `aliases` must be a map of maps of strings, else the correlation is skipped. An alias's
+#   entry for a rule is looked up by the rule's id, then by its name (however `rules` named
+#   it); with no entry for that rule, the alias name itself is the field name. Entries for
+#   rules the correlation does not reference are ignored.
+# - `generate`: the top-level one when it is a boolean, else the one inside `correlation:`.
+# - A reference is looked up among the loaded detection rules: by id, then by name (the first
+#   loaded rule with that name). With no match, the reason says whether it names a correlation
+#   document (loaded or skipped), a skipped detection document, or nothing.
+# - Order of the events: time, eventID (a string; anything else is absent, first), group key
+#   (element by element, null first, then by code point), value (value_count; no value first),
+#   the rules the event matched as a number (the first rule of `rules` is 1, the second 2, the
+#   third 4...), then the order of reading (file order, then position in the file). An event is
+#   one step of its group's window: for temporal kinds it adds one entry per rule it matched,
+#   then the condition is checked once.
+# - An event without a value (value_count) still drops old entries and checks the condition
+#   (so with `lt` it can fire).
+# - A rule no longer reported on its own (referenced by a correlation, none with generate:
+#   true) is so whatever --level/--rule choose: every correlation loaded counts, chosen or not.
+#   A detection rule is reported when --level/--rule choose it and it is not thus silenced.
+
+CORRELATION_TYPES = ("event_count", "value_count", "temporal", "temporal_ordered")
+UNSUPPORTED_TYPES = ("value_sum", "value_avg", "value_percentile", "value_median")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "M": 2629746, "y": 31556952}
+OPERATORS = {"gt": lambda m, n: m > n, "gte": lambda m, n: m >= n, "lt": lambda m, n: m < n,
+             "lte": lambda m, n: m <= n, "eq": lambda m, n: m == n, "neq": lambda m, n: m != n}
+TIMESPAN_RE = re.compile(r"\+?([0-9]+)([smhdwMy])", re.ASCII)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def string_list(v):
+    """One string or a list of strings, as a list; None for anything else."""
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return v
+    return None
+
+
+def field_text(event, name):
+    """A field's text for group-by and value_count: the value at the dotted path (a top-level
+    key spelled like the whole name first, else object by object; a path that meets an array
+    gives nothing), as text: a string as it is, an integer in decimal, another number as Rust
+    prints an f64, true/false. None when absent, null, an object or an array."""
+    if name in event:
+        v = event[name]
+    else:
+        v = event
+        for segment in name.split("."):
+            if not isinstance(v, dict) or segment not in v:
+                return None
+            v = v[segment]
+    return scalar_text(v)  # None for null, arrays and objects; booleans are not integers
+
+
+def order_key(v):
+    """Sort key of an optional text: None first, then by code point."""
+    return (0, "") if v is None else (1, v)
+
+
+class Correlation:
+    """A correlation document. __init__ checks it alone; resolve() finds its rules."""
+
+    def __init__(self, doc):
+        read_header(self, doc)
+        corr = doc["correlation"]
+        if not isinstance(corr, dict):
+            raise RuleSkip("correlation is not a mapping")
+        self.type = corr.get("type")
+        if self.type in UNSUPPORTED_TYPES:
+            raise RuleSkip(f"correlation type {self.type} is not supported")
+        if self.type not in CORRELATION_TYPES:
+            raise RuleSkip(f"unknown correlation type {self.type!r}")
+        for key, where in (("rsigma.window", doc), ("window", corr)):
+            if key in where and where[key] != "sliding":
+                raise RuleSkip(f"{key} {where[key]!r}: only sliding windows are supported")
+        for key, where in (("rsigma.gap", doc), ("gap", corr)):
+            if key in where:
+                raise RuleSkip(f"{key}: session windows are not supported")
+        self.rule_refs = string_list(corr.get("rules"))
+        if not self.rule_refs:
+            raise RuleSkip("rules: needs the ids or names of one rule or more")
+        # CHOICE: as rsigma reads it, `timeframe` first when it is text, then `timespan`.
+        span = corr["timeframe"] if isinstance(corr.get("timeframe"), str) else corr.get("timespan")
+        m = TIMESPAN_RE.fullmatch(span) if isinstance(span, str) else None
+        if span is None:
+            raise RuleSkip("no timespan")
+        if m is None:
+            raise RuleSkip(f"timespan {span!r} is not a number and a unit (s m h d w M y)")
+        self.timespan = int(m.group(1)) * UNITS[m.group(2)]
+        group_by = corr.get("group-by")
+        self.group_by = [] if group_by is None else string_list(group_by)
+        if self.group_by is None:
+            raise RuleSkip("group-by: must be a field name or a list of them")
+
+        if "condition" in corr and corr["condition"] is None:
+            raise RuleSkip("condition: is null")
+        cond = corr.get("condition")
+        if isinstance(cond, str):
+            raise RuleSkip("a condition written as text is not supported")
+        if cond is None:
+            if self.type in ("event_count", "value_count"):
+                raise RuleSkip(f"{self.type} needs a condition")
+            cond = {"gte": len(self.rule_refs)}
+        if not isinstance(cond, dict):
+            raise RuleSkip("condition: must be a map of gt, gte, lt, lte, eq, neq")
+        self.condition = {op: cond[op] for op in OPERATORS if op in cond}
+        if not self.condition:
+            raise RuleSkip("condition: has none of gt, gte, lt, lte, eq, neq")
+        for op, n in self.condition.items():
+            if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n < 2 ** 63:
+                raise RuleSkip(f"condition: {op} {n!r} is not a whole number from 0 to 2^63-1")
+        self.fields = None
+        if self.type == "value_count":
+            self.fields = string_list(cond.get("field"))
+            if not self.fields:
+                raise RuleSkip("value_count needs condition.field (a field name or a list of them)")
+
+        aliases = corr.get("aliases")
+        self.aliases = {} if aliases is None else aliases
+        if not isinstance(self.aliases, dict) or not all(
+                isinstance(m, dict) and all(isinstance(f, str) for f in m.values()) for m in self.aliases.values()):
+            raise RuleSkip("aliases: must map each alias to {rule id or name: field}")
+        # CHOICE: as rsigma reads it, the top-level `generate` when it is a boolean, else the
+        # one inside `correlation:`.
+        g = doc.get("generate")
+        self.generate = (g if isinstance(g, bool) else corr.get("generate")) is True
+        self.refs = None  # the Rule objects, once resolved
+
+    def resolve(self, rules, correlation_names, skipped_names):
+        """Finds the referenced rules among the loaded detection rules (RuleSkip if not)."""
+        self.refs = []
+        for name in self.rule_refs:
+            rule = next((r for r in rules if r.id == name), None) or next((r for r in rules if r.name == name), None)
+            if rule is None:
+                if name in correlation_names:
+                    raise RuleSkip(f"rules: {name} is a correlation rule (correlations of correlations are not supported)")
+                if name in skipped_names:
+                    raise RuleSkip(f"rules: {name} names a rule that was skipped")
+                raise RuleSkip(f"rules: {name} matches no rule")
+            if any(rule is r for r in self.refs):
+                raise RuleSkip(f"rules: {name} names a rule already referenced")
+            self.refs.append(rule)
+
+    def group_key(self, e, rule):
+        """The event's group key; rule (the first of `rules` the event matches) names aliased fields."""
+        key = []
+        for f in self.group_by:
+            if f in self.aliases:
+                names = self.aliases[f]
+                if rule.id is not None and rule.id in names:
+                    f = names[rule.id]
+                elif rule.name is not None and rule.name in names:
+                    f = names[rule.name]
+            key.append(field_text(e, f))
+        return tuple(key)
+
+    def value(self, e):
+        """value_count's value: the fields' texts joined with U+001F; None if one is missing."""
+        texts = [field_text(e, f) for f in self.fields]
+        return None if any(t is None for t in texts) else "\x1f".join(texts)
+
+    def measure(self, window):
+        """window: (time in seconds, value, rule position) entries."""
+        if self.type == "event_count":
+            return len(window)
+        if self.type == "value_count":
+            return len({v for _, v, _ in window})
+        if self.type == "temporal":
+            return len({i for _, _, i in window})
+        before = None  # temporal_ordered: an entry per rule, in order, each no earlier than the last
+        for i in range(len(self.refs)):
+            times = [t for t, _, j in window if j == i and (before is None or t >= before)]
+            if not times:
+                return 0
+            before = min(times)
+        return len(self.refs)
+
+    def holds(self, measure):
+        return all(OPERATORS[op](measure, n) for op, n in self.condition.items())
+
+    def firings(self, events, hits):
+        """The index of the completing event of each firing, in order. hits: per referenced
+        rule, the set of indexes of the events it matches."""
+        temporal = self.type in ("temporal", "temporal_ordered")
+        items = []
+        for k, (e, t, _) in enumerate(events):
+            if t is None:
+                continue
+            matched = [i for i, h in enumerate(hits) if k in h]
+            if not matched:
+                continue
+            key = self.group_key(e, self.refs[matched[0]])
+            event_id = e.get("eventID") if isinstance(e.get("eventID"), str) else None
+            value = self.value(e) if self.type == "value_count" else None
+            seconds = (t - EPOCH) // timedelta(seconds=1)
+            # One step per event; the rules it matched, as a number (the first rule is 1, the
+            # second 2, the third 4...), break ties.
+            mask = sum(1 << i for i in matched)
+            items.append((seconds, event_id, key, value, mask, k, matched if temporal else matched[:1]))
+        items.sort(key=lambda it: (it[0], order_key(it[1]), tuple(order_key(x) for x in it[2]),
+                                   order_key(it[3]), it[4], it[5]))
+        windows, fired = {}, []
+        for t, _, key, value, _, k, matched in items:
+            window = [entry for entry in windows.get(key, []) if entry[0] >= t - self.timespan]
+            if self.type != "value_count" or value is not None:
+                window.extend((t, value, i) for i in matched)
+            if self.holds(self.measure(window)):
+                fired.append(k)
+                window = []
+            windows[key] = window
+        return fired
 
 
 # ----------------------------------------------------------------- loading
@@ -1191,13 +1434,18 @@ def rule_paths(a):
 
 
 def load_rules(paths):
-    """(rules, number of skipped files and documents), each skip named on stderr."""
-    rules, skipped, ids = [], 0, set()
+    """(detection rules, correlation rules, number of skipped files and documents), each skip
+    named on stderr. Correlations resolve their `rules` once every file is read."""
+    rules, correlations, skipped, ids = [], [], 0, set()
+    correlation_names, skipped_names = set(), set()  # ids and names, for the reasons
 
     def skip(path, why):
         nonlocal skipped
         print(f"ref: {path}: {why}", file=sys.stderr)
         skipped += 1
+
+    def names(doc):
+        return {v for v in (doc.get("id"), doc.get("name")) if isinstance(v, str)}
 
     for path in paths:
         try:
@@ -1217,18 +1465,37 @@ def load_rules(paths):
             skip(path, "a YAML document is not a mapping")
             continue
         for number, doc in enumerate(docs, 1):
+            is_correlation = "correlation" in doc
+            if is_correlation:
+                correlation_names |= names(doc)
             try:
-                rule = Rule(doc)
+                rule = Correlation(doc) if is_correlation else Rule(doc)
             except RuleSkip as why:
                 skip(path, f"document {number}: {why}")
+                if not is_correlation:
+                    skipped_names |= names(doc)
                 continue
             if rule.id is not None and rule.id in ids:
                 skip(path, f"document {number}: id {rule.id} is already loaded")
+                if not is_correlation:
+                    skipped_names |= names(doc)
                 continue
             if rule.id is not None:
                 ids.add(rule.id)
-            rules.append(rule)
-    return rules, skipped
+            if is_correlation:
+                rule.where = (path, number)
+                correlations.append(rule)
+            else:
+                rules.append(rule)
+    resolved = []
+    for c in correlations:
+        try:
+            c.resolve(rules, correlation_names, skipped_names)
+        except RuleSkip as why:
+            skip(c.where[0], f"document {c.where[1]}: {why}")
+            continue
+        resolved.append(c)
+    return rules, resolved, skipped
 
 
 def select_rules(rules, a):
@@ -1246,18 +1513,28 @@ def select_rules(rules, a):
 def report_detect(events, a):
     """events: (event, whole-second time or None, raw text) after the window/account/region
     filters. Returns (rows, or raw lines with --raw; number of skipped rule files/documents)."""
-    rules, skipped = load_rules(rule_paths(a))
-    rules = select_rules(rules, a)
-    if not rules:
-        # As ctq: with no rule left to run, the run fails (exit 1) and prints nothing.
+    rules, correlations, skipped = load_rules(rule_paths(a))
+    chosen, chosen_correlations = select_rules(rules, a), select_rules(correlations, a)
+    # A rule that a correlation refers to is reported on its own only when one of the
+    # correlations referring to it has generate: true (every correlation loaded counts).
+    silenced = {r for c in correlations for r in c.refs} - {r for c in correlations if c.generate for r in c.refs}
+    reported = [r for r in chosen if r not in silenced]
+    if not reported and not chosen_correlations:
+        # As ctq: with nothing left to report, the run fails (exit 1) and prints nothing.
         print("ref: no rules to run", file=sys.stderr)
         sys.exit(1)
-    hits = [[] for _ in rules]  # per rule: indexes into events
+    run = reported + [r for c in chosen_correlations for r in c.refs]
+    hits = {rule: [] for rule in run}  # per rule run: indexes into events
     for k, (e, _, _) in enumerate(events):
         ev = EventView(e)
-        for r, rule in enumerate(rules):
+        for rule, h in hits.items():
             if rule.matches(ev):
-                hits[r].append(k)
+                h.append(k)
+    # What is reported: each rule with its matching events, each correlation with the
+    # completing event of each firing.
+    found = [(rule, hits[rule]) for rule in reported]
+    found += [(c, c.firings(events, [set(hits[r]) for r in c.refs])) for c in chosen_correlations]
+    rules, hits = [r for r, _ in found], [h for _, h in found]
 
     if a["raw"]:
         items = []
@@ -1508,6 +1785,148 @@ def selftest():
         except RuleSkip:
             pass
     check("no service is fine", Rule(y(good.replace("  service: CloudTrail\n", ""))[0]).matches(ev), True)
+
+    # --- correlation rules
+    def base_rule(name, event_name):
+        return Rule(y(f"title: {name}\nid: id-{name}\nname: {name}\nlogsource:\n  product: aws\n"
+                      f"detection:\n  sel:\n    eventName: {event_name}\n  condition: sel\n")[0])
+    bases = [base_rule("a", "A"), base_rule("b", "B"), base_rule("c", "C"), base_rule("ab", "A*")]
+
+    def correlation(body, top=""):
+        return Correlation(y(f"title: T\nid: corr\n{top}correlation:\n" + body)[0])
+
+    def at(second, name="A", event_id=None, **fields):
+        e = {"eventName": name, "eventTime": f"2025-03-04T10:{second // 60:02d}:{second % 60:02d}Z"}
+        if event_id is not None:
+            e["eventID"] = event_id
+        e.update(fields)
+        return e
+
+    def fire(body, evs, top=""):
+        """The indexes of the completing events of the correlation over evs."""
+        c = correlation(body, top)
+        c.resolve(bases, set(), set())
+        events = [(e, ref.parse_time(e.get("eventTime")), "") for e in evs]
+        hits = [{k for k, (e, _, _) in enumerate(events) if r.matches(EventView(e))} for r in c.refs]
+        return c.firings(events, hits)
+
+    count2 = "  type: event_count\n  rules: [a]\n  timespan: 5m\n  condition: {gte: 2}\n"
+    check("window keeps t - timespan", fire(count2, [at(0), at(300)]), [1])
+    check("window drops older", fire(count2, [at(0), at(301)]), [])
+    check("fraction read in whole seconds", fire(count2, [at(0), {"eventName": "A", "eventTime": "2025-03-04T10:05:00.999Z"}]), [1])
+    check("reset after firing", fire(count2, [at(0), at(1), at(2), at(3), at(4)]), [1, 3])
+    check("no time takes no part", fire(count2, [at(0), {"eventName": "A"}, {"eventName": "A", "eventTime": "x"}, at(400)]), [])
+    check("time order, not input order", fire(count2, [at(200), at(0), at(100)]), [2])
+    check("ties by eventID, absent first", fire(count2, [at(0, event_id="c"), at(0, event_id="a"), at(0), at(0, event_id="b")]), [1, 0])
+    check("lt fires at every event", fire("  type: event_count\n  rules: [a]\n  timespan: 1h\n  condition: {lt: 2}\n",
+                                          [at(0), at(1), at(2)]), [0, 1, 2])
+    check("range gt and lte", fire("  type: event_count\n  rules: [a]\n  timespan: 1h\n  condition: {gt: 1, lte: 3}\n",
+                                   [at(0), at(1), at(2), at(3)]), [1, 3])
+    check("eq and neq", fire("  type: event_count\n  rules: [a]\n  timespan: 1h\n  condition: {eq: 2, neq: 3}\n",
+                             [at(0), at(1), at(2)]), [1])
+    check("each event once (event_count)", fire("  type: event_count\n  rules: [a, ab]\n  timespan: 1h\n  condition: {gte: 2}\n",
+                                                [at(0), at(1)]), [1])
+    by_user = "  type: event_count\n  rules: [a]\n  group-by: [u]\n  timespan: 1h\n  condition: {gte: 2}\n"
+    check("groups apart", fire(by_user, [at(0, u="x"), at(1, u="y"), at(2, u="x")]), [2])
+    check("null is a group", fire(by_user, [at(0), at(1, u=None), at(2, u="x"), at(3, u={"k": 1}), at(4, u=[1])]), [1, 4])
+    check("group key is text", fire(by_user, [at(0, u=1), at(1, u="1"), at(2, u=True), at(3, u=1), at(4, u="true"),
+                                              at(5, u=2.0), at(6, u="2")]), [1, 4, 6])
+    check("field text", [field_text({"a.b": 1, "a": {"b": 2}}, "a.b"), field_text({"a": {"b": 2.5}}, "a.b"),
+                         field_text({"a": [{"b": "x"}]}, "a.b"), field_text({"a": {"b": False}}, "a.b"),
+                         field_text({"a": {"b": None}}, "a.b"), field_text({"a": "s"}, "a.b")],
+          ["1", "2.5", None, "false", None, None])
+    two = ("  type: event_count\n  rules: [a, b]\n  group-by: [user]\n  timespan: 1h\n  condition: {gte: 2}\n"
+           "  aliases:\n    user:\n      a: x\n      id-b: y\n")
+    check("aliases", fire(two, [at(0, x="u1", y="u2"), at(1, "B", x="u2", y="u1"), at(2, "B", x="u1", y="u2")]), [1])
+    check("alias without an entry: the alias name", fire(two.replace("      id-b: y\n", "      c: y\n"),
+                                                         [at(0, x="u1"), at(1, "B", user="u1")]), [1])
+    vc = "  type: value_count\n  rules: [a]\n  timespan: 1h\n  condition: {gte: 3, field: v}\n"
+    check("value_count distinct, case-sensitive", fire(vc, [at(0, v="x"), at(1, v="x"), at(2, v="X"), at(3), at(4, v="y")]), [4])
+    check("value_count two fields", fire(vc.replace("field: v", "field: [v, w]"),
+                                         [at(0, v="x", w="1"), at(1, v="x"), at(2, v="x", w="2"), at(3, v="y", w="1")]), [3])
+    check("value_count, an event without the value still checks", fire(vc.replace("gte: 3", "lte: 1"), [at(0, v="x"), at(1)]), [0, 1])
+    temporal = "  type: temporal\n  rules: [a, b, c]\n  timespan: 10m\n"
+    check("temporal all rules, any order", fire(temporal, [at(0, "C"), at(1, "A"), at(2, "A"), at(3, "B"), at(4, "B")]), [3])
+    check("temporal window", fire(temporal, [at(0, "C"), at(1, "A"), at(601, "B")]), [])
+    check("temporal gte 2", fire(temporal + "  condition: {gte: 2}\n", [at(0, "A"), at(1, "A"), at(2, "C"), at(3, "B")]), [2])
+    both = "  type: temporal\n  rules: [a, ab]\n  timespan: 10m\n"
+    check("temporal: one event, two rules", fire(both, [at(0)]), [0])
+    check("temporal: one step per event, however many rules it matches", fire(both + "  condition: {gte: 1}\n", [at(0), at(1, "AB")]), [0, 1])
+    ordered = "  type: temporal_ordered\n  rules: [a, b]\n  timespan: 10m\n"
+    check("temporal_ordered in order", fire(ordered, [at(0, "A"), at(5, "B")]), [1])
+    check("temporal_ordered out of order", fire(ordered, [at(0, "B"), at(5, "A")]), [])
+    check("temporal_ordered later B", fire(ordered, [at(0, "B"), at(5, "A"), at(6, "B")]), [2])
+    check("temporal_ordered ties are in order", fire(ordered, [at(0, "A", event_id="2"), at(0, "B", event_id="1")]), [0])
+    check("temporal_ordered 3 rules", fire(ordered.replace("[a, b]", "[a, b, c]"),
+                                           [at(0, "B"), at(1, "A"), at(2, "C"), at(3, "B"), at(4, "C")]), [4])
+    for why, body in [("unknown type", count2.replace("event_count", "event_sum")),
+                      ("value_sum", count2.replace("event_count", "value_sum")),
+                      ("value_avg", count2.replace("event_count", "value_avg")),
+                      ("value_percentile", count2.replace("event_count", "value_percentile")),
+                      ("value_median", count2.replace("event_count", "value_median")),
+                      ("window", count2 + "  window: tumbling\n"), ("gap", count2 + "  gap: 5m\n"),
+                      ("text condition", temporal + "  condition: a and b\n"),
+                      ("no timespan", count2.replace("  timespan: 5m\n", "")),
+                      ("bad timespan", count2.replace("5m", "5 m")), ("fraction", count2.replace("5m", "1.5h")),
+                      ("unit", count2.replace("5m", "5x")), ("no condition", count2.replace("  condition: {gte: 2}\n", "")),
+                      ("no field", vc.replace(", field: v", "")), ("no operator", count2.replace("gte", "ge")),
+                      ("float", count2.replace("2}", "2.0}")), ("bool", count2.replace("2}", "true}")),
+                      ("text value", count2.replace("2}", "'2'}")), ("no rules", count2.replace("  rules: [a]\n", "")),
+                      ("group-by", count2 + "  group-by: [[x]]\n"), ("aliases", count2 + "  aliases: {u: x}\n")]:
+        try:
+            correlation(body)
+            failures.append(f"correlation ({why}): not skipped")
+        except RuleSkip:
+            pass
+    for why, top in [("rsigma.window", "rsigma.window: session\n"), ("rsigma.gap", "rsigma.gap: 5m\n")]:
+        try:
+            correlation(count2, top)
+            failures.append(f"correlation ({why}): not skipped")
+        except RuleSkip:
+            pass
+    check("window sliding is fine", correlation(count2 + "  window: sliding\n", "rsigma.window: sliding\n").timespan, 300)
+    check("timeframe is read too", correlation(count2.replace("timespan", "timeframe").replace("5m", "2M")).timespan, 2 * 2629746)
+    check("generate", [correlation(count2, t).generate for t in ("", "generate: true\n", "generate: false\n")]
+          + [correlation(count2 + "  generate: true\n").generate], [False, True, False, True])
+    check("default temporal condition", correlation(temporal).condition, {"gte": 3})
+    for why, refs, names, skipped_names in [("no rule", "[a, z]", set(), set()), ("twice", "[a, id-a]", set(), set()),
+                                            ("correlation", "[a, k]", {"k"}, set()), ("skipped", "[s]", set(), {"s"})]:
+        try:
+            correlation(count2.replace("[a]", refs)).resolve(bases, names, skipped_names)
+            failures.append(f"reference ({why}): not skipped")
+        except RuleSkip:
+            pass
+
+    # whole runs: documents in one file, generate, --level/--rule
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "r.yml"), "w") as f:
+            f.write("title: C\nid: corr-c\nlevel: high\ncorrelation:\n  type: event_count\n  rules: [base-a]\n"
+                    "  timespan: 1h\n  condition: {gte: 2}\n---\n"
+                    "title: Base A\nid: base-a\nlevel: low\nlogsource: {product: aws}\n"
+                    "detection: {sel: {eventName: A}, condition: sel}\n---\n"
+                    "title: Base B\nname: base-b\nlevel: low\nlogsource: {product: aws}\n"
+                    "detection: {sel: {eventName: B}, condition: sel}\n---\n"
+                    "title: D\nid: corr-d\nlevel: medium\ngenerate: true\ncorrelation:\n  type: event_count\n"
+                    "  rules: [base-b]\n  timespan: 1h\n  condition: {gte: 2}\n")
+        events = [(e, ref.parse_time(e["eventTime"]), json.dumps(e))
+                  for e in (at(0, "A"), at(1, "A"), at(2, "B"), at(3, "B"), at(4, "A"))]
+
+        def run(**opts):
+            a = {"no_builtin": True, "rules": [tmp], "level": None, "rule": None, "raw": False, "details": False}
+            a.update(opts)
+            rows, skipped = report_detect(events, a)
+            return [(r["title"], r["count"]) for r in rows] if not a["raw"] and not a["details"] else rows
+        check("generate false hides, true keeps", sorted(run()), [("Base B", 2), ("C", 1), ("D", 1)])
+        check("--level chooses correlations by their level", run(level="high"), [("C", 1)])
+        try:
+            run(rule="base a")
+            failures.append("--rule choosing only a hidden base rule: no exit")
+        except SystemExit as e:
+            check("--rule: a hidden base rule alone is nothing to report (exit 1)", e.code, 1)
+        check("--details: one row per firing", [(r["title"], r["event_time"]) for r in run(details=True) if r["title"] == "C"],
+              [("C", "2025-03-04T10:00:01Z")])
+        check("--raw: completing events and the reported rules' events", len(run(raw=True)), 3)
 
     for f in failures:
         print("FAIL", f)
