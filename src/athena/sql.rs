@@ -154,6 +154,7 @@ impl Query {
     /// A query whose select reads `w` alone (grouped rows: see `grouped`).
     pub fn over_w(fields: Vec<F>, conditions: Vec<String>, select: String) -> Query {
         Query {
+            extra: Vec::new(),
             fields,
             conditions,
             ctes: vec![],
@@ -165,6 +166,7 @@ impl Query {
     pub fn event_rows(fields: Vec<F>, conditions: Vec<String>, cells: &[Cell]) -> Query {
         let (ctes, select) = details(cells, "w", &[], "", false, None);
         Query {
+            extra: Vec::new(),
             fields,
             conditions,
             ctes,
@@ -210,6 +212,8 @@ fn day_partition(day: i64) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     pub fields: Vec<F>,
+    /// More columns of `e`, as (name, expression over the table's columns).
+    pub extra: Vec<(String, String)>,
     pub conditions: Vec<String>,
     /// CTEs after `w`, each `name AS (…)`.
     pub ctes: Vec<String>,
@@ -258,9 +262,15 @@ pub fn assemble(
         "-- Day partitions are delivery days: the window's days and the day after (late delivery)."
     );
     q.push_str("WITH e AS (\n  SELECT\n");
-    for (i, f) in parts.fields.iter().enumerate() {
-        let sep = if i + 1 < parts.fields.len() { "," } else { "" };
-        let _ = writeln!(q, "    {} AS {}{sep}", f.expr(), f.name());
+    let columns: Vec<(String, String)> = parts
+        .fields
+        .iter()
+        .map(|f| (f.expr().to_string(), f.name().to_string()))
+        .chain(parts.extra.iter().map(|(n, e)| (e.clone(), ident(n))))
+        .collect();
+    for (i, (expr, name)) in columns.iter().enumerate() {
+        let sep = if i + 1 < columns.len() { "," } else { "" };
+        let _ = writeln!(q, "    {expr} AS {name}{sep}");
     }
     let _ = writeln!(
         q,

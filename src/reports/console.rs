@@ -78,6 +78,7 @@ impl ReportDef for Args {
             None,
         );
         Ok(Query {
+            extra: Vec::new(),
             fields: vec![
                 F::EventName,
                 F::AccountId,

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::def::{Context, Report, ReportDef};
 
+mod athena;
 mod rows;
 use rows::{Detail, Hits, details_document, summary_document};
 use super::events::raw_line;
@@ -68,6 +69,9 @@ pub struct Args {
     /// Events the rules could not be shown, counted as skipped (exit 3).
     #[arg(skip)]
     unreadable: Arc<AtomicU64>,
+    /// Rules that `--engine athena` could not compile (exit 3).
+    #[arg(skip)]
+    local_only: Arc<AtomicU64>,
     /// Correlation inputs: how many were kept (all workers), and how many were not (exit 3).
     #[arg(skip)]
     inputs: Arc<[AtomicU64; 3]>,
@@ -86,6 +90,17 @@ impl Args {
         self.set
             .clone()
             .unwrap_or_else(|| Arc::new(RuleSet::new(Vec::new(), Vec::new())))
+    }
+
+    /// `--fail-on`: whether a rule at or above the level matched.
+    fn trip(&self, set: &RuleSet, hits: &[Hits]) {
+        if let Some(min) = self.fail_on {
+            let tripped = hits
+                .iter()
+                .enumerate()
+                .any(|(i, h)| h.count > 0 && set.head(i).level.is_some_and(|l| l >= min));
+            self.tripped.store(tripped, Ordering::Relaxed);
+        }
     }
 
     fn mode(&self) -> Mode {
@@ -185,7 +200,9 @@ impl ReportDef for Args {
     }
 
     fn partial(&self) -> u64 {
-        self.unreadable.load(Ordering::Relaxed) + self.inputs[1].load(Ordering::Relaxed)
+        self.unreadable.load(Ordering::Relaxed)
+            + self.inputs[1].load(Ordering::Relaxed)
+            + self.local_only.load(Ordering::Relaxed)
     }
 
     fn accumulator(&self, _: &Context<'_>) -> Detect {
@@ -210,13 +227,35 @@ impl ReportDef for Args {
     }
 
     fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
-        Err("detect does not run on Athena yet; run it on the local engine, for example with \
-             --source s3://…"
-            .into())
+        if self.raw {
+            return Err("--raw needs each event's own JSON, which the Athena table does not keep \
+                        (CloudTrail's SerDe splits it into columns); run it on the local engine, \
+                        for example with --source s3://…"
+                .into());
+        }
+        let (query, local_only) = athena::query(&self.set(), self.details)?;
+        self.local_only.store(local_only, Ordering::Relaxed);
+        Ok(query)
     }
 
-    fn athena_document(&self, _: &ResultTable<'_>) -> anyhow::Result<Document> {
-        anyhow::bail!("detect does not run on Athena yet")
+    fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
+        let set = self.set();
+        let (hits, details) = athena::rows(&set, self.details, t)?;
+        self.trip(&set, &hits);
+        let mut notes = Vec::new();
+        let local_only = self.local_only.load(Ordering::Relaxed);
+        if local_only > 0 {
+            notes.push(format!(
+                "{} ran on Athena; {} did not (named above: run them on the local engine)",
+                plural((set.entries() as u64).saturating_sub(local_only), "rule"),
+                plural(local_only, "rule")
+            ));
+        }
+        Ok(if self.details {
+            details_document(&set, details, notes)
+        } else {
+            summary_document(&set, hits, notes)
+        })
     }
 }
 

@@ -293,6 +293,7 @@ impl ReportDef for Args {
         let (ctes, select) =
             sql::details(&COLUMNS, "w", totals, "w", self.oldest_first, self.limit());
         Ok(Query {
+            extra: Vec::new(),
             fields,
             conditions: c,
             ctes,

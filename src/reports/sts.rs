@@ -75,6 +75,7 @@ impl ReportDef for Args {
             // Calls without a host header form the group with a NULL host: the footer's count,
             // not a printed row.
             return Ok(Query {
+                extra: Vec::new(),
                 fields,
                 conditions,
                 ctes: vec![s],
@@ -96,6 +97,7 @@ impl ReportDef for Args {
         );
         ctes.insert(0, s);
         Ok(Query {
+            extra: Vec::new(),
             fields,
             conditions,
             ctes,

@@ -276,6 +276,7 @@ fn athena_query(top: Option<usize>, filter: &Filter, now: Micros) -> Query {
     let mut fields: Vec<F> = SECTIONS.iter().map(|s| s.3).collect();
     fields.push(F::ErrorCode);
     Query {
+        extra: Vec::new(),
         fields,
         conditions: vec![],
         ctes: vec![plausible, ranked],

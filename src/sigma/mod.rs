@@ -15,6 +15,7 @@ mod normalize;
 mod rule;
 mod select;
 mod set;
+pub mod sql;
 pub mod view;
 
 pub use load::load;

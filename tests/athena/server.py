@@ -271,6 +271,10 @@ def translate(sql):
     sql = re.sub(r"\b(\w+) -> ", r"lambda \1: ", sql)
     # Athena's regexp_like(s, p) is DuckDB's regexp_matches(s, p): both match anywhere in s.
     sql = re.sub(r"\bregexp_like\(", "regexp_matches(", sql)
+    # detect's rules over JSON columns: Trino's JSON parse and JSON arrays.
+    sql = re.sub(r"\bjson_parse\(", "json(", sql)
+    sql = sql.replace(" AS ARRAY(JSON))", " AS JSON[])")
+    sql = re.sub(r"\btransform\(", "list_transform(", sql)
     return sql
 
 

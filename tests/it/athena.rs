@@ -221,6 +221,18 @@ impl AthenaServer {
         })
     }
 
+    /// The server over `fixtures` without the events that have a mistyped field, and the folder
+    /// holding `trail/`, the files it loaded, for the local engine to read the same events.
+    pub fn start_exported(fixtures: &Path) -> Option<(AthenaServer, tempfile::TempDir)> {
+        let dir = tempfile::tempdir().unwrap();
+        let export = dir.path().join("trail");
+        let server = AthenaServer::start(
+            fixtures,
+            &["--drop-mistyped", "--export", export.to_str().unwrap()],
+        )?;
+        Some((server, dir))
+    }
+
     /// ctq with the AWS environment pointing at this server.
     pub fn ctq(&self, args: &[&str]) -> Run {
         let mut c = ctq();
@@ -300,14 +312,10 @@ const WINDOWS: &[&[&str]] = &[
 #[test]
 fn both_engines_give_the_same_rows_on_the_fixtures() {
     // The events with a mistyped field are left out on both sides (see the next test).
-    let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("trail");
-    let Some(server) = AthenaServer::start(
-        &fixtures(),
-        &["--drop-mistyped", "--export", export.to_str().unwrap()],
-    ) else {
+    let Some((server, dir)) = AthenaServer::start_exported(&fixtures()) else {
         return;
     };
+    let export = dir.path().join("trail");
     assert!(server.events > 400, "{} events loaded", server.events);
     let local_source = export.to_str().unwrap();
     // The `parity` cases of tests/golden/cases.txt: every report, its options, and windows that

@@ -8,6 +8,7 @@
 
 mod architecture;
 mod athena;
+mod athena_detect;
 mod aws;
 mod cache;
 mod cases;

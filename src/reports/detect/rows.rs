@@ -38,9 +38,22 @@ pub struct Hits {
     first: Option<Micros>,
     last: Option<Micros>,
     principals: HashSet<String, foldhash::fast::RandomState>,
+    /// Distinct principals counted by Athena (the set is then empty).
+    distinct: u64,
 }
 
 impl Hits {
+    /// What Athena counted for a rule.
+    pub fn counted(count: u64, first: Option<Micros>, last: Option<Micros>, principals: u64) -> Hits {
+        Hits {
+            count,
+            first,
+            last,
+            distinct: principals,
+            ..Hits::default()
+        }
+    }
+
     pub fn add(&mut self, time: Option<Micros>, principal: &str) {
         self.count += 1;
         if let Some(t) = time {
@@ -102,7 +115,7 @@ pub fn summary_document(set: &RuleSet, hits: Vec<Hits>, notes: Vec<String>) -> D
                 Value::Count(h.count),
                 Value::time(h.first),
                 Value::time(h.last),
-                Value::Count(h.principals.len() as u64),
+                Value::Count(h.principals.len() as u64 + h.distinct),
             ]
         })
         .collect();
