@@ -212,7 +212,8 @@ fn source(field: &str, names: &mut Names) -> Result<Src, String> {
         ));
     };
     // rsigma's walk: at each key an object is followed, an array is crossed element by element.
-    let mut vals = format!("ARRAY[try(json_parse({col}))]");
+    let z = names.next();
+    let mut vals = format!("filter(ARRAY[try(json_parse({col}))], {z} -> {z} IS NOT NULL)");
     for seg in segs {
         if seg.is_empty() || !seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err(format!(
