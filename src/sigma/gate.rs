@@ -334,11 +334,17 @@ fn key_of(it: &DetectionItem) -> Option<String> {
 /// Whether `raw` may hold every one of `keys` (each written `key"`).
 pub fn has_keys(raw: &str, keys: &[String]) -> bool {
     keys.is_empty()
-        || memchr::memmem::find(raw.as_bytes(), b"\\u").is_some()
+        || ESCAPE.find(raw.as_bytes()).is_some()
         || keys
             .iter()
             .all(|k| memchr::memmem::find(raw.as_bytes(), k.as_bytes()).is_some())
 }
+
+/// Searchers built once: a `\u` escape, and a top-level key spelled `userIdentity.type`.
+static ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
+static FLAT_TYPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"userIdentity.type\""));
 
 /// The rules by what their gates require.
 #[derive(Debug, Default)]
@@ -403,7 +409,10 @@ impl Index {
             // for `userIdentity.type`, the event may hold a top-level key spelled like the
             // whole path, which rules read first.
             let flat = f == Field::IdentityType
-                && raw.is_some_and(|r| r.contains("userIdentity.type\"") || r.contains("\\u"));
+                && raw.is_some_and(|r| {
+                    let r = r.as_bytes();
+                    FLAT_TYPE.find(r).is_some() || ESCAPE.find(r).is_some()
+                });
             let Some(value) = f.of(ev).filter(|v| v.is_ascii() && !flat) else {
                 out.extend_from_slice(on);
                 continue;
