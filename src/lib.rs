@@ -65,6 +65,7 @@ impl Runner for OnEngine<'_> {
 
     fn run<R: ReportDef>(self, mut report: R) -> Self::Out {
         report.check().map_err(UsageError)?;
+        // `--stats` shows every repeated warning, the rules' ones (`prepare`) included.
         if self.0.stats {
             exit::warn_all();
         }

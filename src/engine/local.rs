@@ -30,9 +30,6 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         filter: &config.filter,
         now: config.now,
     };
-    if config.stats {
-        crate::exit::warn_all();
-    }
     let progress = Arc::new(Progress::default());
     let ticker = Ticker::start(
         Arc::clone(&progress),

@@ -92,17 +92,6 @@ impl Args {
             .unwrap_or_else(|| Arc::new(RuleSet::new(Vec::new(), Vec::new())))
     }
 
-    /// `--fail-on`: whether a rule at or above the level matched.
-    fn trip(&self, set: &RuleSet, hits: &[Hits]) {
-        if let Some(min) = self.fail_on {
-            let tripped = hits
-                .iter()
-                .enumerate()
-                .any(|(i, h)| h.count > 0 && set.head(i).level.is_some_and(|l| l >= min));
-            self.tripped.store(tripped, Ordering::Relaxed);
-        }
-    }
-
     fn mode(&self) -> Mode {
         match (self.details, self.raw) {
             (true, _) => Mode::Details,
@@ -241,7 +230,7 @@ impl ReportDef for Args {
     fn athena_document(&self, t: &ResultTable<'_>) -> anyhow::Result<Document> {
         let set = self.set();
         let (hits, details) = athena::rows(&set, self.details, t)?;
-        self.trip(&set, &hits);
+        trip(self.fail_on, &self.tripped, &set, &hits);
         let mut notes = Vec::new();
         let local_only = self.local_only.load(Ordering::Relaxed);
         if local_only > 0 {
@@ -256,6 +245,18 @@ impl ReportDef for Args {
         } else {
             summary_document(&set, hits, notes)
         })
+    }
+}
+
+/// `--fail-on`: notes whether an entry (`RuleSet::head`) at or above `fail_on` matched, for
+/// both engines.
+fn trip(fail_on: Option<Level>, tripped: &AtomicBool, set: &RuleSet, hits: &[Hits]) {
+    if let Some(min) = fail_on {
+        let any = hits
+            .iter()
+            .enumerate()
+            .any(|(i, h)| h.count > 0 && set.head(i).level.is_some_and(|l| l >= min));
+        tripped.store(any, Ordering::Relaxed);
     }
 }
 
@@ -477,14 +478,7 @@ impl Report for Detect {
                 }
             }
         }
-        if let Some(min) = self.fail_on {
-            let tripped = self
-                .hits
-                .iter()
-                .enumerate()
-                .any(|(i, h)| h.count > 0 && set.head(i).level.is_some_and(|l| l >= min));
-            self.tripped.store(tripped, Ordering::Relaxed);
-        }
+        trip(self.fail_on, &self.tripped, &set, &self.hits);
         let matched = self.hits.iter().filter(|h| h.count > 0).count();
         let mut notes = Vec::new();
         if self.inputs_dropped > 0 {

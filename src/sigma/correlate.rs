@@ -62,13 +62,7 @@ pub struct Pending {
 
 /// What in a correlation ctq does not run, if anything; its rule names are resolved later.
 pub fn check(c: &CorrelationRule) -> Result<(), String> {
-    if let Some(v) = c.sigma_version
-        && v != 2
-    {
-        return Err(format!(
-            "sigma-version {v} is not supported (ctq reads rules as Sigma 2 defines them)"
-        ));
-    }
+    super::normalize::sigma_version(c.sigma_version)?;
     if kind(c.correlation_type).is_none() {
         return Err(format!(
             "correlation type {} is not supported (event_count, value_count, temporal and \
@@ -417,11 +411,7 @@ pub fn text_at(json: &Value, path: &str) -> Option<String> {
 pub fn roots(c: &Correlation) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for path in c.group_by.iter().flatten().chain(&c.value_fields) {
-        for p in [path.as_str(), path.split('.').next().unwrap_or(path)] {
-            if !out.iter().any(|o| o == p) {
-                out.push(p.to_string());
-            }
-        }
+        super::view::add_root(&mut out, path);
     }
     out
 }

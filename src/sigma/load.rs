@@ -84,6 +84,31 @@ struct Read {
     skipped_names: HashSet<String>,
 }
 
+impl Read {
+    /// Whether one more rule or correlation may be kept (`MAX_RULES`).
+    fn room(&self) -> Result<(), String> {
+        if self.out.rules.len() + self.pending.len() >= MAX_RULES {
+            return Err(format!("more than {MAX_RULES} rules: not run"));
+        }
+        Ok(())
+    }
+
+    /// A rule or correlation skipped: the message, and its id and name for the correlations
+    /// that refer to it.
+    fn skip(&mut self, message: String, id: &Option<String>, name: &Option<String>) {
+        self.out.skipped.push(message);
+        self.skipped_names
+            .extend([id.clone(), name.clone()].into_iter().flatten());
+    }
+
+    /// A rule or correlation kept: its id is taken.
+    fn note_id(&mut self, id: &Option<String>, origin: &Origin) {
+        if let Some(id) = id {
+            self.ids.insert(id.clone(), origin.as_str().to_string());
+        }
+    }
+}
+
 fn load_here(sel: &Selection) -> anyhow::Result<Loaded> {
     let mut read = Read::default();
     if sel.builtin {
@@ -232,10 +257,7 @@ fn add_file(read: &mut Read, text: &str, origin: Origin, shown: &str) {
     for c in collection.correlations {
         let title = c.title.clone();
         let named = |why: String| format!("{shown}: correlation {title:?}: {why}");
-        let total = read.out.rules.len() + read.pending.len();
-        let why = if total >= MAX_RULES {
-            Err(format!("more than {MAX_RULES} rules: not run"))
-        } else {
+        let why = read.room().and_then(|()| {
             let problem = facts
                 .iter()
                 .find(|f| f.title == title)
@@ -244,16 +266,12 @@ fn add_file(read: &mut Read, text: &str, origin: Origin, shown: &str) {
                 Some(p) => Err(p),
                 None => correlate::check(&c).and_then(|()| unique_id(&read.ids, &c.id)),
             }
-        };
+        });
         if let Err(why) = why {
-            read.out.skipped.push(named(why));
-            read.skipped_names
-                .extend([c.id.clone(), c.name.clone()].into_iter().flatten());
+            read.skip(named(why), &c.id, &c.name);
             continue;
         }
-        if let Some(id) = &c.id {
-            read.ids.insert(id.clone(), origin.as_str().to_string());
-        }
+        read.note_id(&c.id, &origin);
         read.pending.push(Pending {
             has_condition: facts.iter().any(|f| f.title == title && f.has_condition),
             shown: named(String::new()).trim_end_matches(": ").to_string(),
@@ -264,28 +282,21 @@ fn add_file(read: &mut Read, text: &str, origin: Origin, shown: &str) {
     for mut rule in collection.rules {
         let title = rule.title.clone();
         let named = |why: String| format!("{shown}: rule {title:?}: {why}");
-        let total = read.out.rules.len() + read.pending.len();
-        let why = if total >= MAX_RULES {
-            Err(format!("more than {MAX_RULES} rules: not run"))
-        } else {
+        let why = read.room().and_then(|()| {
             applies(&rule)
                 .and_then(|()| normalize::normalize(&mut rule))
                 .and_then(|()| unique_id(&read.ids, &rule.id))
-        };
+        });
         let compiled = why
             .and_then(|()| rsigma_eval::compile_rule(&rule).map_err(|e| one_line(&e.to_string())));
         let compiled = match compiled {
             Ok(c) => c,
             Err(why) => {
-                read.out.skipped.push(named(why));
-                read.skipped_names
-                    .extend([rule.id.clone(), rule.name.clone()].into_iter().flatten());
+                read.skip(named(why), &rule.id, &rule.name);
                 continue;
             }
         };
-        if let Some(id) = &rule.id {
-            read.ids.insert(id.clone(), origin.as_str().to_string());
-        }
+        read.note_id(&rule.id, &origin);
         read.out.rules.push(Rule {
             id: rule.id.clone(),
             name: rule.name.clone(),

@@ -15,13 +15,7 @@ use rsigma_parser::{Detection, DetectionItem, Modifier, SigmaRule, SigmaString, 
 
 /// Rewrites `rule` in place, or says why ctq does not run it.
 pub fn normalize(rule: &mut SigmaRule) -> Result<(), String> {
-    if let Some(v) = rule.sigma_version
-        && v != 2
-    {
-        return Err(format!(
-            "sigma-version {v} is not supported (ctq reads rules as Sigma 2 defines them)"
-        ));
-    }
+    sigma_version(rule.sigma_version)?;
     let mut stack: Vec<&mut Detection> = rule.detection.named.values_mut().collect();
     while let Some(d) = stack.pop() {
         match d {
@@ -36,6 +30,16 @@ pub fn normalize(rule: &mut SigmaRule) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A rule's or correlation's `sigma-version`: absent or 2.
+pub fn sigma_version(v: Option<u32>) -> Result<(), String> {
+    match v {
+        Some(v) if v != 2 => Err(format!(
+            "sigma-version {v} is not supported (ctq reads rules as Sigma 2 defines them)"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn item_(item: &mut DetectionItem) -> Result<(), String> {

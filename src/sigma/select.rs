@@ -121,7 +121,7 @@ pub fn select(
                     [r.id.as_deref(), r.name.as_deref()]
                 })
                 .collect();
-            correlations.push(correlate::build(p, refs.clone(), &names));
+            correlations.push(correlate::build(p, refs, &names));
         }
     }
     // Only the rules that run stay; the correlations' indexes follow them.

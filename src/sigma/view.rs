@@ -38,13 +38,7 @@ impl<'v> View<'v> {
 pub fn roots(rule: &rsigma_parser::SigmaRule) -> Option<Vec<String>> {
     use rsigma_parser::{Detection, Modifier, SigmaValue};
     let mut out: Vec<String> = Vec::new();
-    let mut add = |path: &str| {
-        for p in [path, path.split('.').next().unwrap_or(path)] {
-            if !out.iter().any(|o| o == p) {
-                out.push(p.to_string());
-            }
-        }
-    };
+    let mut add = |path: &str| add_root(&mut out, path);
     let mut stack: Vec<&Detection> = rule.detection.named.values().collect();
     while let Some(d) = stack.pop() {
         match d {
@@ -77,6 +71,15 @@ pub fn roots(rule: &rsigma_parser::SigmaRule) -> Option<Vec<String>> {
         }
     }
     Some(out)
+}
+
+/// Adds what reading `path` needs of an event to `out`: its first part, and the whole path.
+pub fn add_root(out: &mut Vec<String>, path: &str) {
+    for p in [path, path.split('.').next().unwrap_or(path)] {
+        if !out.iter().any(|o| o == p) {
+            out.push(p.to_string());
+        }
+    }
 }
 
 /// An event's JSON with only the top-level members named in `wanted` (the others are skipped

@@ -9,13 +9,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::athena::AthenaServer;
+use crate::detect::shared;
 use crate::reference::manifest_dir;
 use crate::util::*;
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = manifest_dir().join("../shared").join(rel);
-    p.exists().then_some(p)
-}
 
 /// The names as CloudTrail spells them inside the table's struct columns: an event that spells
 /// one in another letter case is left out, as Athena's SerDe reads keys in any case and the

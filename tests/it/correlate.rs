@@ -8,8 +8,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+use crate::detect::rules_on;
 use crate::reference::{compare_all, manifest_dir, python_available, run_ctq, run_reference};
-use crate::util::{event, records, run, write};
+use crate::util::{event, records, write};
 
 const WINDOW: &[&str] = &["--since", "2000-01-01"];
 
@@ -61,21 +62,7 @@ fn logins(dir: &Path) -> std::path::PathBuf {
 
 fn detect(dir: &Path, rules: &str, extra: &[&str]) -> crate::util::Run {
     let path = write(dir, "rules.yml", rules.as_bytes());
-    let trail = logins(dir);
-    let mut args = vec![
-        "detect",
-        "--no-builtin",
-        "--rules",
-        path.to_str().unwrap(),
-        "-s",
-        trail.to_str().unwrap(),
-        "--since",
-        "2000-01-01",
-        "-o",
-        "json",
-    ];
-    args.extend(extra);
-    run(&args)
+    rules_on(path.to_str().unwrap(), &logins(dir), extra)
 }
 
 fn titles(out: &crate::util::Run) -> Vec<(String, u64)> {
@@ -334,21 +321,7 @@ fn correlation_cases_agree_with_the_reference() {
     assert!(a.lines().count() > 40, "{a}");
     assert_eq!(a, b);
     // Every refused correlation is named (all of them with --stats), and the others still run.
-    let out = run(&[
-        "detect",
-        "--no-builtin",
-        "--rules",
-        rules,
-        "--rules",
-        refused,
-        "-s",
-        events,
-        "--since",
-        "2000-01-01",
-        "--stats",
-        "-o",
-        "json",
-    ]);
+    let out = rules_on(rules, &dir.join("events"), &["--rules", refused, "--stats"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     for f in std::fs::read_dir(dir.join("refused")).unwrap() {
         let f = f.unwrap().path();

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use crate::reference::{compare_all, manifest_dir, python_available};
 use crate::util::{fixtures, records, run, write};
 
-fn shared(rel: &str) -> Option<PathBuf> {
+/// `../shared/<rel>`, or None with a note when this machine lacks it.
+pub fn shared(rel: &str) -> Option<PathBuf> {
     let p = manifest_dir().join("../shared").join(rel);
     if p.exists() {
         Some(p)
@@ -102,18 +103,7 @@ fn fires_and_near_misses(dir: &Path, cases: &serde_json::Map<String, Value>) -> 
                 &format!("{file}.{which}.json"),
                 &records(&[case[which].clone()]),
             );
-            let out = run(&[
-                "detect",
-                "--no-builtin",
-                "--rules",
-                rule.to_str().unwrap(),
-                "-s",
-                path.to_str().unwrap(),
-                "--since",
-                "2000-01-01",
-                "-o",
-                "json",
-            ]);
+            let out = rules_on(rule.to_str().unwrap(), &path, &[]);
             let rows = if out.code == 0 {
                 out.json()
             } else {
@@ -176,18 +166,7 @@ fn silent_sigmahq_rules_fire_on_their_synthetic_events() {
     let tests = cases("tests/detect/sigmahq-cases.json");
     let problems = fires_and_near_misses(&rules, &tests);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    let out = run(&[
-        "detect",
-        "--no-builtin",
-        "--rules",
-        rules.to_str().unwrap(),
-        "-s",
-        samples.to_str().unwrap(),
-        "--since",
-        "2000-01-01",
-        "-o",
-        "json",
-    ]);
+    let out = rules_on(rules.to_str().unwrap(), &samples, &[]);
     let fired: Vec<String> = out
         .json()
         .as_array()
@@ -291,6 +270,13 @@ fn detect(args: &[&str], trail: &Path) -> crate::util::Run {
     ];
     all.extend(args);
     run(&all)
+}
+
+/// Only the rules of `rules` (no built-in ones) over `source`, since 2000, as JSON, with `extra`.
+pub fn rules_on(rules: &str, source: &Path, extra: &[&str]) -> crate::util::Run {
+    let mut args = vec!["--no-builtin", "--rules", rules, "-o", "json"];
+    args.extend(extra);
+    detect(&args, source)
 }
 
 #[test]
@@ -585,18 +571,7 @@ fn every_sigma_feature_agrees_with_the_reference() {
         &[WINDOW],
     );
     // Every feature rule fires on something: a rule that never fires tests nothing.
-    let out = run(&[
-        "detect",
-        "--no-builtin",
-        "--rules",
-        rules,
-        "-s",
-        dir.join("events").to_str().unwrap(),
-        "--since",
-        "2000-01-01",
-        "-o",
-        "json",
-    ]);
+    let out = rules_on(rules, &dir.join("events"), &[]);
     let listed = run(&[
         "detect",
         "--list-rules",
@@ -664,18 +639,7 @@ fn reviewed_cases_agree_with_the_reference() {
             ],
             &[WINDOW],
         );
-        let out = run(&[
-            "detect",
-            "--no-builtin",
-            "--rules",
-            rule,
-            "-s",
-            case.join("events.json").to_str().unwrap(),
-            "--since",
-            "2000-01-01",
-            "-o",
-            "json",
-        ]);
+        let out = rules_on(rule, &case.join("events.json"), &[]);
         assert_eq!(
             out.json().as_array().map(Vec::len),
             Some(1),

@@ -13,6 +13,7 @@ Every event is given its time explicitly; a comment says what it does to the cor
 111122223333 and 444455556666.
 """
 
+import importlib.util
 import json
 import os
 import uuid
@@ -24,6 +25,10 @@ CLI = "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.79-99.167.amzn2023.x86_64 exe/x86
 CONSOLE = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 BOTO = "Boto3/1.34.84 md/Botocore#1.34.84 ua/2.0 os/linux#6.1.79 md/arch#x86_64 lang/python#3.11.8 cfg/retry-mode#legacy Botocore/1.34.84"
 NO_ID = object()  # add(..., event_id=NO_ID): the event has no eventID
+_spec = importlib.util.spec_from_file_location(
+    "features_make_events", os.path.join(HERE, "..", "features", "make_events.py"))
+FEATURES = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(FEATURES)
 
 
 class Events:
@@ -91,23 +96,10 @@ OPS = role("OpsRole", "ops-session")
 
 # ------------------------------------------------------------------ events
 
-def ev(name, source, who, params=None, resp=None, ip="192.0.2.10", ua=CLI, region="us-east-1",
-       read_only=False, error=None, message=None, category="Management", **extra):
-    e = {"eventVersion": "1.09", "userIdentity": who, "eventSource": source, "eventName": name,
-         "awsRegion": region, "sourceIPAddress": ip, "userAgent": ua}
-    if error is not None:
-        e["errorCode"] = error
-    if message is not None:
-        e["errorMessage"] = message
-    e["requestParameters"] = params
-    e["responseElements"] = resp
-    e["readOnly"] = read_only
-    e["eventType"] = "AwsApiCall"
-    e["managementEvent"] = category == "Management"
-    e["recipientAccountId"] = ACCOUNT
-    e["eventCategory"] = category
-    e.update(extra)
-    return e
+def ev(name, source, who, **kw):
+    """An API call by `who`: the features' event maker (tests/detect/features/make_events.py),
+    which this corpus shares."""
+    return FEATURES.ev(name, source, ident=who, **kw)
 
 
 def console_login(who, result, ip="203.0.113.7"):
