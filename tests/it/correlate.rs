@@ -385,3 +385,70 @@ fn correlations_on_generated_corpora_agree_with_the_reference() {
         );
     }
 }
+
+/// Hostile correlations are refused with a reason, not run: more rules than a bit set holds, a
+/// timespan past any clock, a negative threshold, and a title with terminal escapes is printed
+/// escaped.
+#[test]
+fn hostile_correlations_are_bounded_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let refs: Vec<String> = (0..65).map(|i| format!("r{i}")).collect();
+    let many: String = refs
+        .iter()
+        .map(|r| {
+            format!(
+                "title: {r}\nname: {r}\nlogsource:\n  product: aws\ndetection:\n  sel:\n    eventName: ConsoleLogin\n  condition: sel\n---\n"
+            )
+        })
+        .collect();
+    let docs = [
+        format!(
+            "{many}{}",
+            correlation(
+                "Wide",
+                &format!("type: temporal\nrules: [{}]\ntimespan: 5m", refs.join(", "))
+            )
+        ),
+        correlation(
+            "Forever",
+            "type: event_count\nrules: [failed_login]\ntimespan: 99999999999999999y\ncondition:\n  gte: 2",
+        ),
+        correlation(
+            "Negative",
+            "type: event_count\nrules: [failed_login]\ntimespan: 5m\ncondition:\n  gte: -1",
+        ),
+        correlation(
+            "\"Bell \\e[31m\"",
+            "type: event_count\nrules: [failed_login]\ntimespan: 5m\ncondition:\n  field: x\n  gte: 2\n  window: tumbling",
+        )
+        .replace("  window: tumbling", "window: tumbling"),
+    ];
+    let text = format!("{BASE}---\n{}", docs.join("---\n"));
+    let out = detect(dir.path(), &text, &["--stats"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("65 rules, more than 64"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Invalid timespan '99999999999999999y'"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("not a whole number from 0"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(r#"correlation "Bell \u{1b}[31m""#),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains('\u{1b}'),
+        "raw escape on stderr: {:?}",
+        out.stderr
+    );
+}
