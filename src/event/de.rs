@@ -155,6 +155,10 @@ enum Slot<'o, 'de> {
     Flag(&'o mut Option<bool>, [&'static str; 2]),
     /// The string at a path of keys inside an object (`StrAt`).
     StrAt(&'o mut Option<Str<'de>>, &'static [&'static str]),
+    /// `sessionIssuer`'s `userName` and `type` inside an object (`SessionFields`).
+    Session(&'o mut Option<Str<'de>>, &'o mut Option<Str<'de>>),
+    /// `userName` and `type` of an object (`IssuerFields`).
+    Issuer(&'o mut (Option<Str<'de>>, Option<Str<'de>>)),
     /// A key not read: its value is skipped.
     Skip,
 }
@@ -178,6 +182,8 @@ impl<'de, F: Fields<'de>> Visitor<'de> for ObjectSeed<F> {
                 Slot::Str(s) => *s = lenient(&mut map)?,
                 Slot::Flag(b, words) => *b = flag(&mut map, words)?,
                 Slot::StrAt(s, path) => *s = object(&mut map, StrAt(path))?,
+                Slot::Session(name, kind) => (*name, *kind) = object(&mut map, SessionFields)?,
+                Slot::Issuer(pair) => *pair = object(&mut map, IssuerFields)?,
                 Slot::Skip => {
                     map.next_value::<Skip>()?;
                 }
@@ -200,9 +206,34 @@ impl<'de> Fields<'de> for UserIdentityFields {
             "accountId" => Slot::Str(&mut u.account_id),
             "userName" => Slot::Str(&mut u.user_name),
             "accessKeyId" => Slot::Str(&mut u.access_key_id),
-            "sessionContext" => {
-                Slot::StrAt(&mut u.issuer_user_name, &["sessionIssuer", "userName"])
-            }
+            "sessionContext" => Slot::Session(&mut u.issuer_user_name, &mut u.issuer_type),
+            _ => Slot::Skip,
+        }
+    }
+}
+
+/// `sessionContext`: its `sessionIssuer`'s user name and type.
+struct SessionFields;
+
+impl<'de> Fields<'de> for SessionFields {
+    type Out = (Option<Str<'de>>, Option<Str<'de>>);
+    fn slot<'o>(&self, out: &'o mut Self::Out, key: &str) -> Slot<'o, 'de> {
+        match key {
+            "sessionIssuer" => Slot::Issuer(out),
+            _ => Slot::Skip,
+        }
+    }
+}
+
+/// `sessionIssuer`: `userName` and `type`.
+struct IssuerFields;
+
+impl<'de> Fields<'de> for IssuerFields {
+    type Out = (Option<Str<'de>>, Option<Str<'de>>);
+    fn slot<'o>(&self, (name, kind): &'o mut Self::Out, key: &str) -> Slot<'o, 'de> {
+        match key {
+            "userName" => Slot::Str(name),
+            "type" => Slot::Str(kind),
             _ => Slot::Skip,
         }
     }

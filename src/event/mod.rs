@@ -58,6 +58,37 @@ pub struct Event<'a> {
     pub management_event: Option<bool>,
     /// The event's own JSON text, kept only when the caller asks for it (`events --raw/--fields`).
     pub raw: Option<Str<'a>>,
+    /// What the skim noted of that text.
+    pub layout: Layout,
+}
+
+/// What the skim noted of an event's text while reading it, for `detect`'s readers of the text.
+/// It describes the text, not the event: two events are equal whatever their layouts say, and
+/// an event's `Debug` (which tests compare) does not show it.
+#[derive(Default, Clone)]
+pub struct Layout {
+    /// Every top-level key is written without an escape and holds no dot, so none of them
+    /// spells a dotted path (rules look such a key up before following the path). False when
+    /// not known.
+    pub plain_keys: bool,
+    /// The top-level members of the text (`Event::raw`), noted when it is kept.
+    pub members: Option<Vec<Member>>,
+}
+
+/// A member of an object in an event's text: the byte ranges of its key (inside the quotes) and
+/// of its value, from the start of the text.
+pub type Member = ((u32, u32), (u32, u32));
+
+impl std::fmt::Debug for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Layout")
+    }
+}
+
+impl PartialEq for Layout {
+    fn eq(&self, _: &Layout) -> bool {
+        true
+    }
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -71,6 +102,8 @@ pub struct UserIdentity<'a> {
     pub access_key_id: Option<Str<'a>>,
     /// `sessionContext.sessionIssuer.userName`: the role name of an assumed-role session.
     pub issuer_user_name: Option<Str<'a>>,
+    /// `sessionContext.sessionIssuer.type`: `Role`, `IAMUser`, `Root`… (for `detect`).
+    pub issuer_type: Option<Str<'a>>,
 }
 
 impl<'a> Event<'a> {
@@ -127,6 +160,7 @@ impl<'a> Event<'a> {
                 user_name: o(u.user_name),
                 access_key_id: o(u.access_key_id),
                 issuer_user_name: o(u.issuer_user_name),
+                issuer_type: o(u.issuer_type),
             },
             tls_host: o(self.tls_host),
             bucket_name: o(self.bucket_name),
@@ -144,6 +178,7 @@ impl<'a> Event<'a> {
             mfa_used: self.mfa_used,
             management_event: self.management_event,
             raw: o(self.raw),
+            layout: self.layout,
         }
     }
 

@@ -206,7 +206,7 @@ fn top_shape(top: Top) -> Result<Shape, String> {
 /// `raw` kept on request). Anything else is an error saying what it is; so is, with `strict` (a
 /// bare top-level array rather than `Records`), an object with none of an event's own fields.
 pub fn parse_element(bytes: &[u8], keep_raw: bool, strict: bool) -> Result<Event<'_>, String> {
-    if let Ok(mut event) = skim::element(bytes, strict) {
+    if let Ok(mut event) = skim::element(bytes, strict, keep_raw) {
         if keep_raw {
             event.raw = Some(Cow::Borrowed(
                 simdutf8::basic::from_utf8(bytes).map_err(|_| "not UTF-8".to_string())?,

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use super::json::{MAX_DEPTH, MAX_HELD, is_json_space};
 pub use super::jstring::Bail;
 use super::jstring::{R, hex4, number_end, special, unescape};
-use super::{Event, Str, UserIdentity};
+use super::{Event, Member, Str, UserIdentity};
 
 /// Read `text` (any byte-order mark already removed) as a trail file into `out`. When it does,
 /// the text was UTF-8: every string's bytes over 0x7f are checked, and no other byte over 0x7f
@@ -44,7 +44,7 @@ pub fn records<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>, keep_raw: bool) -> 
             }
             out.push(Event::default());
             let ev = out.last_mut().ok_or(Bail)?;
-            c.event(ev)?;
+            c.event(ev, keep_raw.then_some(start))?;
             if keep_raw {
                 // Checked already (every string's UTF-8; JSON is ASCII outside strings), but
                 // the SIMD check is cheap and spares an unchecked conversion.
@@ -68,11 +68,11 @@ pub fn records<'a>(text: &'a [u8], out: &mut Vec<Event<'a>>, keep_raw: bool) -> 
 /// Read `text` as one event object and nothing else (an element of an array the streaming reader
 /// cut out). With `strict` (a bare top-level array), an object with none of an event's own fields
 /// is left to the general parsers, which say what it is instead.
-pub fn element(text: &[u8], strict: bool) -> R<Event<'_>> {
+pub fn element(text: &[u8], strict: bool, keep_raw: bool) -> R<Event<'_>> {
     let mut c = Cur { s: text, i: 0 };
     c.eat(b'{')?;
     let mut ev = Event::default();
-    c.event(&mut ev)?;
+    c.event(&mut ev, keep_raw.then_some(0))?;
     if strict && !ev.looks_like_event() {
         return Err(Bail);
     }
@@ -101,6 +101,16 @@ struct Found {
     escaped: bool,
     /// Bytes over 0x7f (checked to be UTF-8); without them the string is ASCII.
     high: bool,
+}
+
+/// The spans of a member whose key is the slice `key` of `s` and whose value is `s[v..end]`,
+/// from `base`. `s` is at most `u32::MAX` bytes long (`Cur::event` notes nothing otherwise), and
+/// every position is at or after `base`.
+#[inline(always)]
+fn member(s: &[u8], base: usize, key: &[u8], v: usize, end: usize) -> Member {
+    let k = (key.as_ptr() as usize).wrapping_sub(s.as_ptr() as usize);
+    let at = |x: usize| x.wrapping_sub(base) as u32;
+    ((at(k), at(k + key.len())), (at(v), at(end)))
 }
 
 impl<'a> Cur<'a> {
@@ -417,10 +427,42 @@ impl<'a> Cur<'a> {
         Ok(out)
     }
 
-    /// The members of one event object, whose `{` was just read (`de::event_field`).
-    fn event(&mut self, ev: &mut Event<'a>) -> R<()> {
+    /// `sessionIssuer`'s `userName` and `type` inside the next value (`de::SessionFields`).
+    fn session(&mut self, depth: u32) -> R<(Option<Str<'a>>, Option<Str<'a>>)> {
+        let mut out = (None, None);
+        self.object(depth, |c, key| {
+            if key == b"sessionIssuer" {
+                out = (None, None);
+                c.object(depth + 1, |c, key| {
+                    match key {
+                        b"userName" => out.0 = c.lenient(depth + 2)?,
+                        b"type" => out.1 = c.lenient(depth + 2)?,
+                        _ => c.skip(depth + 2)?,
+                    }
+                    Ok(())
+                })?;
+            } else {
+                c.skip(depth + 1)?;
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The members of one event object, whose `{` was just read (`de::event_field`). With `base`
+    /// (where the event's text starts), each member's spans are noted too (`Layout::members`).
+    fn event(&mut self, ev: &mut Event<'a>, base: Option<usize>) -> R<()> {
         const D: u32 = EVENT_DEPTH;
+        // `key` bails on a key with an escape; only dots are left to look for.
+        let mut dotted = false;
+        let base = base.filter(|_| u32::try_from(self.s.len()).is_ok());
+        let mut noted = Vec::with_capacity(if base.is_some() { 32 } else { 0 });
+        let s = self.s;
         self.members(|c, key| {
+            let value = match base {
+                Some(_) => Some((key, c.ws()?, c.i)),
+                None => None,
+            };
             match key {
                 b"eventTime" => ev.event_time = c.lenient(D)?,
                 b"eventSource" => ev.event_source = c.lenient(D)?,
@@ -466,10 +508,21 @@ impl<'a> Cur<'a> {
                     })?;
                     ev.mfa_used = mfa;
                 }
-                _ => c.skip(D)?,
+                _ => {
+                    dotted |= key.contains(&b'.');
+                    c.skip(D)?
+                }
+            }
+            if let (Some(base), Some((key, _, v))) = (base, value) {
+                noted.push(member(s, base, key, v, c.i));
             }
             Ok(())
-        })
+        })?;
+        ev.layout.plain_keys = !dotted;
+        if base.is_some() {
+            ev.layout.members = Some(noted);
+        }
+        Ok(())
     }
 
     fn user_identity(&mut self) -> R<UserIdentity<'a>> {
@@ -484,9 +537,7 @@ impl<'a> Cur<'a> {
                 b"accountId" => u.account_id = c.lenient(D)?,
                 b"userName" => u.user_name = c.lenient(D)?,
                 b"accessKeyId" => u.access_key_id = c.lenient(D)?,
-                b"sessionContext" => {
-                    u.issuer_user_name = c.str_at(D, &[b"sessionIssuer", b"userName"])?
-                }
+                b"sessionContext" => (u.issuer_user_name, u.issuer_type) = c.session(D)?,
                 _ => c.skip(D)?,
             }
             Ok(())

@@ -210,7 +210,8 @@ impl ReportDef for Args {
             unreadable_total: Arc::clone(&self.unreadable),
             fail_on: self.fail_on,
             tripped: Arc::clone(&self.tripped),
-            scratch: (Vec::new(), String::new()),
+            scratch: (Vec::new(), String::new(), Vec::new()),
+            members: Vec::new(),
             set,
         }
     }
@@ -301,8 +302,10 @@ pub struct Detect {
     fail_on: Option<Level>,
     tripped: Arc<AtomicBool>,
     unreadable_total: Arc<AtomicU64>,
-    /// The candidate rules of the event at hand, and its lower-cased field.
-    scratch: (Vec<u32>, String),
+    /// The candidate rules of the event at hand, its lower-cased field, and the rules it matched.
+    scratch: (Vec<u32>, String, Vec<u32>),
+    /// Scratch space for the top-level members of the event at hand.
+    members: Vec<sigma::view::Member>,
 }
 
 impl Detect {
@@ -367,7 +370,7 @@ impl Report for Detect {
 
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         self.events += 1;
-        let (candidates, lower) = &mut self.scratch;
+        let (candidates, lower, hit) = &mut self.scratch;
         self.set
             .index
             .candidates(ev, ev.raw.as_deref(), candidates, lower);
@@ -382,39 +385,28 @@ impl Report for Detect {
         if candidates.is_empty() {
             return;
         }
-        // The event parsed once already, under ctq's nesting limit; it parses again here, only
-        // the members its candidate rules read.
-        let mut wanted: Vec<&str> = Vec::new();
-        let mut whole = false;
-        for &i in candidates.iter() {
-            match &rules[i as usize].roots {
-                Some(roots) => wanted.extend(roots.iter().map(|r| r.as_str())),
-                None => whole = true,
-            }
+        // A rule reads a field from what the skim read, from the event's text, or from the
+        // event parsed again (only the members its candidate rules read).
+        let view = sigma::view::View::new(raw, ev, rules, candidates, std::mem::take(&mut self.members));
+        hit.clear();
+        hit.extend(candidates.iter().filter(|&&i| self.set.matches(i as usize, &view)));
+        if hit.iter().any(|&i| !rules[i as usize].feeds.is_empty()) {
+            // Correlations read their fields from the parse.
+            let _ = view.json();
         }
-        let wanted = (!whole).then_some(wanted.as_slice());
-        let parsed = sigma::view::parse(raw, wanted).or_else(|e| {
-            match sigma::view::without_surrogates(raw) {
-                Some(clean) => sigma::view::parse(&clean, wanted),
-                None => Err(e),
-            }
-        });
-        let Ok(json) = parsed else {
+        if view.unreadable() {
             // A number past f64's range, say: ctq's readers took it, serde_json does not.
             self.unreadable += 1;
             if self.unreadable_ids.len() < 5 {
                 self.unreadable_ids
                     .push(ev.event_id.as_deref().unwrap_or("(no eventID)").to_string());
             }
+            self.members = view.recycle();
             return;
-        };
-        let view = sigma::view::View::new(&json);
+        }
         let mut matched = false;
         let mut fed: Vec<(u32, u64)> = Vec::new();
-        for &i in candidates.iter() {
-            if !self.set.matches(i as usize, &view) {
-                continue;
-            }
+        for &i in hit.iter() {
             let rule = &self.set.rules[i as usize];
             for &(c, pos) in &rule.feeds {
                 match fed.iter_mut().find(|(x, _)| *x == c) {
@@ -431,7 +423,10 @@ impl Report for Detect {
                 self.details.push(Self::detail(ev, time, i));
             }
         }
-        if !fed.is_empty() {
+        // Correlations are rare: their events' members are cloned, so that the view can go.
+        let json = (!fed.is_empty()).then(|| view.json().cloned()).flatten();
+        self.members = view.recycle();
+        if let Some(json) = json {
             self.feed(ev, time, &json, &fed, matched);
         }
         if matched && self.mode == Mode::Raw {

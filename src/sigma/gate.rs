@@ -252,15 +252,35 @@ fn wildcard(pattern: &str, name: &str) -> bool {
 /// says. A second, textual gate for rules whose lean-field gate is wide (`userIdentity.type:
 /// AssumedRole` and a field only some of those events have): the event's text is searched for
 /// `key"` before it is parsed. An event whose text has a `\u` escape passes (a key can be
-/// spelled with escapes).
-pub fn required_keys(rule: &SigmaRule) -> Vec<String> {
+/// spelled with escapes). Fields the skim reads (`view::is_lean`) are left out: the view has
+/// them at no cost, which a search of the text is not.
+pub fn required_keys(rule: &SigmaRule) -> Vec<Key> {
     let d = &rule.detection;
     let mut budget = 10_000usize;
     let sets = d
         .conditions
         .iter()
         .map(|c| keys_cond(c, &d.named, &mut budget));
-    intersect(sets).into_iter().collect()
+    intersect(sets)
+        .into_iter()
+        .map(|k| Key::from(k.as_str()))
+        .collect()
+}
+
+/// A key an event's text must hold (written `key"`), with its searcher, built once.
+#[derive(Debug, Clone)]
+pub struct Key(memchr::memmem::Finder<'static>);
+
+impl From<&str> for Key {
+    fn from(k: &str) -> Key {
+        Key(memchr::memmem::Finder::new(k.as_bytes()).into_owned())
+    }
+}
+
+impl PartialEq<&str> for Key {
+    fn eq(&self, other: &&str) -> bool {
+        self.0.needle() == other.as_bytes()
+    }
 }
 
 type Keys = std::collections::BTreeSet<String>;
@@ -324,6 +344,10 @@ fn key_of(it: &DetectionItem) -> Option<String> {
     {
         return None;
     }
+    // A field the skim reads costs nothing to look up: searching the text for it would cost more.
+    if super::view::is_lean(name) {
+        return None;
+    }
     let last = name.rsplit('.').next()?;
     // Only a key JSON writes one way (but for `\u` escapes, which `has_keys` looks for): no
     // quote, backslash, slash (`\/`) or control character; no bracket (rsigma's path syntax).
@@ -331,13 +355,11 @@ fn key_of(it: &DetectionItem) -> Option<String> {
     (!last.is_empty() && name.chars().all(plain)).then(|| format!("{last}\""))
 }
 
-/// Whether `raw` may hold every one of `keys` (each written `key"`).
-pub fn has_keys(raw: &str, keys: &[String]) -> bool {
+/// Whether `raw` may hold every one of `keys`.
+pub fn has_keys(raw: &str, keys: &[Key]) -> bool {
     keys.is_empty()
+        || keys.iter().all(|k| k.0.find(raw.as_bytes()).is_some())
         || ESCAPE.find(raw.as_bytes()).is_some()
-        || keys
-            .iter()
-            .all(|k| memchr::memmem::find(raw.as_bytes(), k.as_bytes()).is_some())
 }
 
 /// Searchers built once: a `\u` escape, and a top-level key spelled `userIdentity.type`.
@@ -350,10 +372,13 @@ static FLAT_TYPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 #[derive(Debug, Default)]
 pub struct Index {
     open: Vec<u32>,
-    exact: HashMap<(Field, String), Vec<u32>>,
+    exact: HashMap<(Field, String), Vec<u32>, foldhash::fast::RandomState>,
     prefix: Vec<(Field, String, u32)>,
-    /// Every rule gated on a field, for events that lack it.
-    on_field: HashMap<Field, Vec<u32>>,
+    /// Every rule gated on a field (by `Field as usize`), for events that lack it.
+    on_field: [Vec<u32>; 4],
+    /// The lengths of the exact values of each field (bit `n` of a length `n` below 128, bit
+    /// 127 for any longer), so that most values are not lower-cased and looked up at all.
+    lens: [u128; 4],
     rules: usize,
 }
 
@@ -369,11 +394,12 @@ impl Index {
                     for (f, n) in alts {
                         match n {
                             Needle::Exact(v) => {
+                                ix.lens[*f as usize] |= 1 << v.len().min(127);
                                 ix.exact.entry((*f, v.clone())).or_default().push(i)
                             }
                             Needle::Prefix(v) => ix.prefix.push((*f, v.clone(), i)),
                         }
-                        let on = ix.on_field.entry(*f).or_default();
+                        let on = &mut ix.on_field[*f as usize];
                         if on.last() != Some(&i) {
                             on.push(i);
                         }
@@ -401,14 +427,16 @@ impl Index {
         out.clear();
         out.extend_from_slice(&self.open);
         for f in Field::ALL {
-            let Some(on) = self.on_field.get(&f) else {
+            let on = &self.on_field[f as usize];
+            if on.is_empty() {
                 continue;
-            };
+            }
             // Unknown here: the field is absent from the lean event (or empty, or not a string);
             // its value is not ASCII (rsigma may fold its case otherwise than this does); or,
             // for `userIdentity.type`, the event may hold a top-level key spelled like the
             // whole path, which rules read first.
             let flat = f == Field::IdentityType
+                && !ev.layout.plain_keys
                 && raw.is_some_and(|r| {
                     let r = r.as_bytes();
                     FLAT_TYPE.find(r).is_some() || ESCAPE.find(r).is_some()
@@ -417,17 +445,20 @@ impl Index {
                 out.extend_from_slice(on);
                 continue;
             };
-            lower.clear();
-            lower.push_str(value);
-            lower.make_ascii_lowercase();
-            // The key is a pair; a probe needs an owned String, so reuse one.
-            let key = (f, std::mem::take(lower));
-            if let Some(rules) = self.exact.get(&key) {
-                out.extend_from_slice(rules);
+            if self.lens[f as usize] & (1 << value.len().min(127)) != 0 {
+                lower.clear();
+                lower.push_str(value);
+                lower.make_ascii_lowercase();
+                // The key is a pair; a probe needs an owned String, so reuse one.
+                let key = (f, std::mem::take(lower));
+                if let Some(rules) = self.exact.get(&key) {
+                    out.extend_from_slice(rules);
+                }
+                *lower = key.1;
             }
-            *lower = key.1;
             for (pf, p, i) in &self.prefix {
-                if *pf == f && lower.starts_with(p.as_str()) {
+                let head = value.as_bytes().get(..p.len());
+                if *pf == f && head.is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes())) {
                     out.push(*i);
                 }
             }
@@ -550,7 +581,7 @@ mod tests {
             keys(
                 "  sel:\n    userIdentity.type: AssumedRole\n    userIdentity.sessionContext.ec2RoleDelivery: '1.0'\n  condition: sel\n"
             ),
-            ["ec2RoleDelivery\"", "type\""]
+            ["ec2RoleDelivery\""]
         );
         // or: only what both sides need; not, null and exists: nothing.
         assert_eq!(

@@ -309,6 +309,7 @@ fn add_file(read: &mut Read, text: &str, origin: Origin, shown: &str) {
             gate: gate::analyse(&rule),
             keys: gate::required_keys(&rule),
             roots: super::view::roots(&rule),
+            plan: super::eval::Plan::new(&compiled),
             compiled,
             parsed: rule,
         });
@@ -465,7 +466,7 @@ mod tests {
                 // A wider gate is fine with a key only some events have.
                 gate::Gate::AnyOf(alts) => {
                     alts.iter().any(|(f, _)| *f != gate::Field::EventName)
-                        && !r.keys.iter().any(|k| k == "ec2RoleDelivery\"")
+                        && !r.keys.iter().any(|k| *k == "ec2RoleDelivery\"")
                 }
             })
             .map(|r| r.title.as_str())

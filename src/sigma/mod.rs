@@ -1,7 +1,7 @@
 //! Sigma rules for `ctq detect`: which rules run (`load`: the built-in rules and `--rules` files,
 //! each checked, the ones ctq cannot run named with the reason), how an event reaches them
-//! (`gate`: the cheap fields a rule requires, indexed so that most events skip every rule), and
-//! what a rule sees of an event (`view`).
+//! (`gate`: the cheap fields a rule requires, indexed so that most events skip every rule), what
+//! a rule sees of an event (`view`, `text`), and whether it matches (`eval`).
 //!
 //! Rules are parsed and compiled by `rsigma-parser` and `rsigma-eval`; ctq adds the CloudTrail
 //! reading of a field (an object matches if any value inside it matches), the index, and the
@@ -9,6 +9,7 @@
 
 mod builtin;
 pub mod correlate;
+mod eval;
 pub mod gate;
 mod load;
 mod normalize;
@@ -16,6 +17,7 @@ mod rule;
 mod select;
 mod set;
 pub mod sql;
+mod text;
 pub mod view;
 
 pub use load::load;

@@ -80,10 +80,12 @@ pub struct Rule {
     /// What the rule requires of the cheap fields; events that fail it are not shown the rule.
     pub gate: gate::Gate,
     /// Keys the event's text must hold (`gate::required_keys`).
-    pub keys: Vec<String>,
+    pub keys: Vec<gate::Key>,
     /// The top-level members the rule reads, or `None` for all of them (`view::roots`).
     pub roots: Option<Vec<String>>,
     pub compiled: CompiledRule,
+    /// `compiled`'s conditions resolved, for `eval`.
+    pub plan: super::eval::Plan,
     /// The rule as parsed, for engines that translate it (Athena).
     pub parsed: SigmaRule,
 }

@@ -77,8 +77,9 @@ impl RuleSet {
         self.rules.get(i).is_none_or(|r| r.reported)
     }
 
-    /// Rule `i` against an event's JSON.
+    /// Rule `i` against an event.
     pub fn matches(&self, i: usize, view: &view::View<'_>) -> bool {
-        rsigma_eval::evaluate_rule(&self.rules[i].compiled, view).is_some()
+        let r = &self.rules[i];
+        r.plan.matches(&r.compiled, view)
     }
 }

@@ -1,5 +1,5 @@
-//! What a rule sees of an event: the event's own JSON, parsed once when a rule first asks, read
-//! as CloudTrail readers expect.
+//! What a rule sees of an event: the event's own JSON, read as CloudTrail readers expect. A field
+//! is read straight from the text where `text` is sure of it; otherwise the event is parsed, once.
 //!
 //! Two readings go beyond rsigma's JSON event, and ctq documents both:
 //! - a field whose value is an array matches if any element matches (rsigma does this too, and
@@ -13,22 +13,139 @@
 //! walk here is bounded; the walks of this module are iterative anyway.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use rsigma_eval::event::{Event, EventValue, JsonEvent};
 use serde_json::Value;
 
-/// One event as rules see it: its JSON, parsed by the caller once it has a rule to show it to.
+use super::Rule;
+use super::text;
+pub use super::text::Member;
+use crate::event::Event as Lean;
+
+/// One event as rules see it. A field is read from what the skim read (`lean`) or straight from
+/// the event's text when that is sure (`text`); otherwise, and for keyword searches, the event
+/// is parsed, once, with only the top-level members its rules read.
 pub struct View<'v> {
-    json: &'v Value,
-    fields: JsonEvent<'v>,
+    raw: &'v str,
+    /// The event as the skim read it, when it did and no top-level key has a dot: a string it
+    /// holds for a path is what the text holds there (`lean`).
+    lean: Option<&'v Lean<'v>>,
+    /// The rules the event is shown: their `roots` are the members the parse builds.
+    rules: &'v [Rule],
+    shown: &'v [u32],
+    /// The top-level members the skim noted, if it did.
+    noted: Option<&'v [Member]>,
+    /// The top-level members found here when not noted (`scanned`), and scratch space.
+    buf: Vec<Member>,
+    scanned: bool,
+    parsed: OnceCell<Option<Value>>,
 }
 
 impl<'v> View<'v> {
-    pub fn new(json: &'v Value) -> View<'v> {
+    /// `noted` are the members the skim noted, if it did; `buf` is scratch space, given back by
+    /// `recycle`.
+    pub fn new(
+        raw: &'v str,
+        ev: &'v Lean<'v>,
+        rules: &'v [Rule],
+        shown: &'v [u32],
+        mut buf: Vec<Member>,
+    ) -> View<'v> {
+        let noted = ev.layout.members.as_deref();
+        let scanned = noted.is_none() && text::members(raw, &mut buf).is_ok();
         View {
-            json,
-            fields: JsonEvent::borrow(json),
+            raw,
+            lean: ev.layout.plain_keys.then_some(ev),
+            rules,
+            shown,
+            noted,
+            buf,
+            scanned,
+            parsed: OnceCell::new(),
         }
+    }
+
+    /// A view of JSON already parsed.
+    pub fn parsed(json: Value) -> View<'static> {
+        View {
+            raw: "",
+            lean: None,
+            rules: &[],
+            shown: &[],
+            noted: None,
+            buf: Vec::new(),
+            scanned: false,
+            parsed: OnceCell::from(Some(json)),
+        }
+    }
+
+    pub fn recycle(self) -> Vec<Member> {
+        self.buf
+    }
+
+    fn members(&self) -> Option<&[Member]> {
+        match self.noted {
+            Some(m) => Some(m),
+            None => self.scanned.then_some(self.buf.as_slice()),
+        }
+    }
+
+    /// The event parsed (its wanted members), or `None` when serde_json refuses it (a number past
+    /// f64's range, say: ctq's readers took it).
+    pub fn json(&self) -> Option<&Value> {
+        self.parsed
+            .get_or_init(|| {
+                // Only the members the rules shown read; all of them if one reads every value.
+                let mut wanted: Vec<&str> = Vec::new();
+                let mut whole = false;
+                for &i in self.shown {
+                    match self.rules.get(i as usize).and_then(|r| r.roots.as_ref()) {
+                        Some(roots) => wanted.extend(roots.iter().map(|r| r.as_str())),
+                        None => whole = true,
+                    }
+                }
+                let wanted = (!whole).then_some(wanted.as_slice());
+                let parsed =
+                    parse(self.raw, wanted).or_else(|e| match without_surrogates(self.raw) {
+                        Some(clean) => parse(&clean, wanted),
+                        None => Err(e),
+                    });
+                parsed.ok()
+            })
+            .as_ref()
+    }
+
+    /// Whether a rule needed the parse and serde_json refused the event: what rules said of it
+    /// then is not to be kept.
+    pub fn unreadable(&self) -> bool {
+        matches!(self.parsed.get(), Some(None))
+    }
+
+    /// `get_field` through the parse.
+    fn parsed_field(&self, path: &str) -> Option<EventValue<'_>> {
+        let json = self.json()?;
+        // rsigma's own path syntax (`a[0]`, escapes) goes to rsigma; a plain dotted path is
+        // walked here, as rsigma walks it, without parsing the path on every call.
+        if path.contains(['[', '\\']) {
+            return JsonEvent::borrow(json)
+                .get_field(path)
+                .map(|v| owned(flatten(v)));
+        }
+        let found = match json.get(path) {
+            Some(v) => Some(EventValue::from(v)),
+            None if path.contains('.') => {
+                let mut out = Vec::new();
+                walk(json, path, &mut out);
+                match out.len() {
+                    0 => None,
+                    1 => out.pop(),
+                    _ => Some(EventValue::Array(out)),
+                }
+            }
+            None => None,
+        };
+        found.map(flatten)
     }
 }
 
@@ -198,6 +315,71 @@ fn walk<'v>(root: &'v Value, path: &str, out: &mut Vec<EventValue<'v>>) {
     }
 }
 
+/// Whether the skim reads `path` (`lean`).
+pub fn is_lean(path: &str) -> bool {
+    lean(&Lean::default(), path).is_some()
+}
+
+/// The string the skim read at `path` (`Some(None)` when it read that path but found no
+/// non-empty string there; `None` when it does not read it). The skim reads these paths as a
+/// parse does (the last of a key given twice counts; a value that is not an object where the
+/// path goes on leaves nothing), so a string it holds is the value rsigma finds. Anything else
+/// is looked up in the text.
+fn lean<'e>(ev: &'e Lean<'_>, path: &str) -> Option<Option<&'e str>> {
+    let u = &ev.user_identity;
+    match path {
+        "eventTime" => &ev.event_time,
+        "eventSource" => &ev.event_source,
+        "eventName" => &ev.event_name,
+        "awsRegion" => &ev.aws_region,
+        "sourceIPAddress" => &ev.source_ip,
+        "userAgent" => &ev.user_agent,
+        "errorCode" => &ev.error_code,
+        "errorMessage" => &ev.error_message,
+        "eventID" => &ev.event_id,
+        "recipientAccountId" => &ev.recipient_account_id,
+        "eventVersion" => &ev.event_version,
+        "vpcEndpointId" => &ev.vpc_endpoint_id,
+        "eventCategory" => &ev.event_category,
+        "eventType" => &ev.event_type,
+        "userIdentity.type" => &u.kind,
+        "userIdentity.arn" => &u.arn,
+        "userIdentity.invokedBy" => &u.invoked_by,
+        "userIdentity.principalId" => &u.principal_id,
+        "userIdentity.accountId" => &u.account_id,
+        "userIdentity.userName" => &u.user_name,
+        "userIdentity.accessKeyId" => &u.access_key_id,
+        "userIdentity.sessionContext.sessionIssuer.userName" => &u.issuer_user_name,
+        "userIdentity.sessionContext.sessionIssuer.type" => &u.issuer_type,
+        "tlsDetails.clientProvidedHostHeader" => &ev.tls_host,
+        "requestParameters.bucketName" => &ev.bucket_name,
+        "requestParameters.key" => &ev.object_key,
+        "responseElements.ConsoleLogin" => &ev.console_login,
+        _ => return None,
+    }
+    .as_deref()
+    .into()
+}
+
+/// `v` holding its own strings.
+fn owned(v: EventValue<'_>) -> EventValue<'static> {
+    match v {
+        EventValue::Str(s) => EventValue::Str(Cow::Owned(s.into_owned())),
+        EventValue::Int(n) => EventValue::Int(n),
+        EventValue::Float(f) => EventValue::Float(f),
+        EventValue::Bool(b) => EventValue::Bool(b),
+        EventValue::Null => EventValue::Null,
+        // `flatten` leaves no object, and no array in an array.
+        EventValue::Array(items) => EventValue::Array(items.into_iter().map(owned).collect()),
+        EventValue::Map(entries) => EventValue::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), owned(v)))
+                .collect(),
+        ),
+    }
+}
+
 /// rsigma's value with every object and array in it replaced by its scalar values, at any
 /// depth, as one list: a rule's value then matches if it matches any of them.
 fn flatten(v: EventValue<'_>) -> EventValue<'_> {
@@ -218,29 +400,26 @@ fn flatten(v: EventValue<'_>) -> EventValue<'_> {
 
 impl Event for View<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        // rsigma's own path syntax (`a[0]`, escapes) goes to rsigma; a plain dotted path is
-        // walked here, as rsigma walks it, without parsing the path on every call.
-        if path.contains(['[', '\\']) {
-            return self.fields.get_field(path).map(flatten);
+        if let Some(ev) = self.lean
+            && let Some(Some(s)) = lean(ev, path)
+        {
+            return Some(EventValue::Str(Cow::Borrowed(s)));
         }
-        let found = match self.json.get(path) {
-            Some(v) => Some(EventValue::from(v)),
-            None if path.contains('.') => {
-                let mut out = Vec::new();
-                walk(self.json, path, &mut out);
-                match out.len() {
-                    0 => None,
-                    1 => out.pop(),
-                    _ => Some(EventValue::Array(out)),
-                }
-            }
-            None => None,
-        };
-        found.map(flatten)
+        let plain = self.lean.is_some();
+        if let Some(members) = self.members()
+            && !path.contains(['[', '\\'])
+            && let Ok(found) = text::field(self.raw, members, path, plain)
+        {
+            return found.map(flatten);
+        }
+        self.parsed_field(path)
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
-        let mut stack = vec![self.json];
+        let Some(json) = self.json() else {
+            return false;
+        };
+        let mut stack = vec![json];
         while let Some(v) = stack.pop() {
             match v {
                 Value::String(s) if pred(s) => return true,
@@ -254,7 +433,7 @@ impl Event for View<'_> {
 
     fn all_string_values(&self) -> Vec<Cow<'_, str>> {
         let mut out = Vec::new();
-        let mut stack = vec![self.json];
+        let mut stack: Vec<&Value> = self.json().into_iter().collect();
         while let Some(v) = stack.pop() {
             match v {
                 Value::String(s) => out.push(Cow::Borrowed(s.as_str())),
@@ -267,7 +446,7 @@ impl Event for View<'_> {
     }
 
     fn to_json(&self) -> Value {
-        self.json.clone()
+        self.json().cloned().unwrap_or(Value::Null)
     }
 }
 
@@ -324,7 +503,7 @@ mod tests {
                 "a.b": "flat", "g": [], "h": {"i": [{"j": {"k": "deep"}}]}, "l": [[{"m": 5}]]}"#,
         )
         .unwrap();
-        let view = View::new(&json);
+        let view = View::parsed(json.clone());
         let rsigma = JsonEvent::borrow(&json);
         for path in [
             "a",
@@ -355,7 +534,7 @@ mod tests {
     fn objects_are_their_values_and_arrays_their_elements() {
         let raw = r#"{"eventName":"PutBucketVersioning","requestParameters":{"bucketName":"b","VersioningConfiguration":{"Status":"Suspended","x":[1,{"y":true}]}},"resources":[{"ARN":"arn:a"},{"ARN":"arn:b"}],"n":null}"#;
         let json = serde_json::from_str(raw).unwrap();
-        let v = View::new(&json);
+        let v = View::parsed(json);
         assert_eq!(strs(v.get_field("eventName")), ["PutBucketVersioning"]);
         let mut inside = strs(v.get_field("requestParameters"));
         inside.sort();
