@@ -66,7 +66,9 @@ fn quote_or_backslash(s: &[u8], mut j: usize) -> Option<usize> {
         j += 8;
     }
     let rest = s.get(j..)?;
-    rest.iter().position(|&b| b == b'"' || b == b'\\').map(|at| j + at)
+    rest.iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|at| j + at)
 }
 
 /// What a byte is to `value_end` inside an object or array.

@@ -15,6 +15,7 @@ mod cases;
 mod cli;
 mod correlate;
 mod detect;
+mod detect_view;
 mod faults;
 mod fuzz;
 pub mod fuzz_check;

@@ -21,7 +21,7 @@ fn manifest_dir() -> PathBuf {
 }
 
 /// Every file under `dir`, decoded when gzipped.
-fn texts(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+pub fn texts(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
