@@ -2,7 +2,7 @@
 //! could match, and what a report shows of each.
 
 use super::correlate::Correlation;
-use super::gate;
+use super::index::Index;
 use super::rule::{Level, Origin, Rule};
 use super::view;
 
@@ -31,12 +31,12 @@ impl Head<'_> {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub correlations: Vec<Correlation>,
-    pub index: gate::Index,
+    pub index: Index,
 }
 
 impl RuleSet {
     pub fn new(rules: Vec<Rule>, correlations: Vec<Correlation>) -> RuleSet {
-        let index = gate::Index::new(rules.iter().map(|r| &r.gate));
+        let index = Index::new(rules.iter().map(|r| &r.gate));
         RuleSet {
             rules,
             correlations,

@@ -18,6 +18,7 @@ use std::borrow::Cow;
 
 use rsigma_eval::EventValue;
 
+use crate::event::Event;
 pub use crate::event::Member;
 use crate::event::json::MAX_DEPTH;
 
@@ -301,6 +302,52 @@ fn leaf(raw: &str, at: usize) -> R<EventValue<'_>> {
         b'n' if word(b"null") => Ok(EventValue::Null),
         _ => Err(Bail),
     }
+}
+
+/// Whether the skim reads `path` (`lean`).
+pub fn is_lean(path: &str) -> bool {
+    lean(&Event::default(), path).is_some()
+}
+
+/// The string the skim read at `path` (`Some(None)` when it read that path but found no
+/// non-empty string there; `None` when it does not read it). The skim reads these paths as a
+/// parse does (the last of a key given twice counts; a value that is not an object where the
+/// path goes on leaves nothing), so a string it holds is the value rsigma finds. Anything else
+/// is looked up in the text.
+pub fn lean<'e>(ev: &'e Event<'_>, path: &str) -> Option<Option<&'e str>> {
+    let u = &ev.user_identity;
+    match path {
+        "eventTime" => &ev.event_time,
+        "eventSource" => &ev.event_source,
+        "eventName" => &ev.event_name,
+        "awsRegion" => &ev.aws_region,
+        "sourceIPAddress" => &ev.source_ip,
+        "userAgent" => &ev.user_agent,
+        "errorCode" => &ev.error_code,
+        "errorMessage" => &ev.error_message,
+        "eventID" => &ev.event_id,
+        "recipientAccountId" => &ev.recipient_account_id,
+        "eventVersion" => &ev.event_version,
+        "vpcEndpointId" => &ev.vpc_endpoint_id,
+        "eventCategory" => &ev.event_category,
+        "eventType" => &ev.event_type,
+        "userIdentity.type" => &u.kind,
+        "userIdentity.arn" => &u.arn,
+        "userIdentity.invokedBy" => &u.invoked_by,
+        "userIdentity.principalId" => &u.principal_id,
+        "userIdentity.accountId" => &u.account_id,
+        "userIdentity.userName" => &u.user_name,
+        "userIdentity.accessKeyId" => &u.access_key_id,
+        "userIdentity.sessionContext.sessionIssuer.userName" => &u.issuer_user_name,
+        "userIdentity.sessionContext.sessionIssuer.type" => &u.issuer_type,
+        "tlsDetails.clientProvidedHostHeader" => &ev.tls_host,
+        "requestParameters.bucketName" => &ev.bucket_name,
+        "requestParameters.key" => &ev.object_key,
+        "responseElements.ConsoleLogin" => &ev.console_login,
+        _ => return None,
+    }
+    .as_deref()
+    .into()
 }
 
 #[cfg(test)]

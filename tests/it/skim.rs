@@ -255,3 +255,124 @@ fn the_skim_keeps_each_events_own_text_when_asked() {
     ctq::event::shape::parse_events(text.as_bytes(), &mut out, false).unwrap();
     assert!(out.iter().all(|e| e.raw.is_none()));
 }
+
+// The skim on its own.
+
+fn skim(text: &str) -> Option<Vec<ctq::event::Event<'_>>> {
+    let mut out = Vec::new();
+    ctq::event::skim::records(text.as_bytes(), &mut out, false)
+        .ok()
+        .map(|()| out)
+}
+#[test]
+fn reads_a_trail_file() {
+    let evs = skim(
+        r#" {"Records": [ {"eventName":"A\u00e9\ud83d\ude00","x":[1,-2.5e+3,{"a":[true,false,null]}],
+           "userIdentity":{"arn":"arn:aws:iam::1:root","sessionContext":{"sessionIssuer":{"userName":"R"}}},
+           "resources":[{"ARN":"a1"},5,{"ARN":""},{"ARN":"a2"}],"readOnly":"TRUE",
+           "additionalEventData":{"MFAUsed":"No"},"requestParameters":"x"}, {}]} "#,
+    )
+    .unwrap();
+    assert_eq!(evs.len(), 2);
+    let e = &evs[0];
+    assert_eq!(e.event_name.as_deref(), Some("Aé😀"));
+    assert_eq!(e.user_identity.issuer_user_name.as_deref(), Some("R"));
+    assert_eq!(e.resource_arns, ["a1", "a2"]);
+    assert_eq!((e.read_only, e.mfa_used), (Some(true), Some(false)));
+    assert!(matches!(
+        e.user_identity.arn,
+        Some(std::borrow::Cow::Borrowed(_))
+    ));
+    assert_eq!(skim(r#"{"Records":[]}"#).unwrap().len(), 0);
+}
+
+#[test]
+fn gives_up_on_anything_it_does_not_settle() {
+    for text in [
+        r#"{"Records":[{"a":01}]}"#,
+        r#"{"Records":[{"a":1.}]}"#,
+        r#"{"Records":[{"a":-}]}"#,
+        r#"{"Records":[{"a":[1,]}]}"#,
+        r#"{"Records":[{"a":{"b":1,}}]}"#,
+        r#"{"Records":[{"a":{"b"}}]}"#,
+        r#"{"Records":[{"a":[1}]}"#,
+        r#"{"Records":[{"a":tru}]}"#,
+        r#"{"Records":[{"a":"\x"}]}"#,
+        r#"{"Records":[{"a":"\u12"}]}"#,
+        "{\"Records\":[{\"a\":\"tab\there\"}]}",
+        r#"{"Records":[{"eventName":"\ud800"}]}"#,
+        r#"{"Records":[{"eventName":"\ud800\u0041"}]}"#,
+        r#"{"Records":[{"event\u004eame":"A"}]}"#,
+        r#"{"Records":[{"a":1}]"#,
+        r#"{"Records":[{"a":1}]} x"#,
+        r#"{"Records":[{"a":1}]}{}"#,
+        r#"{"Records":[5]}"#,
+        r#"{"Records":{}}"#,
+        r#"{"Records":[],"Records":[]}"#,
+        r#"{"Events":[]}"#,
+        r#"[{"eventName":"A"}]"#,
+        r#"{"Records":[{"a":1},]}"#,
+    ] {
+        assert!(skim(text).is_none(), "{text}");
+    }
+    // A lone surrogate in a skipped string is fine, as it is to serde_json.
+    assert!(skim(r#"{"Records":[{"x":"\ud800"}]}"#).is_some());
+}
+
+#[test]
+fn nesting_past_the_limit_gives_up_without_recursing() {
+    let deep = |n: usize| {
+        format!(
+            r#"{{"Records":[{{"x":{}1{}}}]}}"#,
+            "[".repeat(n),
+            "]".repeat(n)
+        )
+    };
+    assert!(skim(&deep(90)).is_some());
+    assert!(skim(&deep(200)).is_none());
+    assert!(skim(&deep(1_000_000)).is_none());
+}
+
+/// With the text kept, the skim notes where each top-level member is (what `detect` reads fields
+/// from) and whether a top-level key has a dot; `sessionIssuer.type` is read with its `userName`.
+#[test]
+fn the_skim_notes_where_each_member_is() {
+    let text = r#"{"Records":[ {"eventName" : "A", "userIdentity":{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"type":"Role","userName":"R"}}},"x":[1,{"y":null}] , "a.b":true},{"eventName":"B"}]}"#;
+    let mut out = Vec::new();
+    ctq::event::skim::records(text.as_bytes(), &mut out, true).unwrap();
+    let raw = out[0].raw.as_deref().unwrap();
+    let noted: Vec<(&str, &str)> = out[0]
+        .layout
+        .members
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|((ka, kb), (va, vb))| {
+            (
+                &raw[*ka as usize..*kb as usize],
+                &raw[*va as usize..*vb as usize],
+            )
+        })
+        .collect();
+    assert_eq!(
+        noted,
+        [
+            ("eventName", r#""A""#),
+            (
+                "userIdentity",
+                r#"{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"type":"Role","userName":"R"}}}"#
+            ),
+            ("x", r#"[1,{"y":null}]"#),
+            ("a.b", "true"),
+        ]
+    );
+    assert!(!out[0].layout.plain_keys && out[1].layout.plain_keys);
+    let u = &out[0].user_identity;
+    assert_eq!(
+        (u.issuer_type.as_deref(), u.issuer_user_name.as_deref()),
+        (Some("Role"), Some("R"))
+    );
+    let mut lean = Vec::new();
+    ctq::event::skim::records(text.as_bytes(), &mut lean, false).unwrap();
+    assert!(lean[0].layout.members.is_none());
+}
