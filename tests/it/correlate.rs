@@ -452,3 +452,55 @@ fn hostile_correlations_are_bounded_and_named() {
         out.stderr
     );
 }
+
+/// The inputs of all correlations are capped (`correlate::MAX_INPUTS`, a million, about 300 bytes
+/// each): past the cap, the run keeps going, says that the correlations are incomplete and how
+/// many events were not kept, and exits 3, rather than growing without bound or claiming a
+/// complete result.
+#[test]
+fn correlations_past_the_input_cap_are_named_incomplete() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let cap = ctq::sigma::correlate::MAX_INPUTS as usize;
+    let n = cap + 7;
+    // One trail file of the smallest events, written here: the fixtures' helpers build values.
+    let mut text = Vec::with_capacity(n * 80);
+    text.extend_from_slice(b"{\"Records\":[");
+    for i in 0..n {
+        if i > 0 {
+            text.push(b',');
+        }
+        let (m, s) = ((i / 60) % 60, i % 60);
+        write!(
+            text,
+            r#"{{"eventTime":"2024-05-01T10:{m:02}:{s:02}Z","eventName":"Ping","eventID":"e{i}"}}"#
+        )
+        .unwrap();
+    }
+    text.extend_from_slice(b"]}");
+    let trail = write(dir.path(), "trail.json", &text);
+    drop(text);
+    let ping = BASE.replace("name: failed_login", "name: ping").replace(
+        "    eventName: ConsoleLogin\n    errorMessage: Failed authentication\n",
+        "    eventName: Ping\n",
+    );
+    assert!(ping.contains("eventName: Ping\n"), "{ping}");
+    let rules = format!(
+        "{ping}---\n{}",
+        correlation(
+            "Many pings",
+            "type: event_count\nrules:\n  - ping\ntimespan: 1h\ncondition:\n  gte: 100000000\n"
+        )
+    );
+    let path = write(dir.path(), "rules.yml", rules.as_bytes());
+    let out = rules_on(path.to_str().unwrap(), &trail, &[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "the correlation rules are incomplete: more than {cap} events matched their rules, \
+             and 7 events were not kept"
+        )),
+        "{}",
+        out.stderr
+    );
+}
