@@ -28,13 +28,14 @@ fn rules() -> RuleSet {
 }
 
 /// The (file, event id, rule title) of every disagreement on the events of `text`.
-fn disagreements(set: &RuleSet, name: &str, text: &[u8], out: &mut Vec<String>) -> usize {
+/// Returns how many events were compared, and how many (event, rule) pairs matched.
+fn disagreements(set: &RuleSet, name: &str, text: &[u8], out: &mut Vec<String>) -> (usize, usize) {
     let mut events = Vec::new();
     if parse_events(text, &mut events, true).is_err() {
-        return 0;
+        return (0, 0);
     }
     let all: Vec<u32> = (0..set.rules.len() as u32).collect();
-    let mut seen = 0;
+    let (mut seen, mut matches) = (0, 0);
     for ev in &events {
         let Some(raw) = ev.raw.as_deref() else {
             continue;
@@ -47,6 +48,7 @@ fn disagreements(set: &RuleSet, name: &str, text: &[u8], out: &mut Vec<String>) 
         let parsed = View::parsed(json);
         for (i, rule) in set.rules.iter().enumerate() {
             let want = rsigma_eval::evaluate_rule(&rule.compiled, &parsed).is_some();
+            matches += usize::from(want);
             if set.matches(i, &fast) != want {
                 out.push(format!(
                     "{name}: event {:?}: {:?}: rsigma says {want}",
@@ -56,7 +58,7 @@ fn disagreements(set: &RuleSet, name: &str, text: &[u8], out: &mut Vec<String>) 
         }
         assert!(!fast.unreadable(), "{name}: {:?}", ev.event_id);
     }
-    seen
+    (seen, matches)
 }
 
 #[test]
@@ -67,7 +69,7 @@ fn rules_read_the_text_as_rsigma_reads_the_parsed_event() {
     let (mut bad, mut events) = (Vec::new(), 0);
     for dir in &dirs {
         for (path, text) in texts(dir) {
-            events += disagreements(&set, &path.display().to_string(), &text, &mut bad);
+            events += disagreements(&set, &path.display().to_string(), &text, &mut bad).0;
         }
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
@@ -111,8 +113,100 @@ fn odd_events_are_read_as_rsigma_reads_them() {
         // is the odd one.
         let event = format!("{{{base},{}", &e[1..]);
         let text = format!(r#"{{"Records":[{event}]}}"#);
-        let seen = disagreements(&set, &format!("odd event {n}"), text.as_bytes(), &mut bad);
+        let (seen, _) = disagreements(&set, &format!("odd event {n}"), text.as_bytes(), &mut bad);
         assert_eq!(seen, 1, "{event}");
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+/// Generated events whose identity and parameters take every shape a reader of text could get
+/// wrong, in random combinations (reproducible: splitmix from fixed seeds), held to rsigma as
+/// above with every rule.
+#[test]
+fn generated_odd_events_are_read_as_rsigma_reads_them() {
+    use crate::faults::splitmix;
+    let set = rules();
+    let mut seed = 0u64;
+    let mut pick = |n: usize| {
+        seed += 1;
+        (splitmix(seed) % n as u64) as usize
+    };
+    // A value for a key whose rules expect a string (or an object, for the containers); the
+    // first two, which the rules look for, half of the time.
+    let leaf = |k: usize| -> String {
+        let k = if k >= 24 { k - 24 } else { k % 2 };
+        [
+            r#""Role""#,
+            r#""AssumedRole""#,
+            r#""R\u006fle""#,
+            r#""""#,
+            "5",
+            "null",
+            "true",
+            r#"["Role","x"]"#,
+            r#"{"type":"Role"}"#,
+            r#""arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1""#,
+            r#""ConsoleLogin""#,
+            r#""Success""#,
+        ][k]
+            .to_string()
+    };
+    let (mut bad, mut matched) = (Vec::new(), 0);
+    for n in 0..3000 {
+        let obj = |keys: &[&str], depth: usize, pick: &mut dyn FnMut(usize) -> usize| {
+            let mut members = Vec::new();
+            for _ in 0..1 + pick(4) {
+                let key = keys[pick(keys.len())];
+                let value = if depth > 0 && key == "sessionContext" {
+                    format!(
+                        r#"{{"sessionIssuer":{{"type":{},"userName":"u"}}}}"#,
+                        leaf(pick(36))
+                    )
+                } else {
+                    leaf(pick(36))
+                };
+                members.push(format!(r#""{key}":{value}"#));
+            }
+            format!("{{{}}}", members.join(","))
+        };
+        let inner = [
+            "type",
+            "arn",
+            "userName",
+            "sessionContext",
+            "t\\u0079pe",
+            "principalId",
+        ];
+        let mut top = vec![
+            r#""eventTime":"2024-05-01T10:00:00Z""#.to_string(),
+            format!(r#""eventID":"g{n}""#),
+        ];
+        for _ in 0..2 + pick(5) {
+            let member = match pick(8) {
+                0 => format!(r#""userIdentity":{}"#, obj(&inner, 1, &mut pick)),
+                1 => format!(r#""userIdentity":[{}]"#, obj(&inner, 1, &mut pick)),
+                2 => format!(r#""eventName":{}"#, leaf(pick(36))),
+                3 => format!(r#""eventSource":{}"#, leaf(pick(36))),
+                4 => format!(r#""userIdentity.type":{}"#, leaf(pick(36))),
+                5 => format!(
+                    r#""responseElements":{{"ConsoleLogin":{}}}"#,
+                    leaf(pick(36))
+                ),
+                6 => format!(r#""requestParameters":{}"#, obj(&inner, 0, &mut pick)),
+                _ => format!(r#""sourceIPAddress":{}"#, leaf(pick(36))),
+            };
+            top.push(member);
+        }
+        let text = format!(r#"{{"Records":[{{{}}}]}}"#, top.join(","));
+        let name = format!("generated event {n}");
+        let (seen, hit) = disagreements(&set, &name, text.as_bytes(), &mut bad);
+        assert_eq!(seen, 1, "{text}");
+        matched += usize::from(hit > 0);
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    // Enough of them match a rule for the comparison to mean something.
+    assert!(
+        matched > 50,
+        "only {matched} generated events matched a rule"
+    );
 }
