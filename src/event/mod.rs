@@ -69,7 +69,7 @@ pub struct Event<'a> {
 pub struct Layout {
     /// Every top-level key is written without an escape and holds no dot, so none of them
     /// spells a dotted path (rules look such a key up before following the path). False when
-    /// not known.
+    /// not known: noted, with `members`, only when the text is kept.
     pub plain_keys: bool,
     /// The top-level members of the text (`Event::raw`), noted when it is kept.
     pub members: Option<Vec<Member>>,

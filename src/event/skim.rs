@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use super::json::{MAX_DEPTH, MAX_HELD, is_json_space};
 pub use super::jstring::Bail;
 use super::jstring::{R, hex4, number_end, special, unescape};
-use super::{Event, Member, Str, UserIdentity};
+use super::{Event, Layout, Member, Str, UserIdentity};
 
 /// Read `text` (any byte-order mark already removed) as a trail file into `out`. When it does,
 /// the text was UTF-8: every string's bytes over 0x7f are checked, and no other byte over 0x7f
@@ -450,7 +450,8 @@ impl<'a> Cur<'a> {
     }
 
     /// The members of one event object, whose `{` was just read (`de::event_field`). With `base`
-    /// (where the event's text starts), each member's spans are noted too (`Layout::members`).
+    /// (where the event's text starts), each member's spans are noted too, and whether a key has
+    /// a dot (`Layout`): only readers of the kept text use them.
     fn event(&mut self, ev: &mut Event<'a>, base: Option<usize>) -> R<()> {
         const D: u32 = EVENT_DEPTH;
         // `key` bails on a key with an escape; only dots are left to look for.
@@ -460,7 +461,10 @@ impl<'a> Cur<'a> {
         let s = self.s;
         self.members(|c, key| {
             let value = match base {
-                Some(_) => Some((key, c.ws()?, c.i)),
+                Some(_) => {
+                    c.ws()?;
+                    Some(c.i)
+                }
                 None => None,
             };
             match key {
@@ -509,18 +513,20 @@ impl<'a> Cur<'a> {
                     ev.mfa_used = mfa;
                 }
                 _ => {
-                    dotted |= key.contains(&b'.');
+                    dotted |= base.is_some() && key.contains(&b'.');
                     c.skip(D)?
                 }
             }
-            if let (Some(base), Some((key, _, v))) = (base, value) {
+            if let (Some(base), Some(v)) = (base, value) {
                 noted.push(member(s, base, key, v, c.i));
             }
             Ok(())
         })?;
-        ev.layout.plain_keys = !dotted;
         if base.is_some() {
-            ev.layout.members = Some(noted);
+            ev.layout = Layout {
+                plain_keys: !dotted,
+                members: Some(noted),
+            };
         }
         Ok(())
     }

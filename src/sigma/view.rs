@@ -460,23 +460,7 @@ mod tests {
         .unwrap();
         let view = View::parsed(json.clone());
         let rsigma = JsonEvent::borrow(&json);
-        for path in [
-            "a",
-            "a.b",
-            "a.b.c",
-            "a.b.d",
-            "a.e",
-            "a.e.f",
-            "a.e.f.g",
-            "g",
-            "g.x",
-            "h.i.j.k",
-            "h.i.j",
-            "l.m",
-            "missing",
-            "a.missing",
-            "a.b.c.d",
-        ] {
+        for path in crate::sigma::text::tests::PATHS {
             assert_eq!(
                 view.get_field(path),
                 rsigma.get_field(path).map(flatten),
