@@ -329,7 +329,7 @@ fn scan_one<R: Report>(
             }
         }
     };
-    let keep_raw = acc.wants_raw();
+    let keep_raw = acc.wants_raw() || filter.needs_raw();
     if rest.is_none() {
         let read = match decode::decode(&head, &mut bufs.text, &mut bufs.inflater, limit) {
             // More events than one parse holds (`{"Records":[{},{},…]}`): streamed below.

@@ -244,9 +244,24 @@ impl Empty<'_> {
                 notes.push(note);
             }
             if s.events_out_of_scope > 0 {
+                let f = &self.config.filter;
+                let asked: Vec<&str> = [
+                    (!f.accounts.is_empty(), "--account"),
+                    (!f.regions.is_empty(), "--region"),
+                    (
+                        !f.fields.groups.is_empty() || !f.fields.nots.is_empty(),
+                        "--where",
+                    ),
+                    (!f.fields.matches.is_empty(), "--match"),
+                    (!f.fields.resources.is_empty(), "--resource"),
+                ]
+                .into_iter()
+                .filter_map(|(given, name)| given.then_some(name))
+                .collect();
                 notes.push(format!(
-                    "{} in the window, none of the --account or --region asked for",
-                    plural(s.events_out_of_scope, "event")
+                    "{} in the window, none passed {}",
+                    plural(s.events_out_of_scope, "event"),
+                    asked.join(", ")
                 ));
             }
         }

@@ -13,6 +13,7 @@
 mod de;
 pub mod json;
 mod jstring;
+pub mod path;
 pub mod shape;
 pub mod skim;
 pub mod stream;

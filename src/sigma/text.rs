@@ -18,168 +18,9 @@ use std::borrow::Cow;
 
 use rsigma_eval::EventValue;
 
-use crate::event::Event;
 pub use crate::event::Member;
-use crate::event::json::MAX_DEPTH;
-
-/// The text cannot be read here for sure: read the event through the parse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bail;
-
-pub type R<T> = Result<T, Bail>;
-
-fn ws(s: &[u8], mut i: usize) -> usize {
-    while matches!(s.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        i += 1;
-    }
-    i
-}
-
-/// The end (past the closing quote) of the string opening at `s[i]`, and whether it holds an
-/// escape.
-fn string_end(s: &[u8], i: usize) -> R<(usize, bool)> {
-    let mut j = i + 1;
-    let mut escaped = false;
-    loop {
-        j = quote_or_backslash(s, j).ok_or(Bail)?;
-        if s[j] == b'"' {
-            return Ok((j + 1, escaped));
-        }
-        escaped = true;
-        j += 2;
-    }
-}
-
-/// The first `"` or `\` at or after `s[j]`, eight bytes at a time: strings are short (a call to
-/// a vector search costs more than it saves on most of them).
-fn quote_or_backslash(s: &[u8], mut j: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // The high bit of each byte that is zero; only the lowest one found is used, and the
-    // lowest is exact.
-    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    while let Some(word) = s.get(j..j + 8) {
-        let w = u64::from_le_bytes(word.try_into().ok()?);
-        let hit = zero(w ^ (ONES * b'"' as u64)) | zero(w ^ (ONES * b'\\' as u64));
-        if hit != 0 {
-            return Some(j + (hit.trailing_zeros() / 8) as usize);
-        }
-        j += 8;
-    }
-    let rest = s.get(j..)?;
-    rest.iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|at| j + at)
-}
-
-/// What a byte is to `value_end` inside an object or array.
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    t[b'"' as usize] = 1;
-    t[b'{' as usize] = 2;
-    t[b'[' as usize] = 2;
-    t[b'}' as usize] = 3;
-    t[b']' as usize] = 3;
-    t
-};
-
-/// The end of the value starting at `s[i]`.
-fn value_end(s: &[u8], i: usize) -> R<usize> {
-    match s.get(i).ok_or(Bail)? {
-        b'"' => Ok(string_end(s, i)?.0),
-        b'{' | b'[' => {
-            let (mut j, mut depth) = (i, 0usize);
-            loop {
-                let b = *s.get(j).ok_or(Bail)?;
-                match CLASS[b as usize] {
-                    0 => j += 1,
-                    1 => j = string_end(s, j)?.0,
-                    2 => {
-                        depth += 1;
-                        if depth > MAX_DEPTH as usize {
-                            return Err(Bail);
-                        }
-                        j += 1;
-                    }
-                    _ => {
-                        depth -= 1;
-                        j += 1;
-                        if depth == 0 {
-                            return Ok(j);
-                        }
-                    }
-                }
-            }
-        }
-        _ => {
-            let rest = s.get(i..).ok_or(Bail)?;
-            let len = rest
-                .iter()
-                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
-                .ok_or(Bail)?;
-            if len == 0 {
-                return Err(Bail);
-            }
-            Ok(i + len)
-        }
-    }
-}
-
-/// Calls `f(key, value start, value end)` for each member of the object opening at `s[at]`, in
-/// order. A key with an escape gives up: it may spell a key the caller looks for.
-fn each_member(s: &[u8], at: usize, mut f: impl FnMut(&[u8], usize, usize)) -> R<usize> {
-    if s.get(at) != Some(&b'{') {
-        return Err(Bail);
-    }
-    let mut i = ws(s, at + 1);
-    if s.get(i) == Some(&b'}') {
-        return Ok(i + 1);
-    }
-    loop {
-        if s.get(i) != Some(&b'"') {
-            return Err(Bail);
-        }
-        let (kend, escaped) = string_end(s, i)?;
-        if escaped {
-            return Err(Bail);
-        }
-        let key = s.get(i + 1..kend - 1).ok_or(Bail)?;
-        i = ws(s, kend);
-        if s.get(i) != Some(&b':') {
-            return Err(Bail);
-        }
-        let v = ws(s, i + 1);
-        let vend = value_end(s, v)?;
-        f(key, v, vend);
-        i = ws(s, vend);
-        match s.get(i) {
-            Some(b',') => i = ws(s, i + 1),
-            Some(b'}') => return Ok(i + 1),
-            _ => return Err(Bail),
-        }
-    }
-}
-
-/// The top-level members of the event `raw` (an object), into `out` (cleared first).
-pub fn members(raw: &str, out: &mut Vec<Member>) -> R<()> {
-    out.clear();
-    let s = raw.as_bytes();
-    if raw.len() > u32::MAX as usize {
-        return Err(Bail);
-    }
-    let at = ws(s, 0);
-    let end = each_member(s, at, |k, v, vend| {
-        let kat = k.as_ptr() as usize - s.as_ptr() as usize;
-        out.push((
-            (kat as u32, (kat + k.len()) as u32),
-            (v as u32, vend as u32),
-        ));
-    })?;
-    if ws(s, end) != s.len() {
-        return Err(Bail);
-    }
-    Ok(())
-}
+pub use crate::event::path::{Bail, R, is_lean, lean, members};
+use crate::event::path::{each_member, string_end, value_end, ws};
 
 /// The value of `path` in the event `raw`, whose top-level members are `members`, as rsigma's
 /// JSON event finds it: a top-level key spelled like the whole path first (none is when `plain`:
@@ -304,55 +145,10 @@ fn leaf(raw: &str, at: usize) -> R<EventValue<'_>> {
     }
 }
 
-/// Whether the skim reads `path` (`lean`).
-pub fn is_lean(path: &str) -> bool {
-    lean(&Event::default(), path).is_some()
-}
-
-/// The string the skim read at `path` (`Some(None)` when it read that path but found no
-/// non-empty string there; `None` when it does not read it). The skim reads these paths as a
-/// parse does (the last of a key given twice counts; a value that is not an object where the
-/// path goes on leaves nothing), so a string it holds is the value rsigma finds. Anything else
-/// is looked up in the text.
-pub fn lean<'e>(ev: &'e Event<'_>, path: &str) -> Option<Option<&'e str>> {
-    let u = &ev.user_identity;
-    match path {
-        "eventTime" => &ev.event_time,
-        "eventSource" => &ev.event_source,
-        "eventName" => &ev.event_name,
-        "awsRegion" => &ev.aws_region,
-        "sourceIPAddress" => &ev.source_ip,
-        "userAgent" => &ev.user_agent,
-        "errorCode" => &ev.error_code,
-        "errorMessage" => &ev.error_message,
-        "eventID" => &ev.event_id,
-        "recipientAccountId" => &ev.recipient_account_id,
-        "eventVersion" => &ev.event_version,
-        "vpcEndpointId" => &ev.vpc_endpoint_id,
-        "eventCategory" => &ev.event_category,
-        "eventType" => &ev.event_type,
-        "userIdentity.type" => &u.kind,
-        "userIdentity.arn" => &u.arn,
-        "userIdentity.invokedBy" => &u.invoked_by,
-        "userIdentity.principalId" => &u.principal_id,
-        "userIdentity.accountId" => &u.account_id,
-        "userIdentity.userName" => &u.user_name,
-        "userIdentity.accessKeyId" => &u.access_key_id,
-        "userIdentity.sessionContext.sessionIssuer.userName" => &u.issuer_user_name,
-        "userIdentity.sessionContext.sessionIssuer.type" => &u.issuer_type,
-        "tlsDetails.clientProvidedHostHeader" => &ev.tls_host,
-        "requestParameters.bucketName" => &ev.bucket_name,
-        "requestParameters.key" => &ev.object_key,
-        "responseElements.ConsoleLogin" => &ev.console_login,
-        _ => return None,
-    }
-    .as_deref()
-    .into()
-}
-
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::event::json::MAX_DEPTH;
 
     /// Paths into objects, arrays, arrays of arrays, missing members and a flat dotted key, for
     /// the readers of a field to be held to rsigma's (`view` walks the parsed event).
@@ -409,25 +205,6 @@ pub(super) mod tests {
                 "a", "a.b.c", "a.b.d", "a.e", "g", "h.i.j", "n", "q.rs", "q.x", ""
             ]
         );
-    }
-
-    #[test]
-    fn quotes_and_backslashes_are_found_at_every_offset() {
-        for len in 0..40 {
-            for at in 0..len {
-                for c in [b'"', b'\\'] {
-                    let mut t = vec![b'a'; len];
-                    t[at] = c;
-                    // A byte past either, and bytes that differ from them by one bit.
-                    if at + 1 < len {
-                        t[at + 1] = b'"';
-                    }
-                    t[..at].iter_mut().for_each(|b| *b = b'"' ^ 0x80);
-                    assert_eq!(quote_or_backslash(&t, 0), Some(at), "{len} {at}");
-                }
-            }
-            assert_eq!(quote_or_backslash(&vec![b'#'; len], 0), None);
-        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod correlate;
 mod detect;
 mod detect_view;
 mod faults;
+mod field_filters;
 mod fuzz;
 pub mod fuzz_check;
 mod golden;

@@ -901,13 +901,15 @@ ALLOWED = {
 def parse_args(argv):
     a = {"sources": [], "date": None, "since": None, "until": None, "accounts": [], "regions": [],
          "output": "json", "top": 10, "command": None, "bucket": None, "fields": [], "limit": None,
-         "filters": {v: [] for v in FILTERS.values()}, "given": set(), "rules": [], "level": None, "rule": None}
+         "filters": {v: [] for v in FILTERS.values()}, "given": set(), "rules": [], "level": None, "rule": None,
+         "wheres": [], "matches": [], "resources": []}
     a.update({v: False for v in FLAGS.values()})
     with_value = {"-s": "sources", "--source": "sources", "--date": "date", "--since": "since",
                   "--until": "until", "--account": "accounts", "--region": "regions",
                   "-o": "output", "--output": "output", "--threads": None, "--top": "top",
                   "--fields": "fields", "--limit": "limit", "--rules": "rules", "--level": "level",
-                  "--rule": "rule", **FILTERS}
+                  "--rule": "rule", "--where": "wheres", "--match": "matches", "--resource": "resources",
+                  **FILTERS}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -921,7 +923,7 @@ def parse_args(argv):
                     usage(f"{opt} needs a value")
                 val = argv[i]
             dest = with_value[opt]
-            if dest in ("sources", "accounts", "regions", "rules"):
+            if dest in ("sources", "accounts", "regions", "rules", "wheres", "matches", "resources"):
                 a[dest].append(val)
             elif dest in ("top", "limit"):
                 if not val.isdigit():
@@ -955,7 +957,7 @@ def parse_args(argv):
     if a["command"] not in ALLOWED:
         usage(f"unknown command {a['command']}")
     common = {"-s", "--source", "--date", "--since", "--until", "--account", "--region", "-o", "--output", "--threads",
-              "--csv-raw"}
+              "--csv-raw", "--where", "--match", "--resource"}
     for opt in a["given"] - common:
         if opt not in ALLOWED[a["command"]]:
             usage(f"{a['command']} does not take {opt}")
@@ -993,6 +995,12 @@ def main(argv):
         until = parse_bound(a["until"], "--until")
     windowed = since is not None or until is not None
 
+    import field_filters  # --where, --match, --resource live in their own file
+    try:
+        fields = field_filters.Filters(a["wheres"], a["matches"], a["resources"])
+    except field_filters.Bad as why:
+        usage(str(why))
+
     files = []
     for src in a["sources"]:
         files.extend(list_files(src))
@@ -1010,6 +1018,8 @@ def main(argv):
             if a["accounts"] and s(e.get("recipientAccountId")) not in a["accounts"]:
                 continue
             if a["regions"] and s(e.get("awsRegion")) not in a["regions"]:
+                continue
+            if fields and not fields.accepts(raw):
                 continue
             t = parse_time(e.get("eventTime"))
             if windowed:

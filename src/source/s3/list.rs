@@ -496,6 +496,7 @@ mod tests {
             window: Window::default(),
             accounts: accounts.iter().map(|s| s.to_string()).collect(),
             regions: regions.iter().map(|s| s.to_string()).collect(),
+            ..Filter::default()
         }
     }
 
