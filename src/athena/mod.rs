@@ -4,5 +4,7 @@
 //! puts the three together. The table they query is defined by `ctq athena ddl` (`ddl/`).
 
 pub mod client;
+pub mod fields;
+pub mod filters;
 pub mod results;
 pub mod sql;

@@ -222,10 +222,13 @@ pub struct Query {
 
 /// The whole statement: the report's `Query` over the table's partitions of the window, with
 /// the common filters. `name` is the report's command, named in the first line.
+/// `table_conditions` are conditions on the table's own columns (`athena::filters`), written in
+/// the `e` CTE.
 pub fn assemble(
     mut parts: Query,
     name: &str,
     filter: &Filter,
+    table_conditions: &[String],
     now: Micros,
     target: &Target,
 ) -> String {
@@ -289,6 +292,9 @@ pub fn assemble(
     }
     if !filter.regions.is_empty() {
         let _ = writeln!(q, "    AND region IN ({})", list(&filter.regions));
+    }
+    for c in table_conditions {
+        let _ = writeln!(q, "    AND {c}");
     }
     q.push_str("),\nw AS (\n  SELECT * FROM e\n");
     for (i, c) in conditions.iter().enumerate() {

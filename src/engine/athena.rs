@@ -25,7 +25,8 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         table: config.athena.table.clone(),
     };
     let query = report.athena_query(&cx).map_err(UsageError)?;
-    let sql = sql::assemble(query, R::NAME, &config.filter, config.now, &target);
+    let fields = crate::athena::filters::conditions(&config.filter.fields).map_err(UsageError)?;
+    let sql = sql::assemble(query, R::NAME, &config.filter, &fields, config.now, &target);
     if config.print_sql {
         render::print_text(sql.as_bytes(), "the query")?;
         return Ok(Outcome::default());

@@ -1,15 +1,9 @@
 //! A rule as a SQL predicate over the CloudTrail table of `ctq athena ddl` (Athena's Trino), with
 //! the local engine's semantics (README, "What a rule means"), or the reason it has none.
 //!
-//! How fields map:
-//! - top-level strings are columns (`eventName` → `eventname`); the exact CloudTrail spelling is
-//!   required, as the local engine reads JSON keys case-sensitively and the SerDe does not;
-//! - `userIdentity.*` and `tlsDetails.*` are struct leaves; `resources.ARN` (and `accountId`,
-//!   `type`) is the list of every resource's value;
-//! - `requestParameters`, `responseElements`, `additionalEventData` and `serviceEventDetails`
-//!   hold the JSON text: a path into them is followed as rsigma follows it (an array is crossed
-//!   by following each element), and a value that is an object or array is read as the list of
-//!   the scalars inside it, at any depth (`leaves`).
+//! Fields map to columns, struct leaves and paths into JSON columns as `athena::fields` says; a
+//! value that is an object or array is read as the list of the scalars inside it, at any depth
+//! (`leaves`).
 //!
 //! Matching as rsigma does: letter case folded in ASCII only (`translate`), wildcards as LIKE
 //! patterns, numbers compared as doubles. What has no exact SQL counterpart is refused, and the
@@ -23,85 +17,12 @@ use rsigma_parser::{
     SigmaValue, SpecialChar, StringPart,
 };
 
+use crate::athena::fields::{Names, Src, leaves, source};
 use crate::athena::sql::lit;
-
-const TOP: [(&str, &str); 20] = [
-    ("eventVersion", "eventversion"),
-    ("eventTime", "eventtime"),
-    ("eventSource", "eventsource"),
-    ("eventName", "eventname"),
-    ("awsRegion", "awsregion"),
-    ("sourceIPAddress", "sourceipaddress"),
-    ("userAgent", "useragent"),
-    ("errorCode", "errorcode"),
-    ("errorMessage", "errormessage"),
-    ("requestID", "requestid"),
-    ("eventID", "eventid"),
-    ("readOnly", "readonly"),
-    ("eventType", "eventtype"),
-    ("apiVersion", "apiversion"),
-    ("recipientAccountId", "recipientaccountid"),
-    ("sharedEventID", "sharedeventid"),
-    ("vpcEndpointId", "vpcendpointid"),
-    ("vpcEndpointAccountId", "vpcendpointaccountid"),
-    ("eventCategory", "eventcategory"),
-    ("managementEvent", "managementevent"),
-];
-
-const JSON_COLUMNS: [(&str, &str); 4] = [
-    ("requestParameters", "requestparameters"),
-    ("responseElements", "responseelements"),
-    ("additionalEventData", "additionaleventdata"),
-    ("serviceEventDetails", "serviceeventdetails"),
-];
-
-const STRUCT_LEAVES: [&str; 21] = [
-    "userIdentity.type",
-    "userIdentity.principalId",
-    "userIdentity.arn",
-    "userIdentity.accountId",
-    "userIdentity.invokedBy",
-    "userIdentity.accessKeyId",
-    "userIdentity.userName",
-    "userIdentity.onBehalfOf.userId",
-    "userIdentity.onBehalfOf.identityStoreArn",
-    "userIdentity.sessionContext.attributes.mfaAuthenticated",
-    "userIdentity.sessionContext.attributes.creationDate",
-    "userIdentity.sessionContext.sessionIssuer.type",
-    "userIdentity.sessionContext.sessionIssuer.principalId",
-    "userIdentity.sessionContext.sessionIssuer.arn",
-    "userIdentity.sessionContext.sessionIssuer.accountId",
-    "userIdentity.sessionContext.sessionIssuer.userName",
-    "userIdentity.sessionContext.ec2RoleDelivery",
-    "userIdentity.sessionContext.sourceIdentity",
-    "tlsDetails.tlsVersion",
-    "tlsDetails.cipherSuite",
-    "tlsDetails.clientProvidedHostHeader",
-];
-
-/// Where a field's values come from.
-enum Src {
-    /// One text value, or NULL.
-    Scalar(String),
-    /// A list of text values (`resources.*`).
-    List(String),
-    /// The JSON values reached by a path into a JSON column: `ARRAY(JSON)`.
-    Json(String),
-}
-
-/// A Trino lambda's variable, unique within one predicate.
-struct Names(usize);
-
-impl Names {
-    fn next(&mut self) -> String {
-        self.0 += 1;
-        format!("v{}", self.0)
-    }
-}
 
 /// The rule's condition as one SQL boolean, or why it has none.
 pub fn predicate(rule: &SigmaRule) -> Result<String, String> {
-    let mut names = Names(0);
+    let mut names = Names::default();
     let mut dets: HashMap<&str, String> = HashMap::new();
     for (name, d) in &rule.detection.named {
         dets.insert(name, detection(d, &mut names)?);
@@ -184,62 +105,6 @@ fn detection(d: &Detection, names: &mut Names) -> Result<String, String> {
             return Err("array blocks".into());
         }
     })
-}
-
-fn source(field: &str, names: &mut Names) -> Result<Src, String> {
-    if let Some((_, col)) = TOP.iter().find(|(f, _)| *f == field) {
-        return Ok(Src::Scalar((*col).to_string()));
-    }
-    if STRUCT_LEAVES.contains(&field) {
-        return Ok(Src::Scalar(field.to_ascii_lowercase()));
-    }
-    if let Some(leaf) = field.strip_prefix("resources.")
-        && let Some(col) = [("ARN", "arn"), ("accountId", "accountid"), ("type", "type")]
-            .iter()
-            .find(|(f, _)| *f == leaf)
-            .map(|(_, c)| *c)
-    {
-        let v = names.next();
-        return Ok(Src::List(format!(
-            "transform(COALESCE(resources, ARRAY[]), {v} -> {v}.{col})"
-        )));
-    }
-    let mut segs = field.split('.');
-    let top = segs.next().unwrap_or_default();
-    let Some((_, col)) = JSON_COLUMNS.iter().find(|(f, _)| *f == top) else {
-        return Err(format!(
-            "the field {field} is not a column of the CloudTrail table"
-        ));
-    };
-    // rsigma's walk: at each key an object is followed, an array is crossed element by element.
-    let z = names.next();
-    let mut vals = format!("filter(ARRAY[try(json_parse({col}))], {z} -> {z} IS NOT NULL)");
-    for seg in segs {
-        if seg.is_empty() || !seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(format!(
-                "the field {field}: a key Athena's JSON paths cannot name"
-            ));
-        }
-        let (x, y, z) = (names.next(), names.next(), names.next());
-        vals = format!(
-            "filter(flatten(transform({vals}, {x} -> IF(json_format({x}) LIKE '[%', \
-             transform(CAST({x} AS ARRAY(JSON)), {y} -> json_extract({y}, '$.{seg}')), \
-             ARRAY[json_extract({x}, '$.{seg}')]))), {z} -> {z} IS NOT NULL)"
-        );
-    }
-    Ok(Src::Json(vals))
-}
-
-/// The text of every scalar inside the JSON values `vals` (objects' values, arrays' elements,
-/// at any depth; JSON nulls left out): keys end with `:` and are dropped, strings are decoded.
-fn leaves(vals: &str, names: &mut Names) -> String {
-    let (x, t, u) = (names.next(), names.next(), names.next());
-    format!(
-        "flatten(transform({vals}, {x} -> transform(filter(regexp_extract_all(json_format({x}), \
-         '\"(?:[^\"\\\\]|\\\\.)*\"\\s*:?|-?[0-9][0-9.eE+-]*|true|false|null'), \
-         {t} -> NOT ({t} LIKE '%:') AND {t} <> 'null'), \
-         {u} -> IF({u} LIKE '\"%', json_extract_scalar({u}, '$'), {u}))))"
-    )
 }
 
 /// Whether `src` holds a value matching `pred` (a SQL boolean of `x`, the value's text).

@@ -335,3 +335,128 @@ fn mistyped_filters_are_usage_errors_that_say_why() {
         assert!(r.stderr.contains(needle), "{arg} {value}: {}", r.stderr);
     }
 }
+
+/// Events in the trail layout whose requestParameters hold what the SQL of `--where` must walk
+/// as the local engine does: arrays of objects, arrays at the end, numbers, escaped strings,
+/// nulls, objects as values; and resource ARNs of every kind `--resource` reads.
+fn nested_trail(dir: &std::path::Path) {
+    let t = "2024-09-05T10:00:00Z";
+    let with = |name: &str, extra: serde_json::Value| event(t, name, extra);
+    let events = vec![
+        with(
+            "RunInstances",
+            json!({"requestParameters": {"instanceType": "p4d.24xlarge", "instancesSet": {"items": [{"imageId": "ami-1", "minCount": 2}, {"imageId": "ami-2", "minCount": 1}]}, "tags": ["a", "b", null, {"k": "v"}]}}),
+        ),
+        with(
+            "RunInstances",
+            json!({"requestParameters": {"instanceType": "t3.micro", "instancesSet": {"items": [{"imageId": "ami-3"}]}, "tags": []}}),
+        ),
+        with(
+            "PutObject",
+            json!({"requestParameters": {"bucketName": "prod-data", "key": "a\"quoted\"/k", "nested": {"deeper": [{"name": "Admin"}]}, "z": null},
+            "resources": [{"ARN": "arn:aws:s3:::prod-data/a/k", "type": "AWS::S3::Object"}, {"ARN": "arn:aws:s3:::prod-data", "type": "AWS::S3::Bucket"}]}),
+        ),
+        with(
+            "AssumeRole",
+            json!({"requestParameters": {"roleArn": "arn:aws:iam::111111111111:role/Admin", "durationSeconds": 3600, "flag": true},
+            "resources": [{"ARN": "arn:aws:iam::111111111111:role/Admin", "type": "AWS::IAM::Role"}]}),
+        ),
+        with(
+            "Invoke",
+            json!({"requestParameters": {"functionName": "arn:aws:lambda:us-east-1:111111111111:function:fn"},
+            "resources": [{"ARN": "arn:aws:lambda:us-east-1:111111111111:function:fn"}]}),
+        ),
+        with("ListBuckets", json!({"requestParameters": null})),
+    ];
+    let path = trail_path("111111111111", "us-east-1", "20240905T1000Z", "nested");
+    write(dir, &path, &gz(&records(&events)));
+}
+
+#[test]
+fn athena_runs_the_same_filters_as_the_local_engine() {
+    let nested = tempfile::tempdir().unwrap();
+    nested_trail(nested.path());
+    for (label, source) in [
+        ("fixtures", fixtures()),
+        ("nested", nested.path().to_path_buf()),
+    ] {
+        let Some((server, dir)) = crate::athena::AthenaServer::start_exported(&source) else {
+            return;
+        };
+        let export = dir.path().join("trail");
+        let local_source = export.to_str().unwrap();
+        let mut filters: Vec<&[&str]> = ON_FIXTURES
+            .iter()
+            .copied()
+            .filter(|f| f[0] != "--match")
+            .collect();
+        filters.extend([
+            &["--where", "requestParameters.instanceType=p4d.24xlarge"][..],
+            &[
+                "--where",
+                "requestParameters.instancesSet.items[].imageId=ami-2",
+            ],
+            &["--where", "requestParameters.instancesSet.items.minCount=2"],
+            &[
+                "--where",
+                "requestParameters.instancesSet.items.minCount!=2",
+            ],
+            &["--where", "requestParameters.tags=b"],
+            &["--where", "requestParameters.tags?"],
+            &["--where", "requestParameters.z?"],
+            &["--where", "requestParameters.key*=\"quoted\""],
+            &["--where", "requestParameters.nested.deeper?"],
+            &["--where", "requestParameters.nested?"],
+            &["--where", "requestParameters.durationSeconds=3600"],
+            &["--where", "requestParameters.flag=true"],
+            &["--where", "requestParameters?"],
+            &["--where", "resources.ARN~:role/"],
+            &["--resource", "Admin"],
+            &["--resource", "fn"],
+            &["--resource", "arn:aws:iam::111111111111:role/Admin"],
+            &["--resource", "a/k"],
+            &["--resource", "a\"quoted\"/k"],
+        ]);
+        let mut runs = Vec::new();
+        for filter in &filters {
+            for command in [&["events"][..], &["errors", "--top", "0"]] {
+                runs.push((command, *filter));
+            }
+        }
+        let failures = failures_in_parallel(&runs, |(command, filter)| {
+            let args: Vec<&str> = command
+                .iter()
+                .chain(
+                    [
+                        "--since",
+                        "2024-09-01",
+                        "--until",
+                        "2024-09-08",
+                        "-o",
+                        "json",
+                    ]
+                    .iter(),
+                )
+                .chain(filter.iter())
+                .copied()
+                .collect();
+            let mut local_args = vec!["-s", local_source];
+            local_args.extend(&args);
+            let local = run(&local_args);
+            let athena = server.ctq(&args);
+            if local.code != 0 || athena.code != 0 {
+                return Some(format!(
+                    "[{label}] {args:?}: exit {} locally, {} on Athena: {}{}",
+                    local.code, athena.code, local.stderr, athena.stderr
+                ));
+            }
+            (local.stdout != athena.stdout).then(|| {
+                format!(
+                    "[{label}] {args:?}: the engines differ\n--- local\n{}\n--- athena\n{}",
+                    local.stdout, athena.stdout
+                )
+            })
+        });
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+}

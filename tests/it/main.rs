@@ -7,7 +7,7 @@
 )]
 
 mod architecture;
-mod athena;
+pub mod athena;
 mod athena_detect;
 mod aws;
 mod cache;
