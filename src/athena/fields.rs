@@ -79,7 +79,7 @@ pub enum Src {
 pub struct Names(usize);
 
 impl Names {
-    pub fn next(&mut self) -> String {
+    pub fn fresh(&mut self) -> String {
         self.0 += 1;
         format!("v{}", self.0)
     }
@@ -98,7 +98,7 @@ pub fn source(field: &str, names: &mut Names) -> Result<Src, String> {
             .find(|(f, _)| *f == leaf)
             .map(|(_, c)| *c)
     {
-        let v = names.next();
+        let v = names.fresh();
         return Ok(Src::List(format!(
             "transform(COALESCE(resources, ARRAY[]), {v} -> {v}.{col})"
         )));
@@ -111,7 +111,7 @@ pub fn source(field: &str, names: &mut Names) -> Result<Src, String> {
         ));
     };
     // rsigma's walk: at each key an object is followed, an array is crossed element by element.
-    let z = names.next();
+    let z = names.fresh();
     let mut vals = format!("filter(ARRAY[try(json_parse({col}))], {z} -> {z} IS NOT NULL)");
     for seg in segs {
         if seg.is_empty() || !seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -119,7 +119,7 @@ pub fn source(field: &str, names: &mut Names) -> Result<Src, String> {
                 "the field {field}: a key Athena's JSON paths cannot name"
             ));
         }
-        let (x, y, z) = (names.next(), names.next(), names.next());
+        let (x, y, z) = (names.fresh(), names.fresh(), names.fresh());
         vals = format!(
             "filter(flatten(transform({vals}, {x} -> IF(json_format({x}) LIKE '[%', \
              transform(CAST({x} AS ARRAY(JSON)), {y} -> json_extract({y}, '$.{seg}')), \
@@ -132,7 +132,7 @@ pub fn source(field: &str, names: &mut Names) -> Result<Src, String> {
 /// The text of every scalar inside the JSON values `vals` (objects' values, arrays' elements,
 /// at any depth; JSON nulls left out): keys end with `:` and are dropped, strings are decoded.
 pub fn leaves(vals: &str, names: &mut Names) -> String {
-    let (x, t, u) = (names.next(), names.next(), names.next());
+    let (x, t, u) = (names.fresh(), names.fresh(), names.fresh());
     format!(
         "flatten(transform({vals}, {x} -> transform(filter(regexp_extract_all(json_format({x}), \
          '\"(?:[^\"\\\\]|\\\\.)*\"\\s*:?|-?[0-9][0-9.eE+-]*|true|false|null'), \

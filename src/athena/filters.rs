@@ -66,7 +66,7 @@ fn values(path: &Path, names: &mut Names) -> Result<Values, String> {
         Src::Scalar(e) => Values::Scalar(e),
         Src::List(l) => Values::List(l),
         Src::Json(vals) => {
-            let (x, y) = (names.next(), names.next());
+            let (x, y) = (names.fresh(), names.fresh());
             Values::Json(format!(
                 "filter(flatten(transform({vals}, {x} -> IF(json_format({x}) LIKE '[%', \
                  CAST({x} AS ARRAY(JSON)), ARRAY[{x}]))), {y} -> json_format({y}) <> 'null')"
@@ -81,14 +81,14 @@ impl Values {
         match self {
             Values::Scalar(e) => format!("COALESCE({}, false)", pred(e)),
             Values::List(l) => {
-                let v = names.next();
+                let v = names.fresh();
                 format!(
                     "COALESCE(cardinality(filter({l}, {v} -> {})) > 0, false)",
                     pred(&v)
                 )
             }
             Values::Json(j) => {
-                let (x, v) = (names.next(), names.next());
+                let (x, v) = (names.fresh(), names.fresh());
                 format!(
                     "COALESCE(cardinality(filter(transform({j}, {x} -> json_extract_scalar({x}, '$')), \
                      {v} -> {})) > 0, false)",
@@ -124,7 +124,7 @@ fn test(v: &Values, op: &Op, names: &mut Names) -> String {
 /// `--resource`: a resource's ARN names it (`filter::field::arn_names`), or a string value of
 /// requestParameters, at any depth, is it (every string in its text not followed by `:`).
 fn resource(wanted: &str, names: &mut Names) -> String {
-    let (r, t) = (names.next(), names.next());
+    let (r, t) = (names.fresh(), names.fresh());
     let arn = format!("{r}.arn");
     let names_it = if wanted.starts_with("arn:") {
         format!(

@@ -112,12 +112,12 @@ fn any(src: &Src, names: &mut Names, pred: &dyn Fn(&str) -> String) -> String {
     match src {
         Src::Scalar(e) => format!("COALESCE({}, false)", pred(e)),
         Src::List(list) => {
-            let v = names.next();
+            let v = names.fresh();
             format!("cardinality(filter({list}, {v} -> {})) > 0", pred(&v))
         }
         Src::Json(vals) => {
             let list = leaves(vals, names);
-            let v = names.next();
+            let v = names.fresh();
             format!("cardinality(filter({list}, {v} -> {})) > 0", pred(&v))
         }
     }
