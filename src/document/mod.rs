@@ -179,6 +179,9 @@ pub fn cut_note(shown: usize, total: u64, what: &str, option: &str) -> Option<St
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Document {
     Rows(Rows),
+    /// One object of a shape the report documents (`trace`, `profile`), and the sections a
+    /// table shows of it.
+    Composite(Composite),
     /// One line each, written as they are whatever the format (`events --raw`),
     /// and the notes for stderr (as `Rows::notes`).
     Lines(Vec<String>, Vec<String>),
@@ -192,6 +195,7 @@ impl Document {
             Document::Rows(r) => r.rows.is_empty(),
             Document::Lines(l, _) => l.is_empty(),
             Document::Summary(s) => s.events == 0,
+            Document::Composite(c) => c.empty,
         }
     }
 }
@@ -199,6 +203,36 @@ impl Document {
 impl From<Rows> for Document {
     fn from(o: Rows) -> Document {
         Document::Rows(o)
+    }
+}
+
+/// A report of one object: `json` is what `-o json` prints (the report's contract, one line with
+/// `-o ndjson`); a table shows `parts` in order; CSV writes each part of rows as a block (a header
+/// whose first column is `section`, then its rows), blocks separated by an empty line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composite {
+    pub json: serde_json::Value,
+    pub parts: Vec<Part>,
+    /// Nothing found (`--fail-on-empty`).
+    pub empty: bool,
+    /// Said on stderr in every format.
+    pub notes: Vec<String>,
+}
+
+/// A part of a composite document as a table shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// A titled table.
+    Rows(&'static str, Rows),
+    /// A line of text (`origin: IAM user alice`).
+    Line(String),
+    /// A titled bar chart of counts per hour (as `summary` draws its timeline).
+    Hours(&'static str, Vec<(Micros, u64)>),
+}
+
+impl From<Composite> for Document {
+    fn from(c: Composite) -> Document {
+        Document::Composite(c)
     }
 }
 

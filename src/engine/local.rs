@@ -30,6 +30,18 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         filter: &config.filter,
         now: config.now,
     };
+    // Events before the window that the report reads too (`ReportDef::lookback`): the files are
+    // found, listed and read as for a window that starts that much earlier.
+    let widened;
+    let config = match (report.lookback(), config.filter.window.since) {
+        (back, Some(since)) if back > 0 => {
+            let mut c = config.clone();
+            c.filter.window.since = Some(since.saturating_sub(back));
+            widened = c;
+            &widened
+        }
+        _ => config,
+    };
     let progress = Arc::new(Progress::default());
     let ticker = Ticker::start(
         Arc::clone(&progress),

@@ -267,16 +267,17 @@ fn last_in(s: &[u8], at: usize, key: &str) -> R<Option<usize>> {
 
 /// The values at `keys` in the event `raw` (an object), whose top-level members are `members`
 /// when the skim noted them.
-pub fn values<'r>(
+pub fn values<'r, K: AsRef<str>>(
     raw: &'r str,
     members: Option<&[crate::event::Member]>,
-    keys: &[String],
+    keys: &[K],
     out: &mut Vec<Leaf<'r>>,
 ) -> R<()> {
     let s = raw.as_bytes();
     let Some((first, rest)) = keys.split_first() else {
         return Ok(());
     };
+    let first = first.as_ref();
     let top = match members {
         Some(members) => members
             .iter()
@@ -294,13 +295,13 @@ pub fn values<'r>(
         next.clear();
         for &a in &at {
             match s.get(a) {
-                Some(b'{') => next.extend(last_in(s, a, key)?),
+                Some(b'{') => next.extend(last_in(s, a, key.as_ref())?),
                 Some(b'[') => {
                     let mut elements = Vec::new();
                     path::each_element(s, a, |e| elements.push(e))?;
                     for e in elements {
                         if s.get(e) == Some(&b'{') {
-                            next.extend(last_in(s, e, key)?);
+                            next.extend(last_in(s, e, key.as_ref())?);
                         }
                     }
                 }
@@ -349,6 +350,18 @@ fn string_at(raw: &str, at: usize) -> R<(Cow<'_, str>, usize)> {
         )
     } else {
         (Cow::Borrowed(raw.get(at + 1..end - 1).ok_or(Bail)?), end)
+    })
+}
+
+/// The first non-empty text at the `path` of the event (its text, `Event::raw`), if any: for
+/// readers of a few fields the skim does not keep (`trace`).
+pub fn text_at(ev: &Event<'_>, path: &[&str]) -> Option<String> {
+    let raw = ev.raw.as_deref()?;
+    let mut out = Vec::new();
+    let _ = values(raw, ev.layout.members.as_deref(), path, &mut out);
+    out.into_iter().find_map(|l| match l {
+        Leaf::Text(t) if !t.is_empty() => Some(t.into_owned()),
+        _ => None,
     })
 }
 

@@ -7,6 +7,7 @@
 //! (JSON and CSV keep the whole value); CSV guards text cells against formula injection unless
 //! `--csv-raw`.
 
+mod composite;
 mod csv;
 mod json;
 mod layout;
@@ -35,6 +36,7 @@ pub fn write(doc: &Document, style: Style, w: &mut impl Write) -> io::Result<Vec
             }
         }
         (Document::Summary(s), _) => summary::write(s, style, w)?,
+        (Document::Composite(c), _) => return composite::write(c, style, w),
         (Document::Rows(rows), Format::Table) => return table::write(rows, style.width, w),
         (Document::Rows(rows), Format::Json) => json::write(rows, w)?,
         (Document::Rows(rows), Format::Ndjson) => json::write_lines(rows, w)?,
@@ -48,6 +50,7 @@ pub fn write(doc: &Document, style: Style, w: &mut impl Write) -> io::Result<Vec
 pub fn notes(doc: &Document) -> Vec<String> {
     match doc {
         Document::Summary(s) => s.notes(),
+        Document::Composite(c) => c.notes.clone(),
         Document::Rows(Rows { notes, .. }) | Document::Lines(_, notes) => notes.clone(),
     }
 }

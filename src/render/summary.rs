@@ -193,25 +193,33 @@ fn write_table(s: &Summary, width: Option<usize>, w: &mut impl Write) -> io::Res
     }
     writeln!(w)?;
     writeln!(w, "events per {} (UTC)", s.bucket.name())?;
-    let max = s.timeline.iter().map(|(_, n)| *n).max().unwrap_or(0);
-    let count_width = max.to_string().len();
-    let label_width = s
-        .timeline
-        .first()
-        .map_or(0, |(t, _)| label(s.bucket, *t).len());
-    let bar_width = width.map_or(50, |w| {
-        w.saturating_sub(label_width + count_width + 2)
-            .clamp(10, 50)
-    }) as u64;
-    for (start, n) in &s.timeline {
-        let label = label(s.bucket, *start);
-        let line = format!("{label} {n:>count_width$} {}", bar(*n, max, bar_width));
-        writeln!(w, "{}", line.trim_end())?;
-    }
+    write_timeline(s.bucket, &s.timeline, width, w)?;
     if s.timeline.is_empty() && s.implausible.count > 0 {
         writeln!(w, "(no events with a plausible time)")?;
     } else if s.timeline.is_empty() {
         writeln!(w, "(no events with a readable time)")?;
+    }
+    Ok(())
+}
+
+/// One line per bucket: its label, its count and a bar scaled to the largest.
+pub(super) fn write_timeline(
+    bucket: Bucket,
+    timeline: &[(Micros, u64)],
+    width: Option<usize>,
+    w: &mut impl Write,
+) -> io::Result<()> {
+    let max = timeline.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let count_width = max.to_string().len();
+    let label_width = timeline.first().map_or(0, |(t, _)| label(bucket, *t).len());
+    let bar_width = width.map_or(50, |w| {
+        w.saturating_sub(label_width + count_width + 2)
+            .clamp(10, 50)
+    }) as u64;
+    for (start, n) in timeline {
+        let label = label(bucket, *start);
+        let line = format!("{label} {n:>count_width$} {}", bar(*n, max, bar_width));
+        writeln!(w, "{}", line.trim_end())?;
     }
     Ok(())
 }

@@ -71,6 +71,11 @@ pub trait ReportDef {
     fn partial(&self) -> u64 {
         0
     }
+    /// How long before the window the events are read too (`trace`: the calls that issued the
+    /// credentials it follows). The report still sees the window in its `Context`.
+    fn lookback(&self) -> Micros {
+        0
+    }
     /// An empty accumulator for this run.
     fn accumulator(&self, cx: &Context<'_>) -> Self::Acc;
     /// The parts of this report's Athena query, or why it cannot run on Athena.

@@ -66,4 +66,5 @@ registry! {
     Summary => summary,
     EventSources => event_sources,
     Detect => detect,
+    Trace => trace,
 }

@@ -162,6 +162,23 @@ fn parse_duration(s: &str) -> Result<Micros, DurationError> {
     Ok(total)
 }
 
+/// A span of time as `trace --lookback` and `profile --baseline` take it: `0`, or a duration
+/// (`12h`, `30d`, `1d12h`).
+pub fn parse_span(s: &str) -> Result<Micros, String> {
+    if s == "0" {
+        return Ok(0);
+    }
+    parse_duration(s).map_err(|e| match e {
+        DurationError::NotADuration => format!(
+            "'{}' is not a span of time: 0, or a number and a unit s, m, h, d, w or y (12h, 30d, 1d12h)",
+            escape_control(s)
+        ),
+        DurationError::TooLong => {
+            format!("'{}' is too long: at most {MAX_BACK_YEARS}y", escape_control(s))
+        }
+    })
+}
+
 /// A UTC day given with `--date`: `YYYY-MM-DD`, `today` or `yesterday`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateArg {

@@ -1,0 +1,313 @@
+//! `trace`: who is really behind this key? A temporary key or role session followed back, call
+//! by call, to the long-term identity that issued it (README, "Who is behind a key").
+//!
+//! The accumulator keeps every call that issued credentials (`read::Issue`) and, per access key,
+//! who used it and what it did in the window (`Used`); the walk (`walk`) runs on them at the end,
+//! as issuing events may be delivered after the calls they enabled. Both are bounded
+//! (`MAX_ISSUES`, `MAX_KEYS`, `MAX_NAMES`): past a bound the result says it is partial (exit 3).
+
+mod read;
+mod tree;
+mod walk;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::def::{Context, Report, ReportDef};
+use crate::athena::results::ResultTable;
+use crate::athena::sql::Query;
+use crate::document::Document;
+use crate::event::Event;
+use crate::time::{HOUR, Micros, Window, arg::parse_span};
+
+pub use read::{Call, ISSUING, Identity, Issue};
+
+/// Who is really behind this key or role session?
+///
+/// Follows temporary credentials back to who issued them: the call that issued the key
+/// (AssumeRole, GetSessionToken, GetFederationToken, AssumeRoleWithSAML,
+/// AssumeRoleWithWebIdentity, Identity Center's GetRoleCredentials), then the credentials of
+/// that call, through role chains, to an IAM user and its key, the root user, a SAML or web
+/// identity subject, an Identity Center user or an AWS service. Then what each link's
+/// credentials did in the window.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// An access key id (AKIA…, ASIA…), an assumed-role ARN
+    /// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or a principalId (AROA…:SESSION); with
+    /// --tree, also an IAM user, SAML, web identity or Identity Center user name
+    #[arg(value_name = "KEY|ARN|ID")]
+    who: String,
+    /// How long before the window to look for the calls that issued credentials (they may be
+    /// older than the window, logged in another region and delivered late)
+    #[arg(long, value_name = "SPAN", default_value = "12h", value_parser = parse_span)]
+    lookback: Micros,
+    /// Every session and key derived from WHO in the window, as a tree: what one person did
+    /// through every role they assumed
+    #[arg(long)]
+    tree: bool,
+    /// Keys, issuing calls or event names past the bounds of memory (exit 3).
+    #[arg(skip)]
+    cut: Arc<AtomicU64>,
+}
+
+/// What was asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Key(String),
+    /// An assumed-role or federated-user ARN.
+    Arn(String),
+    PrincipalId(String),
+    /// `--tree` only: a user or subject name.
+    Name(String),
+}
+
+impl Target {
+    pub fn parse(who: &str, tree: bool) -> Result<Target, String> {
+        let upper = |s: &str| s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if (who.starts_with("AKIA") || who.starts_with("ASIA"))
+            && (16..=128).contains(&who.len())
+            && upper(who)
+        {
+            return Ok(Target::Key(who.to_string()));
+        }
+        if who.starts_with("arn:")
+            && (who.contains(":assumed-role/") || who.contains(":federated-user/"))
+        {
+            return Ok(Target::Arn(who.to_string()));
+        }
+        if let Some((id, session)) = who.split_once(':')
+            && !id.is_empty()
+            && !session.is_empty()
+            && upper(id)
+        {
+            return Ok(Target::PrincipalId(who.to_string()));
+        }
+        if tree && !who.is_empty() && !who.contains(char::is_control) {
+            return Ok(Target::Name(who.to_string()));
+        }
+        Err(format!(
+            "'{}' is not an access key id (AKIA…, ASIA…), an assumed-role ARN \
+             (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or a principalId (AROA…:SESSION){}",
+            crate::escape::escape_control(who),
+            if tree { "" } else { "; a user name needs --tree" }
+        ))
+    }
+}
+
+/// At most this many issuing calls, keys, and event names per key are kept.
+const MAX_ISSUES: usize = 1 << 20;
+const MAX_KEYS: usize = 1 << 20;
+const MAX_NAMES: usize = 4096;
+
+impl ReportDef for Args {
+    const NAME: &'static str = "trace";
+    const EXAMPLES: &'static str = "\
+  ctq trace -s s3://my-trail-bucket --since 1d ASIAY24FZZZZIJJL6PUI
+  ctq trace -s ./AWSLogs --date 2024-09-05 arn:aws:sts::111111111111:assumed-role/Deploy/ci -o json | jq .origin
+  ctq trace -s s3://my-trail-bucket --since 1d --tree alice";
+    type Acc = Trace;
+
+    fn check(&self) -> Result<(), String> {
+        Target::parse(&self.who, self.tree).map(|_| ())
+    }
+
+    fn lookback(&self) -> Micros {
+        self.lookback
+    }
+
+    fn partial(&self) -> u64 {
+        self.cut.load(Ordering::Relaxed)
+    }
+
+    fn accumulator(&self, cx: &Context<'_>) -> Trace {
+        Trace {
+            target: Target::parse(&self.who, self.tree).unwrap_or(Target::Name(String::new())),
+            who: self.who.clone(),
+            tree: self.tree,
+            lookback: self.lookback,
+            window: cx.filter.window,
+            issues: Vec::new(),
+            keys: HashMap::new(),
+            cut: 0,
+            shared_cut: Arc::clone(&self.cut),
+        }
+    }
+
+    fn athena_query(&self, _: &Context<'_>) -> Result<Query, String> {
+        Err("trace follows calls from event to event, which one query does not do; run it on \
+             the local engine, for example with --source s3://…"
+            .into())
+    }
+
+    fn athena_document(&self, _: &ResultTable<'_>) -> anyhow::Result<Document> {
+        anyhow::bail!("trace does not run on Athena")
+    }
+}
+
+/// What one access key did, and who used it.
+#[derive(Debug, Clone, Default)]
+pub struct Used {
+    /// The identity of the first call seen with the key.
+    pub identity: Identity,
+    pub first_use: Option<Micros>,
+    /// In the window: calls and errors, in all and by event name.
+    pub events: u64,
+    pub errors: u64,
+    pub names: BTreeMap<String, (u64, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Trace {
+    target: Target,
+    who: String,
+    tree: bool,
+    lookback: Micros,
+    /// The window asked for (events before it, in the lookback, are read for their issuing
+    /// calls only).
+    window: Window,
+    issues: Vec<Issue>,
+    keys: HashMap<String, Used>,
+    /// What did not fit the bounds.
+    cut: u64,
+    shared_cut: Arc<AtomicU64>,
+}
+
+impl Report for Trace {
+    fn wants_raw(&self) -> bool {
+        true
+    }
+
+    fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
+        let name = ev.event_name.as_deref().unwrap_or_default();
+        if ISSUING.contains(&name)
+            && let Some(issue) = Issue::of(ev, time)
+        {
+            if self.issues.len() < MAX_ISSUES {
+                self.issues.push(issue);
+            } else {
+                self.cut += 1;
+            }
+        }
+        let Some(key) = ev.user_identity.access_key_id.as_deref() else {
+            return;
+        };
+        let in_window = time.is_some_and(|t| self.window.contains(t));
+        if !self.keys.contains_key(key) {
+            if self.keys.len() >= MAX_KEYS {
+                self.cut += 1;
+                return;
+            }
+            let used = Used {
+                identity: Identity::of(ev),
+                ..Used::default()
+            };
+            self.keys.insert(key.to_string(), used);
+        }
+        let Some(used) = self.keys.get_mut(key) else {
+            return;
+        };
+        if let Some(t) = time {
+            used.first_use = Some(used.first_use.map_or(t, |f| f.min(t)));
+        }
+        if in_window {
+            let error = u64::from(ev.error_code.is_some());
+            used.events += 1;
+            used.errors += error;
+            let full = used.names.len() >= MAX_NAMES;
+            match used.names.get_mut(name) {
+                Some(n) => *n = (n.0 + 1, n.1 + error),
+                None if full => self.cut += 1,
+                None => {
+                    used.names.insert(name.to_string(), (1, error));
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        for issue in other.issues {
+            if self.issues.len() < MAX_ISSUES {
+                self.issues.push(issue);
+            } else {
+                self.cut += 1;
+            }
+        }
+        for (key, theirs) in other.keys {
+            if let Some(ours) = self.keys.get_mut(&key) {
+                // The identity of the earlier first use, whichever worker saw it.
+                if theirs.first_use.is_some_and(|t| ours.first_use.is_none_or(|o| t < o)) {
+                    ours.identity = theirs.identity;
+                    ours.first_use = theirs.first_use;
+                }
+                ours.events += theirs.events;
+                ours.errors += theirs.errors;
+                for (name, (n, e)) in theirs.names {
+                    let full = ours.names.len() >= MAX_NAMES;
+                    match ours.names.get_mut(&name) {
+                        Some(c) => *c = (c.0 + n, c.1 + e),
+                        None if full => self.cut += 1,
+                        None => {
+                            ours.names.insert(name, (n, e));
+                        }
+                    }
+                }
+            } else if self.keys.len() < MAX_KEYS {
+                self.keys.insert(key, theirs);
+            } else {
+                self.cut += 1;
+            }
+        }
+        self.cut += other.cut;
+    }
+
+    fn finish(mut self) -> Document {
+        self.shared_cut.fetch_add(self.cut, Ordering::Relaxed);
+        // One record per call, in time order: a call across accounts is logged in both, and the
+        // caller's own account's record says more of who called.
+        self.issues.sort_by(|a, b| {
+            (a.call.time, &a.call.event_id, &a.call.account)
+                .cmp(&(b.call.time, &b.call.event_id, &b.call.account))
+        });
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut issues: Vec<Issue> = Vec::with_capacity(self.issues.len());
+        for issue in std::mem::take(&mut self.issues) {
+            let id = issue.call.request.clone().or_else(|| issue.call.event_id.clone());
+            match id.as_ref().and_then(|id| seen.get(id)) {
+                Some(&at) => {
+                    if issue.caller.richness() > issues[at].caller.richness() {
+                        issues[at] = issue;
+                    }
+                }
+                None => {
+                    if let Some(id) = id {
+                        seen.insert(id, issues.len());
+                    }
+                    issues.push(issue);
+                }
+            }
+        }
+        let facts = walk::Facts::new(&issues, &self.keys);
+        let mut notes = Vec::new();
+        if self.cut > 0 {
+            notes.push(format!(
+                "partial: {} keys, issuing calls or event names were past what trace keeps in memory",
+                self.cut
+            ));
+        }
+        if self.tree {
+            tree::document(&facts, &self.target, &self.who, notes)
+        } else {
+            walk::document(&facts, &self.target, &self.who, self.lookback, notes)
+        }
+    }
+}
+
+/// `--lookback` as typed back (`12h`).
+fn span_text(t: Micros) -> String {
+    if t % HOUR == 0 {
+        format!("{}h", t / HOUR)
+    } else {
+        format!("{}s", t / crate::time::SECOND)
+    }
+}

@@ -1,0 +1,207 @@
+//! What `trace` reads of an event beyond the lean fields: the identity that made a call
+//! (`Identity`), and what a call that issues credentials issued (`Issue`), from the event's text.
+
+use serde_json::{Map, Value, json};
+
+use crate::event::Event;
+use crate::filter::field::text_at;
+use crate::time::{Micros, format_time};
+
+/// The calls whose answer is credentials (or, for `CreateAccessKey`, a long-term key).
+pub const ISSUING: [&str; 8] = [
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+    "GetSessionToken",
+    "GetFederationToken",
+    "GetRoleCredentials",
+    "Federate",
+    "CreateAccessKey",
+];
+
+/// Who made a call: `userIdentity`, as far as `trace` follows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub kind: Option<String>,
+    pub arn: Option<String>,
+    pub principal_id: Option<String>,
+    pub account: Option<String>,
+    pub access_key_id: Option<String>,
+    pub user_name: Option<String>,
+    pub invoked_by: Option<String>,
+    /// `sessionContext.sessionIssuer.arn`: the role of a role session.
+    pub role: Option<String>,
+    /// `sessionContext.sourceIdentity`, carried along a chain of roles.
+    pub source_identity: Option<String>,
+    /// `sessionContext.attributes.mfaAuthenticated`.
+    pub mfa: Option<String>,
+    /// `onBehalfOf.userId` and `.identityStoreArn`: the Identity Center user of the session.
+    pub on_behalf_of: Option<String>,
+    pub identity_store: Option<String>,
+    /// `identityProvider` of a web-identity or SAML caller.
+    pub identity_provider: Option<String>,
+}
+
+fn own(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+impl Identity {
+    pub fn of(ev: &Event<'_>) -> Identity {
+        let u = &ev.user_identity;
+        let at = |p: &[&str]| text_at(ev, p);
+        Identity {
+            kind: own(u.kind.as_deref()),
+            arn: own(u.arn.as_deref()),
+            principal_id: own(u.principal_id.as_deref()),
+            account: own(u.account_id.as_deref()),
+            access_key_id: own(u.access_key_id.as_deref()),
+            user_name: own(u.user_name.as_deref()),
+            invoked_by: own(u.invoked_by.as_deref()),
+            role: at(&["userIdentity", "sessionContext", "sessionIssuer", "arn"]),
+            source_identity: at(&["userIdentity", "sessionContext", "sourceIdentity"]),
+            mfa: at(&["userIdentity", "sessionContext", "attributes", "mfaAuthenticated"]),
+            on_behalf_of: at(&["userIdentity", "onBehalfOf", "userId"]),
+            identity_store: at(&["userIdentity", "onBehalfOf", "identityStoreArn"]),
+            identity_provider: at(&["userIdentity", "identityProvider"]),
+        }
+    }
+
+    /// How much this says of who it is: a record of a cross-account call in the other account
+    /// says less (`AWSAccount`, no ARN, no key) than the caller's own account's record.
+    pub fn richness(&self) -> usize {
+        [&self.arn, &self.access_key_id, &self.principal_id, &self.user_name]
+            .iter()
+            .filter(|f| f.is_some())
+            .count()
+    }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "type": self.kind, "principal": self.arn, "principal_id": self.principal_id,
+            "account": self.account, "access_key_id": self.access_key_id,
+            "user_name": self.user_name, "invoked_by": self.invoked_by,
+        })
+    }
+}
+
+/// Where and when a call was made: what `issued_by_event` shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Call {
+    pub time: Option<Micros>,
+    pub event_name: Option<String>,
+    pub event_id: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    /// `requestID`, else `sharedEventID`: the two records of one cross-account call share it.
+    pub request: Option<String>,
+}
+
+impl Call {
+    pub fn of(ev: &Event<'_>, time: Option<Micros>) -> Call {
+        Call {
+            time,
+            event_name: own(ev.event_name.as_deref()),
+            event_id: own(ev.event_id.as_deref()),
+            source_ip: own(ev.source_ip.as_deref()),
+            user_agent: own(ev.user_agent.as_deref()),
+            region: own(ev.aws_region.as_deref()),
+            account: own(ev.recipient_account_id.as_deref()),
+            request: text_at(ev, &["requestID"]).or_else(|| text_at(ev, &["sharedEventID"])),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "event_time": self.time.map(format_time), "event_name": self.event_name,
+            "event_id": self.event_id, "source_ip": self.source_ip,
+            "user_agent": self.user_agent, "region": self.region, "account": self.account,
+        })
+    }
+}
+
+/// A call that issued credentials, and what it issued.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Issue {
+    pub call: Call,
+    pub caller: Identity,
+    /// `responseElements.credentials.accessKeyId` (`accessKey.accessKeyId` for CreateAccessKey).
+    pub key: Option<String>,
+    /// `responseElements.assumedRoleUser.assumedRoleId` (`federatedUser.federatedUserId`).
+    pub assumed_id: Option<String>,
+    /// `responseElements.assumedRoleUser.arn` (`federatedUser.arn`).
+    pub assumed_arn: Option<String>,
+    pub role_arn: Option<String>,
+    pub session_name: Option<String>,
+    pub source_identity: Option<String>,
+    /// SAML and web identity: the subject, its issuer and audience, and the provider.
+    pub subject: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub provider: Option<String>,
+    /// GetRoleCredentials: the account and permission set asked for.
+    pub sso_account: Option<String>,
+    pub sso_role: Option<String>,
+    /// CreateAccessKey: the user the key is for.
+    pub key_user: Option<String>,
+}
+
+impl Issue {
+    /// The credentials `ev` issued, when it is a call that issues some and it did not fail.
+    pub fn of(ev: &Event<'_>, time: Option<Micros>) -> Option<Issue> {
+        let name = ev.event_name.as_deref()?;
+        if !ISSUING.contains(&name) || ev.error_code.is_some() {
+            return None;
+        }
+        let re = |p: &[&str]| {
+            let mut path = vec!["responseElements"];
+            path.extend(p);
+            text_at(ev, &path)
+        };
+        let rq = |p: &[&str]| {
+            let mut path = vec!["requestParameters"];
+            path.extend(p);
+            text_at(ev, &path)
+        };
+        let caller = Identity::of(ev);
+        Some(Issue {
+            call: Call::of(ev, time),
+            key: re(&["credentials", "accessKeyId"]).or_else(|| re(&["accessKey", "accessKeyId"])),
+            assumed_id: re(&["assumedRoleUser", "assumedRoleId"])
+                .or_else(|| re(&["federatedUser", "federatedUserId"])),
+            assumed_arn: re(&["assumedRoleUser", "arn"]).or_else(|| re(&["federatedUser", "arn"])),
+            role_arn: rq(&["roleArn"]),
+            session_name: rq(&["roleSessionName"]).or_else(|| rq(&["name"])),
+            source_identity: re(&["sourceIdentity"]).or_else(|| rq(&["sourceIdentity"])),
+            subject: re(&["subjectFromWebIdentityToken"])
+                .or_else(|| re(&["subject"]))
+                .or_else(|| caller.user_name.clone()),
+            issuer: re(&["issuer"]).or_else(|| re(&["provider"])),
+            audience: re(&["audience"]),
+            provider: rq(&["principalArn"])
+                .or_else(|| rq(&["providerId"]))
+                .or_else(|| caller.identity_provider.clone()),
+            sso_account: rq(&["accountId"]),
+            sso_role: rq(&["roleName"]),
+            key_user: re(&["accessKey", "userName"]).or_else(|| rq(&["userName"])),
+            caller,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        self.call.event_name.as_deref().unwrap_or_default()
+    }
+}
+
+/// An object of the non-null fields of `pairs`.
+pub fn object(pairs: Vec<(&str, Value)>) -> Value {
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        if !v.is_null() {
+            m.insert(k.to_string(), v);
+        }
+    }
+    Value::Object(m)
+}

@@ -1,0 +1,214 @@
+//! `trace --tree`: every session and key derived from one origin in the window. A node is a set
+//! of credentials; its children are the credentials issued by calls made with it (by its keys,
+//! or by its principal when the call carried no key), breadth first, bounded in depth and size.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use super::walk::{Facts, Link, identity_center_session};
+use super::{Issue, Target};
+use crate::document::{Column, Composite, Document, Part, Rows, Value as Cell};
+
+const MAX_DEPTH: usize = 16;
+const MAX_NODES: usize = 10_000;
+
+struct Node {
+    link: Link,
+    /// The call that issued these credentials (None for the root).
+    issued_by: Option<usize>,
+    depth: usize,
+    children: Vec<usize>,
+}
+
+/// The credentials an issuing call gave: its key, and the keys its session used.
+fn issued_link(f: &Facts<'_>, issue: &Issue) -> Link {
+    let mut keys: Vec<String> = issue.key.iter().cloned().collect();
+    if issue.key.is_none() {
+        // Identity Center does not log the key it gives: the sessions it named, by their ARN.
+        let mut found: Vec<(&String, &super::Used)> = f
+            .keys
+            .iter()
+            .filter(|(_, u)| {
+                u.identity
+                    .arn
+                    .as_deref()
+                    .is_some_and(|a| identity_center_session(issue, a) || issue.assumed_arn.as_deref() == Some(a))
+            })
+            .collect();
+        found.sort_by(|a, b| (a.1.first_use, a.0).cmp(&(b.1.first_use, b.0)));
+        keys.extend(found.into_iter().map(|(k, _)| k.clone()));
+    }
+    let seen = keys.iter().find_map(|k| f.keys.get(k)).map(|u| &u.identity);
+    Link {
+        access_key_id: keys.first().cloned(),
+        principal: issue.assumed_arn.clone().or_else(|| seen.and_then(|i| i.arn.clone())),
+        principal_id: issue.assumed_id.clone().or_else(|| seen.and_then(|i| i.principal_id.clone())),
+        account: seen.and_then(|i| i.account.clone()).or_else(|| {
+            issue.assumed_arn.as_deref().and_then(|a| a.split(':').nth(4)).map(str::to_string)
+        }),
+        kind: seen.and_then(|i| i.kind.clone()),
+        keys,
+        ..Link::default()
+    }
+}
+
+/// Whether `issue` was made with the credentials of `l`.
+fn made_with(issue: &Issue, l: &Link) -> bool {
+    match &issue.caller.access_key_id {
+        Some(k) => l.keys.iter().any(|x| x == k),
+        None => issue.caller.arn.is_some() && issue.caller.arn == l.principal,
+    }
+}
+
+fn roots(f: &Facts<'_>, target: &Target) -> (Vec<Node>, Vec<usize>) {
+    let mut nodes = Vec::new();
+    let mut issued = Vec::new();
+    match target {
+        Target::Name(name) => {
+            // An IAM user of that name: every key it used.
+            let mut keys: Vec<(&String, &super::Used)> = f
+                .keys
+                .iter()
+                .filter(|(_, u)| {
+                    let i = &u.identity;
+                    i.kind.as_deref() == Some("IAMUser")
+                        && (i.user_name.as_deref() == Some(name)
+                            || i.arn.as_deref().and_then(|a| a.rsplit('/').next()) == Some(name))
+                })
+                .collect();
+            keys.sort_by(|a, b| (a.1.first_use, a.0).cmp(&(b.1.first_use, b.0)));
+            if let Some((_, u)) = keys.first() {
+                let mut l = Link {
+                    principal: u.identity.arn.clone(),
+                    principal_id: u.identity.principal_id.clone(),
+                    account: u.identity.account.clone(),
+                    kind: u.identity.kind.clone(),
+                    ..Link::default()
+                };
+                l.keys = keys.iter().map(|(k, _)| (*k).clone()).collect();
+                l.access_key_id = l.keys.iter().find(|k| k.starts_with("AKIA")).cloned();
+                nodes.push(Node { link: l, issued_by: None, depth: 0, children: vec![] });
+            }
+            // A federated subject or Identity Center user of that name: each session it got.
+            for (i, issue) in f.issues.iter().enumerate() {
+                let federated = matches!(
+                    issue.name(),
+                    "AssumeRoleWithSAML" | "AssumeRoleWithWebIdentity" | "GetRoleCredentials" | "Federate"
+                );
+                if federated
+                    && (issue.subject.as_deref() == Some(name) || issue.caller.user_name.as_deref() == Some(name))
+                {
+                    nodes.push(Node { link: issued_link(f, issue), issued_by: Some(i), depth: 0, children: vec![] });
+                    issued.push(i);
+                }
+            }
+        }
+        _ => nodes.push(Node { link: Link::start(f, target), issued_by: None, depth: 0, children: vec![] }),
+    }
+    (nodes, issued)
+}
+
+pub fn document(f: &Facts<'_>, target: &Target, who: &str, mut notes: Vec<String>) -> Document {
+    let (mut nodes, issued) = roots(f, target);
+    let root_count = nodes.len();
+    let mut used: HashSet<usize> = issued.into_iter().collect();
+    let mut at = 0;
+    let mut cut = false;
+    while at < nodes.len() {
+        if nodes[at].depth < MAX_DEPTH {
+            for (i, issue) in f.issues.iter().enumerate() {
+                if issue.name() == "CreateAccessKey" || used.contains(&i) || !made_with(issue, &nodes[at].link) {
+                    continue;
+                }
+                if nodes.len() >= MAX_NODES {
+                    cut = true;
+                    break;
+                }
+                used.insert(i);
+                let child = nodes.len();
+                let depth = nodes[at].depth + 1;
+                nodes.push(Node { link: issued_link(f, issue), issued_by: Some(i), depth, children: vec![] });
+                nodes[at].children.push(child);
+            }
+        } else {
+            cut = true;
+        }
+        at += 1;
+    }
+    if cut {
+        notes.push(format!(
+            "the tree is cut at {MAX_DEPTH} levels or {MAX_NODES} sessions; trace a deeper key on its own"
+        ));
+    }
+    let totals = |l: &Link| {
+        l.keys.iter().filter_map(|k| f.keys.get(k)).fold((0, 0), |(n, e), u| (n + u.events, e + u.errors))
+    };
+    // JSON, nested; built from the leaves up (no recursion).
+    let mut built: Vec<Option<Value>> = vec![None; nodes.len()];
+    for i in (0..nodes.len()).rev() {
+        let n = &nodes[i];
+        let (events, errors) = totals(&n.link);
+        let children: Vec<Value> = n.children.iter().filter_map(|c| built[*c].take()).collect();
+        let by = n.issued_by.map(|j| &f.issues[j]);
+        built[i] = Some(json!({
+            "access_key_id": n.link.access_key_id,
+            "access_key_ids": n.link.keys,
+            "principal": n.link.principal,
+            "principal_id": n.link.principal_id,
+            "account": n.link.account,
+            "issued_by_event": by.map_or(Value::Null, |i| i.call.json()),
+            "events": events,
+            "errors": errors,
+            "children": children,
+        }));
+    }
+    let tree: Vec<Value> = built.into_iter().take(root_count).flatten().collect();
+    // The table: depth first, indented.
+    let mut rows = Vec::new();
+    let mut stack: Vec<usize> = (0..root_count).rev().collect();
+    while let Some(i) = stack.pop() {
+        let n = &nodes[i];
+        let (events, errors) = totals(&n.link);
+        let by = n.issued_by.map(|j| &f.issues[j]);
+        let label = n.link.principal.as_deref().or(n.link.principal_id.as_deref()).unwrap_or("?");
+        rows.push(vec![
+            Cell::Str(format!("{}{}{label}", "  ".repeat(n.depth), if n.depth > 0 { "└ " } else { "" })),
+            Cell::str(n.link.access_key_id.as_deref()),
+            Cell::str(by.and_then(|i| i.call.event_name.as_deref())),
+            by.and_then(|i| i.call.time).map_or(Cell::Null, Cell::Time),
+            Cell::Count(events),
+            Cell::Count(errors),
+        ]);
+        stack.extend(n.children.iter().rev());
+    }
+    let empty = rows.is_empty();
+    if empty {
+        notes.push(format!(
+            "nothing in the window names {}",
+            crate::escape::escape_control(who)
+        ));
+    }
+    Composite {
+        json: json!({"asked": who, "tree": tree}),
+        parts: vec![Part::Rows(
+            "tree",
+            Rows {
+                columns: vec![
+                    Column::text("credentials").elide(),
+                    Column::text("access_key_id"),
+                    Column::text("issued_by").rank(1),
+                    Column::time("event_time").rank(1),
+                    Column::count("events"),
+                    Column::count("errors"),
+                ],
+                rows,
+                footer: vec![],
+                notes: vec![],
+            },
+        )],
+        empty,
+        notes,
+    }
+    .into()
+}
