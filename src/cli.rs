@@ -4,6 +4,7 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
+mod fields;
 pub mod parse;
 
 use clap::{Args, Parser, Subcommand};
@@ -123,47 +124,8 @@ pub struct Common {
     )]
     pub regions: Vec<String>,
 
-    /// Only events whose field PATH passes a test: PATH=VALUE, PATH!=VALUE, PATH~REGEX,
-    /// 'PATH*=TEXT' (contains) or PATH? (set, not null)
-    ///
-    /// PATH is a dotted CloudTrail field path (requestParameters.instanceType); resources[].ARN
-    /// means any element of the array. Numbers and booleans compare as their JSON text; REGEX is
-    /// Rust's regex syntax, matched anywhere in the value. Tests of one path are OR (each != is
-    /// required), different paths AND. For example --where eventSource=s3.amazonaws.com --where
-    /// 'userAgent~(?i)python'.
-    #[arg(
-        hide_short_help = true,
-        long = "where",
-        value_name = "TEST",
-        value_parser = crate::filter::field::parse_where,
-        global = true,
-        help_heading = "Filter"
-    )]
-    pub wheres: Vec<crate::filter::field::Where>,
-
-    /// Only events whose JSON text, as logged, contains TEXT in any letter case (repeat for any
-    /// of several)
-    #[arg(
-        hide_short_help = true,
-        long = "match",
-        value_name = "TEXT",
-        value_parser = crate::filter::field::parse_match,
-        global = true,
-        help_heading = "Filter"
-    )]
-    pub matches: Vec<(String, regex::Regex)>,
-
-    /// Only events that name this resource: in resources[].ARN (an ARN, one under it, or a name
-    /// such as a bucket, role or instance id), or as any string value of requestParameters
-    #[arg(
-        hide_short_help = true,
-        long = "resource",
-        value_name = "ARN|NAME",
-        value_parser = crate::filter::field::parse_resource,
-        global = true,
-        help_heading = "Filter"
-    )]
-    pub resources: Vec<String>,
+    #[command(flatten)]
+    pub fields: fields::FieldArgs,
 
     /// Output format
     ///
@@ -565,7 +527,7 @@ impl Common {
                 window,
                 accounts: c.accounts,
                 regions: c.regions,
-                fields: crate::filter::field::Fields::new(c.wheres, c.matches, c.resources),
+                fields: c.fields.into_fields(),
             },
             format: c.output,
             csv_raw: c.csv_raw,

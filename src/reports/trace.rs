@@ -7,10 +7,11 @@
 //! (`MAX_ISSUES`, `MAX_KEYS`, `MAX_NAMES`): past a bound the result says it is partial (exit 3).
 
 mod read;
+mod show;
 mod tree;
 mod walk;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -19,9 +20,9 @@ use crate::athena::results::ResultTable;
 use crate::athena::sql::Query;
 use crate::document::Document;
 use crate::event::Event;
-use crate::time::{HOUR, Micros, Window, arg::parse_span};
+use crate::time::{Micros, Window, arg::parse_span};
 
-pub use read::{Call, ISSUING, Identity, Issue};
+pub use read::{Call, ISSUING, Identity, Issue, Target, Used};
 
 /// Who is really behind this key or role session?
 ///
@@ -49,50 +50,6 @@ pub struct Args {
     /// Keys, issuing calls or event names past the bounds of memory (exit 3).
     #[arg(skip)]
     cut: Arc<AtomicU64>,
-}
-
-/// What was asked about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    Key(String),
-    /// An assumed-role or federated-user ARN.
-    Arn(String),
-    PrincipalId(String),
-    /// `--tree` only: a user or subject name.
-    Name(String),
-}
-
-impl Target {
-    pub fn parse(who: &str, tree: bool) -> Result<Target, String> {
-        let upper = |s: &str| s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if (who.starts_with("AKIA") || who.starts_with("ASIA"))
-            && (16..=128).contains(&who.len())
-            && upper(who)
-        {
-            return Ok(Target::Key(who.to_string()));
-        }
-        if who.starts_with("arn:")
-            && (who.contains(":assumed-role/") || who.contains(":federated-user/"))
-        {
-            return Ok(Target::Arn(who.to_string()));
-        }
-        if let Some((id, session)) = who.split_once(':')
-            && !id.is_empty()
-            && !session.is_empty()
-            && upper(id)
-        {
-            return Ok(Target::PrincipalId(who.to_string()));
-        }
-        if tree && !who.is_empty() && !who.contains(char::is_control) {
-            return Ok(Target::Name(who.to_string()));
-        }
-        Err(format!(
-            "'{}' is not an access key id (AKIA…, ASIA…), an assumed-role ARN \
-             (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or a principalId (AROA…:SESSION){}",
-            crate::escape::escape_control(who),
-            if tree { "" } else { "; a user name needs --tree" }
-        ))
-    }
 }
 
 /// At most this many issuing calls, keys, and event names per key are kept.
@@ -143,18 +100,6 @@ impl ReportDef for Args {
     fn athena_document(&self, _: &ResultTable<'_>) -> anyhow::Result<Document> {
         anyhow::bail!("trace does not run on Athena")
     }
-}
-
-/// What one access key did, and who used it.
-#[derive(Debug, Clone, Default)]
-pub struct Used {
-    /// The identity of the first call seen with the key.
-    pub identity: Identity,
-    pub first_use: Option<Micros>,
-    /// In the window: calls and errors, in all and by event name.
-    pub events: u64,
-    pub errors: u64,
-    pub names: BTreeMap<String, (u64, u64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -298,16 +243,7 @@ impl Report for Trace {
         if self.tree {
             tree::document(&facts, &self.target, &self.who, notes)
         } else {
-            walk::document(&facts, &self.target, &self.who, self.lookback, notes)
+            show::document(&facts, &self.target, &self.who, self.lookback, notes)
         }
-    }
-}
-
-/// `--lookback` as typed back (`12h`).
-fn span_text(t: Micros) -> String {
-    if t % HOUR == 0 {
-        format!("{}h", t / HOUR)
-    } else {
-        format!("{}s", t / crate::time::SECOND)
     }
 }

@@ -35,4 +35,5 @@ mod s3_load;
 mod skim;
 mod sources;
 mod time_input;
+mod trace;
 mod util;

@@ -1,11 +1,13 @@
 //! What `trace` reads of an event beyond the lean fields: the identity that made a call
 //! (`Identity`), and what a call that issues credentials issued (`Issue`), from the event's text.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::event::Event;
 use crate::filter::field::text_at;
-use crate::time::{Micros, format_time};
+use crate::time::{HOUR, Micros, SECOND, format_time};
 
 /// The calls whose answer is credentials (or, for `CreateAccessKey`, a long-term key).
 pub const ISSUING: [&str; 8] = [
@@ -204,4 +206,69 @@ pub fn object(pairs: Vec<(&str, Value)>) -> Value {
         }
     }
     Value::Object(m)
+}
+
+/// What was asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Key(String),
+    /// An assumed-role or federated-user ARN.
+    Arn(String),
+    PrincipalId(String),
+    /// `--tree` only: a user or subject name.
+    Name(String),
+}
+
+impl Target {
+    pub fn parse(who: &str, tree: bool) -> Result<Target, String> {
+        let upper = |s: &str| s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if (who.starts_with("AKIA") || who.starts_with("ASIA"))
+            && (16..=128).contains(&who.len())
+            && upper(who)
+        {
+            return Ok(Target::Key(who.to_string()));
+        }
+        if who.starts_with("arn:")
+            && (who.contains(":assumed-role/") || who.contains(":federated-user/"))
+        {
+            return Ok(Target::Arn(who.to_string()));
+        }
+        if let Some((id, session)) = who.split_once(':')
+            && !id.is_empty()
+            && !session.is_empty()
+            && upper(id)
+        {
+            return Ok(Target::PrincipalId(who.to_string()));
+        }
+        if tree && !who.is_empty() && !who.contains(char::is_control) {
+            return Ok(Target::Name(who.to_string()));
+        }
+        Err(format!(
+            "'{}' is not an access key id (AKIA…, ASIA…), an assumed-role ARN \
+             (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or a principalId (AROA…:SESSION){}",
+            crate::escape::escape_control(who),
+            if tree { "" } else { "; a user name needs --tree" }
+        ))
+    }
+}
+
+/// What one access key did, and who used it.
+#[derive(Debug, Clone, Default)]
+pub struct Used {
+    /// The identity of the first call seen with the key.
+    pub identity: Identity,
+    pub first_use: Option<Micros>,
+    /// In the window: calls and errors, in all and by event name.
+    pub events: u64,
+    pub errors: u64,
+    pub names: BTreeMap<String, (u64, u64)>,
+}
+
+/// `--lookback` as typed back (`12h`).
+pub fn span_text(t: Micros) -> String {
+    if t % HOUR == 0 {
+        format!("{}h", t / HOUR)
+    } else {
+        format!("{}s", t / SECOND)
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use super::walk::{Facts, Link, identity_center_session};
-use super::{Issue, Target};
+use super::read::{Issue, Target, Used};
 use crate::document::{Column, Composite, Document, Part, Rows, Value as Cell};
 
 const MAX_DEPTH: usize = 16;
@@ -26,7 +26,7 @@ fn issued_link(f: &Facts<'_>, issue: &Issue) -> Link {
     let mut keys: Vec<String> = issue.key.iter().cloned().collect();
     if issue.key.is_none() {
         // Identity Center does not log the key it gives: the sessions it named, by their ARN.
-        let mut found: Vec<(&String, &super::Used)> = f
+        let mut found: Vec<(&String, &Used)> = f
             .keys
             .iter()
             .filter(|(_, u)| {
@@ -67,7 +67,7 @@ fn roots(f: &Facts<'_>, target: &Target) -> (Vec<Node>, Vec<usize>) {
     match target {
         Target::Name(name) => {
             // An IAM user of that name: every key it used.
-            let mut keys: Vec<(&String, &super::Used)> = f
+            let mut keys: Vec<(&String, &Used)> = f
                 .keys
                 .iter()
                 .filter(|(_, u)| {

@@ -18,10 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
-use super::read::object;
-use super::{Issue, Target, Used, span_text};
-use crate::document::{Column, Composite, Document, Part, Rows, Value as Cell};
-use crate::time::format_time;
+use super::read::{Identity, Issue, Target, Used, object};
 
 /// A chain is at most this long: role chaining is capped by AWS far below it, and a loop in
 /// hostile logs ends here.
@@ -175,16 +172,19 @@ pub struct Link {
 }
 
 impl Link {
-    fn from_identity(f: &Facts<'_>, i: &super::Identity) -> Link {
-        let mut keys: Vec<String> = i.access_key_id.iter().cloned().collect();
-        // A console or role session may have used other keys: the session's own.
-        if i.kind.as_deref() == Some("AssumedRole") {
-            for k in f.keys_of(i.arn.as_deref(), i.principal_id.as_deref()) {
-                if !keys.iter().any(|x| x == k) {
-                    keys.push(k.to_string());
-                }
-            }
-        }
+    fn from_identity(f: &Facts<'_>, i: &Identity) -> Link {
+        // The key the call was made with; without one, the keys its principal used (several
+        // sessions of one role and name share an ARN and a principalId: only a key tells them
+        // apart).
+        let keys: Vec<String> = match &i.access_key_id {
+            Some(k) => vec![k.clone()],
+            None if i.kind.as_deref() == Some("AssumedRole") => f
+                .keys_of(i.arn.as_deref(), i.principal_id.as_deref())
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            None => vec![],
+        };
         Link {
             access_key_id: i.access_key_id.clone(),
             keys,
@@ -206,8 +206,7 @@ impl Link {
                 Some(used) => {
                     let mut l = Link::from_identity(f, &used.identity);
                     l.access_key_id = Some(k.clone());
-                    l.keys.retain(|x| x != k);
-                    l.keys.insert(0, k.clone());
+                    l.keys = vec![k.clone()];
                     l
                 }
                 None => {
@@ -260,7 +259,7 @@ pub struct Origin {
 }
 
 impl Origin {
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         let mut pairs = vec![
             ("kind", json!(self.kind)),
             ("name", json!(self.name)),
@@ -342,7 +341,7 @@ fn origin_of_issue(issue: &Issue) -> Option<Origin> {
 }
 
 /// The origin a link's own identity names, when no call issued it (or it is long-term).
-fn origin_of_link(f: &Facts<'_>, l: &Link, ident: Option<&super::Identity>) -> Option<Origin> {
+fn origin_of_link(f: &Facts<'_>, l: &Link, ident: Option<&Identity>) -> Option<Origin> {
     let ident = ident?;
     let account = ident.account.clone().or_else(|| l.account.clone());
     if let Some(user) = &ident.on_behalf_of {
@@ -399,7 +398,7 @@ fn origin_of_link(f: &Facts<'_>, l: &Link, ident: Option<&super::Identity>) -> O
 }
 
 /// Whether credentials of this identity are long-term: nothing issued them in a call to follow.
-fn long_term(ident: &super::Identity) -> bool {
+fn long_term(ident: &Identity) -> bool {
     let temporary = ident.access_key_id.as_deref().is_some_and(|k| k.starts_with("ASIA"));
     match ident.kind.as_deref() {
         Some("Root" | "AWSService" | "AWSAccount") => true,
@@ -457,6 +456,19 @@ pub fn chain(f: &Facts<'_>, target: &Target) -> (Vec<Link>, Origin) {
         }
         let issue = &f.issues[link.issued[0].0];
         let caller = issue.caller.clone();
+        // A service (an instance profile, a Lambda function's role) has no credentials to follow.
+        if caller.kind.as_deref() == Some("AWSService")
+            || (caller.invoked_by.is_some() && caller.access_key_id.is_none())
+        {
+            let origin = Origin {
+                kind: "aws_service",
+                name: caller.invoked_by.clone(),
+                account: caller.account.clone().or_else(|| link.account.clone()),
+                details: vec![],
+            };
+            links.push(link);
+            return (links, origin);
+        }
         let mut next = Link::from_identity(f, &caller);
         next.source_identity = next.source_identity.or_else(|| link.source_identity.clone());
         links.push(link);
@@ -467,166 +479,4 @@ pub fn chain(f: &Facts<'_>, target: &Target) -> (Vec<Link>, Origin) {
         }
         link = next;
     }
-}
-
-fn link_json(f: &Facts<'_>, l: &Link) -> Value {
-    let issued = |(i, rule): &(usize, &str)| {
-        let issue = &f.issues[*i];
-        json!({"issued_by_event": issue.call.json(), "matched_on": rule, "issuer": issue.caller.json()})
-    };
-    let (by, rule) = match l.issued.as_slice() {
-        [(i, rule)] => (f.issues[*i].call.json(), json!(rule)),
-        _ => (Value::Null, Value::Null),
-    };
-    let mut v = json!({
-        "access_key_id": l.access_key_id, "principal": l.principal, "principal_id": l.principal_id,
-        "account": l.account, "type": l.kind, "role": l.role,
-        "source_identity": l.source_identity, "mfa_authenticated": l.mfa,
-        "issued_by_event": by, "matched_on": rule,
-    });
-    if l.issued.len() > 1
-        && let Some(m) = v.as_object_mut()
-    {
-        m.insert("candidates".into(), l.issued.iter().map(issued).collect());
-    }
-    v
-}
-
-/// What each link's keys did in the window: (key, principal, event name, count, errors).
-fn activity<'f>(f: &'f Facts<'_>, links: &[Link]) -> Vec<(String, Option<String>, String, u64, u64)> {
-    let mut rows = Vec::new();
-    let mut done = HashSet::new();
-    for l in links {
-        for k in &l.keys {
-            let Some(used) = f.keys.get(k).filter(|_| done.insert(k.clone())) else {
-                continue;
-            };
-            let mut names: Vec<(&String, &(u64, u64))> = used.names.iter().collect();
-            names.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
-            for (name, (n, e)) in names {
-                rows.push((k.clone(), used.identity.arn.clone(), name.clone(), *n, *e));
-            }
-        }
-    }
-    rows
-}
-
-pub fn document(
-    f: &Facts<'_>,
-    target: &Target,
-    who: &str,
-    lookback: crate::time::Micros,
-    notes: Vec<String>,
-) -> Document {
-    let (links, origin) = chain(f, target);
-    let acts = activity(f, &links);
-    let json = json!({
-        "asked": who,
-        "lookback": span_text(lookback),
-        "chain": links.iter().map(|l| link_json(f, l)).collect::<Vec<_>>(),
-        "origin": origin.json(),
-        "activity": acts.iter().map(|(k, p, n, c, e)| json!({
-            "access_key_id": k, "principal": p, "event_name": n, "count": c, "errors": e,
-        })).collect::<Vec<_>>(),
-    });
-    let chain_rows = Rows {
-        columns: vec![
-            Column::count("step"),
-            Column::text("access_key_id"),
-            Column::text("principal").elide(),
-            Column::text("account"),
-            Column::text("issued_by").rank(1),
-            Column::time("event_time").rank(1),
-            Column::text("source_ip").rank(2),
-            Column::text("matched_on").wrap().rank(3),
-        ],
-        rows: links
-            .iter()
-            .enumerate()
-            .map(|(step, l)| {
-                let one = match l.issued.as_slice() {
-                    [(i, rule)] => Some((&f.issues[*i], *rule)),
-                    _ => None,
-                };
-                vec![
-                    Cell::Count(step as u64 + 1),
-                    Cell::str(l.access_key_id.as_deref()),
-                    Cell::str(l.principal.as_deref().or(l.principal_id.as_deref())),
-                    Cell::str(l.account.as_deref()),
-                    Cell::str(one.and_then(|(i, _)| i.call.event_name.as_deref())),
-                    one.and_then(|(i, _)| i.call.time).map_or(Cell::Null, Cell::Time),
-                    Cell::str(one.and_then(|(i, _)| i.call.source_ip.as_deref())),
-                    Cell::str(one.map(|(_, r)| r)),
-                ]
-            })
-            .collect(),
-        footer: vec![],
-        notes: vec![],
-    };
-    let mut parts = vec![Part::Rows("chain", chain_rows), Part::Line(origin.line())];
-    if let Some(l) = links.last().filter(|l| l.issued.len() > 1) {
-        parts.push(Part::Rows(
-            "candidates",
-            Rows {
-                columns: vec![
-                    Column::text("event_name"),
-                    Column::time("event_time"),
-                    Column::text("caller").elide(),
-                    Column::text("issued_key"),
-                    Column::text("matched_on").wrap(),
-                ],
-                rows: l
-                    .issued
-                    .iter()
-                    .map(|(i, rule)| {
-                        let issue = &f.issues[*i];
-                        vec![
-                            Cell::str(issue.call.event_name.as_deref()),
-                            issue.call.time.map_or(Cell::Null, Cell::Time),
-                            Cell::str(issue.caller.arn.as_deref().or(issue.caller.principal_id.as_deref())),
-                            Cell::str(issue.key.as_deref()),
-                            Cell::str(Some(rule)),
-                        ]
-                    })
-                    .collect(),
-                footer: vec![],
-                notes: vec![],
-            },
-        ));
-    }
-    parts.push(Part::Rows(
-        "activity",
-        Rows {
-            columns: vec![
-                Column::text("access_key_id"),
-                Column::text("event_name"),
-                Column::count("count"),
-                Column::count("errors"),
-            ],
-            rows: acts
-                .iter()
-                .map(|(k, _, n, c, e)| {
-                    vec![Cell::Str(k.clone()), Cell::Str(n.clone()), Cell::Count(*c), Cell::Count(*e)]
-                })
-                .collect(),
-            footer: vec![],
-            notes: vec![],
-        },
-    ));
-    let mut notes = notes;
-    if links.len() == 1 && links[0].keys.is_empty() && links[0].issued.is_empty() {
-        notes.push(format!(
-            "nothing in the window (nor in the {} before it) names {}",
-            span_text(lookback),
-            crate::escape::escape_control(who)
-        ));
-    }
-    let _ = format_time;
-    Composite {
-        json,
-        parts,
-        empty: links.len() == 1 && links[0].keys.is_empty() && links[0].issued.is_empty(),
-        notes,
-    }
-    .into()
 }
