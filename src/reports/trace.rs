@@ -137,7 +137,8 @@ impl Report for Trace {
         let Some(key) = ev.user_identity.access_key_id.as_deref() else {
             return;
         };
-        let in_window = time.is_some_and(|t| self.window.contains(t));
+        // Without a window, events without a readable time reach the report too.
+        let in_window = time.map_or(self.window.is_unbounded(), |t| self.window.contains(t));
         if !self.keys.contains_key(key) {
             if self.keys.len() >= MAX_KEYS {
                 self.cut += 1;
@@ -145,6 +146,7 @@ impl Report for Trace {
             }
             let used = Used {
                 identity: Identity::of(ev),
+                first_use: time,
                 ..Used::default()
             };
             self.keys.insert(key.to_string(), used);
@@ -152,8 +154,13 @@ impl Report for Trace {
         let Some(used) = self.keys.get_mut(key) else {
             return;
         };
-        if let Some(t) = time {
-            used.first_use = Some(used.first_use.map_or(t, |f| f.min(t)));
+        // The identity of the first use (a key may be seen with several in hostile or sample
+        // logs): the earliest, then the least by ARN, principalId, type and user name.
+        let u = &ev.user_identity;
+        let lean = [&u.arn, &u.principal_id, &u.kind, &u.user_name].map(|f| f.as_deref());
+        if read::rank(time, lean) < used.rank() {
+            used.identity = Identity::of(ev);
+            used.first_use = time;
         }
         if in_window {
             let error = u64::from(ev.error_code.is_some());
@@ -181,7 +188,7 @@ impl Report for Trace {
         for (key, theirs) in other.keys {
             if let Some(ours) = self.keys.get_mut(&key) {
                 // The identity of the earlier first use, whichever worker saw it.
-                if theirs.first_use.is_some_and(|t| ours.first_use.is_none_or(|o| t < o)) {
+                if theirs.rank() < ours.rank() {
                     ours.identity = theirs.identity;
                     ours.first_use = theirs.first_use;
                 }

@@ -290,3 +290,143 @@ fn copy_dir(from: &Path, to: &Path) {
         std::fs::copy(&f, &target).unwrap();
     }
 }
+
+/// What `tests/reference/trace_reference.py` prints of a `ctq trace -o json` document.
+fn essentials(doc: &serde_json::Value) -> serde_json::Value {
+    let chain: Vec<serde_json::Value> = doc["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "access_key_id": l["access_key_id"], "principal": l["principal"],
+                "matched_on": l["matched_on"], "issued_by": l["issued_by_event"]["event_id"],
+            })
+        })
+        .collect();
+    let activity: Vec<serde_json::Value> = doc["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| serde_json::json!([a["access_key_id"], a["event_name"], a["count"], a["errors"]]))
+        .collect();
+    let o = &doc["origin"];
+    serde_json::json!({
+        "chain": chain,
+        "origin": {"kind": o["kind"], "name": o["name"], "account": o["account"]},
+        "activity": activity,
+    })
+}
+
+/// Every access key and assumed-role or federated-user ARN that `source` names.
+fn credentials_in(source: &str) -> Vec<String> {
+    let r = run(&[
+        "events",
+        "-s",
+        source,
+        "-o",
+        "json",
+        "--where",
+        "userIdentity.accessKeyId?",
+        "--fields",
+        "userIdentity.accessKeyId,userIdentity.arn,userIdentity.principalId",
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut out = std::collections::BTreeSet::new();
+    for row in rows.as_array().unwrap() {
+        for v in row.as_object().unwrap().values() {
+            let key = |s: &str| {
+                (s.starts_with("ASIA") || s.starts_with("AKIA"))
+                    && s.len() >= 16
+                    && s.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            };
+            if let Some(s) = v.as_str()
+                && (key(s)
+                    || (s.starts_with("arn:") && s.contains(":assumed-role/"))
+                    || (s.starts_with("AROA") && s.contains(':')))
+            {
+                out.insert(s.to_string());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn agree_with_reference(source: &Path, window: &[&str], targets: &[String]) -> Vec<String> {
+    let src = source.to_str().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/trace_reference.py");
+    crate::util::failures_in_parallel(targets, |who| {
+        let mut args = vec!["trace", "-s", src, "-o", "json"];
+        args.extend(window);
+        args.push(who);
+        let ours = run(&args);
+        let theirs = std::process::Command::new("python3")
+            .arg(&script)
+            .args(["-s", src])
+            .args(window)
+            .arg(who)
+            .output()
+            .unwrap();
+        let theirs: serde_json::Value = match serde_json::from_slice(&theirs.stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                return Some(format!(
+                    "{who}: the reference failed: {e}: {}",
+                    String::from_utf8_lossy(&theirs.stderr)
+                ));
+            }
+        };
+        let ours = match serde_json::from_str::<serde_json::Value>(&ours.stdout) {
+            Ok(v) => essentials(&v),
+            Err(e) => return Some(format!("{who}: ctq failed: {e}: {}", ours.stderr)),
+        };
+        (ours != theirs)
+            .then(|| format!("{who} {window:?}:\n  ctq       {ours}\n  reference {theirs}"))
+    })
+}
+
+#[test]
+fn the_reference_agrees_on_the_corpus_the_fixtures_and_the_samples() {
+    if !crate::reference::python_available() {
+        return;
+    }
+    let mut failures = Vec::new();
+    let c = corpus();
+    let mut targets = credentials_in(c.to_str().unwrap());
+    assert!(targets.len() > 20, "{targets:?}");
+    targets.extend([
+        "arn:aws:sts::111111111111:federated-user/contractor".to_string(),
+        "ASIANEVERSEEN000001".to_string(),
+    ]);
+    failures.extend(agree_with_reference(
+        &c,
+        &["--date", "2024-10-01"],
+        &targets,
+    ));
+    failures.extend(agree_with_reference(
+        &c,
+        &["--date", "2024-10-01", "--lookback", "0"],
+        &targets,
+    ));
+    let f = fixtures();
+    let targets = credentials_in(f.to_str().unwrap());
+    assert!(!targets.is_empty());
+    failures.extend(agree_with_reference(
+        &f,
+        &["--date", "2024-09-05"],
+        &targets,
+    ));
+    failures.extend(agree_with_reference(&f, &[], &targets));
+    let samples = crate::reference::manifest_dir().join("../shared/cloudtrail-samples");
+    if samples.is_dir() {
+        let targets = credentials_in(samples.to_str().unwrap());
+        failures.extend(agree_with_reference(&samples, &[], &targets));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -264,6 +264,22 @@ pub struct Used {
     pub names: BTreeMap<String, (u64, u64)>,
 }
 
+/// The order in which the uses of one key are told apart: the earliest (an untimed one last),
+/// then the least by ARN, principalId, type and user name.
+pub fn rank(time: Option<Micros>, lean: [Option<&str>; 4]) -> (bool, Micros, [&str; 4]) {
+    (time.is_none(), time.unwrap_or(0), lean.map(|f| f.unwrap_or("")))
+}
+
+impl Used {
+    pub fn rank(&self) -> (bool, Micros, [&str; 4]) {
+        let i = &self.identity;
+        rank(
+            self.first_use,
+            [&i.arn, &i.principal_id, &i.kind, &i.user_name].map(|f| f.as_deref()),
+        )
+    }
+}
+
 /// `--lookback` as typed back (`12h`).
 pub fn span_text(t: Micros) -> String {
     if t % HOUR == 0 {

@@ -66,7 +66,8 @@ pub fn document(
         "chain": links.iter().map(|l| link_json(f, l)).collect::<Vec<_>>(),
         "origin": origin.json(),
         "activity": acts.iter().map(|(k, p, n, c, e)| json!({
-            "access_key_id": k, "principal": p, "event_name": n, "count": c, "errors": e,
+            "access_key_id": k, "principal": p, "event_name": (!n.is_empty()).then_some(n),
+            "count": c, "errors": e,
         })).collect::<Vec<_>>(),
     });
     let chain_rows = Rows {
