@@ -226,8 +226,8 @@ pub enum Part {
     Rows(&'static str, Rows),
     /// A line of text (`origin: IAM user alice`).
     Line(String),
-    /// A titled bar chart of counts per hour (as `summary` draws its timeline).
-    Hours(&'static str, Vec<(Micros, u64)>),
+    /// A titled bar chart of counts per bucket (as `summary` draws its timeline).
+    Timeline(&'static str, Bucket, Vec<(Micros, u64)>),
 }
 
 impl From<Composite> for Document {

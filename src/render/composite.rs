@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::json::TerminalSafe;
 use super::style::{Format, Style};
 use super::{csv, layout, summary, table};
-use crate::document::{Bucket, Column, Composite, Part, Rows, Value};
+use crate::document::{Column, Composite, Part, Rows, Value};
 use crate::escape::escape_control;
 
 pub fn write(c: &Composite, style: Style, w: &mut impl Write) -> io::Result<Vec<String>> {
@@ -70,12 +70,12 @@ pub fn write(c: &Composite, style: Style, w: &mut impl Write) -> io::Result<Vec<
                             layout_notes.extend(table::write(rows, style.width, w)?);
                         }
                     }
-                    Part::Hours(title, hours) => {
-                        writeln!(w, "{title}")?;
-                        if hours.is_empty() {
+                    Part::Timeline(title, bucket, points) => {
+                        writeln!(w, "{title} per {} (UTC)", bucket.name())?;
+                        if points.is_empty() {
                             writeln!(w, "(none)")?;
                         }
-                        summary::write_timeline(Bucket::Hour, hours, style.width, w)?;
+                        summary::write_timeline(*bucket, points, style.width, w)?;
                     }
                 }
             }

@@ -67,4 +67,5 @@ registry! {
     EventSources => event_sources,
     Detect => detect,
     Trace => trace,
+    Profile => profile,
 }

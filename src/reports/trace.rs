@@ -34,17 +34,20 @@ pub use read::{Call, ISSUING, Identity, Issue, Target, Used};
 /// credentials did in the window.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
-    /// An access key id (AKIA…, ASIA…), an assumed-role ARN
-    /// (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or a principalId (AROA…:SESSION); with
-    /// --tree, also an IAM user, SAML, web identity or Identity Center user name
+    /// An access key id (AKIA…, ASIA…), an assumed-role ARN or a principalId (AROA…:SESSION)
+    ///
+    /// The ARN is arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION (or a federated user's); with
+    /// --tree, WHO may also be an IAM user, SAML, web identity or Identity Center user name.
     #[arg(value_name = "KEY|ARN|ID")]
     who: String,
-    /// How long before the window to look for the calls that issued credentials (they may be
-    /// older than the window, logged in another region and delivered late)
+    /// How long before the window to look for the calls that issued credentials
+    ///
+    /// An issuing call may be older than the calls it enabled, logged in another region (global
+    /// STS in us-east-1) and delivered late: the day folders of this much before the window are
+    /// read too, for issuing calls only.
     #[arg(long, value_name = "SPAN", default_value = "12h", value_parser = parse_span)]
     lookback: Micros,
-    /// Every session and key derived from WHO in the window, as a tree: what one person did
-    /// through every role they assumed
+    /// Every session and key derived from WHO in the window, as a tree
     #[arg(long)]
     tree: bool,
     /// Keys, issuing calls or event names past the bounds of memory (exit 3).

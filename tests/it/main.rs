@@ -28,6 +28,7 @@ mod investigations;
 mod layout;
 mod messages;
 mod output;
+mod profile;
 mod reference;
 mod s3;
 mod s3_direct;
