@@ -14,7 +14,7 @@ use crate::filter::field::{Fields, Op, Path};
 
 /// The conditions for the field filters of a run, or why they cannot run on Athena.
 pub fn conditions(f: &Fields) -> Result<Vec<String>, String> {
-    if let Some((text, _)) = f.matches.first() {
+    if let Some(text) = f.matches.first().map(|g| &g.text) {
         return Err(format!(
             "--match {text} reads each event's own JSON text, which the Athena table does not \
              keep (CloudTrail's SerDe splits it into columns); run it on the local engine, for \

@@ -33,7 +33,7 @@ pub struct FieldArgs {
         global = true,
         help_heading = "Filter"
     )]
-    pub matches: Vec<(String, regex::Regex)>,
+    pub matches: Vec<field::Grep>,
 
     /// Only events that name this resource: in resources[].ARN (an ARN, one under it, or a name
     /// such as a bucket, role or instance id), or as any string value of requestParameters
