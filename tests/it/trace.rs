@@ -430,3 +430,25 @@ fn the_reference_agrees_on_the_corpus_the_fixtures_and_the_samples() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn one_thread_or_many_give_the_same_bytes() {
+    let c = corpus();
+    let c = c.to_str().unwrap();
+    for args in [
+        &["trace", "ASIAPROD00000000001"][..],
+        &["trace", "--tree", "alice"],
+        &["trace", "arn:aws:sts::111111111111:assumed-role/Shared/ops"],
+        &["profile", "alice", "--baseline", "12h", "--top", "0"],
+        &["profile", "--ip", "198.51.100.0/24"],
+    ] {
+        for format in ["json", "table", "csv"] {
+            let mut base = args.to_vec();
+            base.extend(["-s", c, "--date", "2024-10-01", "-o", format]);
+            let many = run(&base);
+            let one = run(&[&base[..], &["--threads", "1"]].concat());
+            assert_eq!(many.code, 0, "{args:?}: {}", many.stderr);
+            assert_eq!(many.stdout, one.stdout, "{args:?} -o {format}");
+        }
+    }
+}
