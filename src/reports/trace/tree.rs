@@ -2,11 +2,11 @@
 //! of credentials; its children are the credentials issued by calls made with it (by its keys,
 //! or by its principal when the call carried no key), breadth first, bounded in depth and size.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
-use super::walk::{Facts, Link, identity_center_session};
+use super::walk::{Facts, Link, identity_center_session, session_parts};
 use super::read::{Issue, Target, Used};
 use crate::document::{Column, Composite, Document, Part, Rows, Value as Cell};
 
@@ -21,47 +21,96 @@ struct Node {
     children: Vec<usize>,
 }
 
-/// The credentials an issuing call gave: its key, and the keys its session used.
-fn issued_link(f: &Facts<'_>, issue: &Issue) -> Link {
-    let mut keys: Vec<String> = issue.key.iter().cloned().collect();
-    if issue.key.is_none() {
-        // Identity Center does not log the key it gives: the sessions it named, by their ARN.
-        let mut found: Vec<(&String, &Used)> = f
+/// The indexes the tree is grown with: the issuing calls by the credentials that made them (a
+/// key, or `arn:` and the ARN of a caller without one), and the keys of role sessions by account
+/// and session name (Identity Center logs no key: its sessions are found by name).
+struct Index<'a> {
+    by_caller: HashMap<String, Vec<usize>>,
+    sessions: HashMap<(&'a str, &'a str), Vec<(&'a str, &'a str)>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(f: &Facts<'a>) -> Index<'a> {
+        let mut by_caller: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, issue) in f.issues.iter().enumerate() {
+            if issue.name() == "CreateAccessKey" {
+                continue;
+            }
+            let c = &issue.caller;
+            let who = match (&c.access_key_id, &c.arn) {
+                (Some(k), _) => k.clone(),
+                (None, Some(arn)) => format!("arn:{arn}"),
+                (None, None) => continue,
+            };
+            by_caller.entry(who).or_default().push(i);
+        }
+        let mut sessions: HashMap<(&str, &str), Vec<(&str, &str)>> = HashMap::new();
+        for (key, used) in f.keys {
+            if let Some(arn) = used.identity.arn.as_deref()
+                && let Some((account, _, session)) = session_parts(arn)
+            {
+                sessions.entry((account, session)).or_default().push((arn, key));
+            }
+        }
+        Index { by_caller, sessions }
+    }
+
+    /// The calls made with the credentials of `l`, in time order.
+    fn made_with(&self, l: &Link) -> Vec<usize> {
+        let mut out: Vec<usize> = l
             .keys
             .iter()
-            .filter(|(_, u)| {
-                u.identity
-                    .arn
-                    .as_deref()
-                    .is_some_and(|a| identity_center_session(issue, a) || issue.assumed_arn.as_deref() == Some(a))
-            })
+            .filter_map(|k| self.by_caller.get(k))
+            .chain(l.principal.iter().filter_map(|a| self.by_caller.get(&format!("arn:{a}"))))
+            .flatten()
+            .copied()
             .collect();
-        found.sort_by(|a, b| (a.1.first_use, a.0).cmp(&(b.1.first_use, b.0)));
-        keys.extend(found.into_iter().map(|(k, _)| k.clone()));
+        out.sort_unstable();
+        out.dedup();
+        out
     }
-    let seen = keys.iter().find_map(|k| f.keys.get(k)).map(|u| &u.identity);
-    Link {
-        access_key_id: keys.first().cloned(),
-        principal: issue.assumed_arn.clone().or_else(|| seen.and_then(|i| i.arn.clone())),
-        principal_id: issue.assumed_id.clone().or_else(|| seen.and_then(|i| i.principal_id.clone())),
-        account: seen.and_then(|i| i.account.clone()).or_else(|| {
-            issue.assumed_arn.as_deref().and_then(|a| a.split(':').nth(4)).map(str::to_string)
-        }),
-        kind: seen.and_then(|i| i.kind.clone()),
-        keys,
-        ..Link::default()
+
+    /// The credentials an issuing call gave: its key, and the keys its session used.
+    fn issued_link(&self, f: &Facts<'_>, issue: &Issue) -> Link {
+        let mut keys: Vec<String> = issue.key.iter().cloned().collect();
+        if issue.key.is_none() {
+            // No key logged (Identity Center): the sessions it named, by their ARN.
+            let (account, user) = match issue.assumed_arn.as_deref().and_then(session_parts) {
+                Some((account, _, session)) => (account, session),
+                None => (
+                    issue.sso_account.as_deref().unwrap_or_default(),
+                    issue.caller.user_name.as_deref().unwrap_or_default(),
+                ),
+            };
+            let mut found: Vec<(&str, &Used)> = self
+                .sessions
+                .get(&(account, user))
+                .into_iter()
+                .flatten()
+                .filter(|(arn, _)| {
+                    identity_center_session(issue, arn) || issue.assumed_arn.as_deref() == Some(*arn)
+                })
+                .filter_map(|(_, k)| f.keys.get(*k).map(|u| (*k, u)))
+                .collect();
+            found.sort_by(|a, b| (a.1.first_use, a.0).cmp(&(b.1.first_use, b.0)));
+            keys.extend(found.into_iter().map(|(k, _)| k.to_string()));
+        }
+        let seen = keys.iter().find_map(|k| f.keys.get(k)).map(|u| &u.identity);
+        Link {
+            access_key_id: keys.first().cloned(),
+            principal: issue.assumed_arn.clone().or_else(|| seen.and_then(|i| i.arn.clone())),
+            principal_id: issue.assumed_id.clone().or_else(|| seen.and_then(|i| i.principal_id.clone())),
+            account: seen.and_then(|i| i.account.clone()).or_else(|| {
+                issue.assumed_arn.as_deref().and_then(|a| a.split(':').nth(4)).map(str::to_string)
+            }),
+            kind: seen.and_then(|i| i.kind.clone()),
+            keys,
+            ..Link::default()
+        }
     }
 }
 
-/// Whether `issue` was made with the credentials of `l`.
-fn made_with(issue: &Issue, l: &Link) -> bool {
-    match &issue.caller.access_key_id {
-        Some(k) => l.keys.iter().any(|x| x == k),
-        None => issue.caller.arn.is_some() && issue.caller.arn == l.principal,
-    }
-}
-
-fn roots(f: &Facts<'_>, target: &Target) -> (Vec<Node>, Vec<usize>) {
+fn roots(f: &Facts<'_>, ix: &Index<'_>, target: &Target) -> (Vec<Node>, Vec<usize>) {
     let mut nodes = Vec::new();
     let mut issued = Vec::new();
     match target {
@@ -99,7 +148,7 @@ fn roots(f: &Facts<'_>, target: &Target) -> (Vec<Node>, Vec<usize>) {
                 if federated
                     && (issue.subject.as_deref() == Some(name) || issue.caller.user_name.as_deref() == Some(name))
                 {
-                    nodes.push(Node { link: issued_link(f, issue), issued_by: Some(i), depth: 0, children: vec![] });
+                    nodes.push(Node { link: ix.issued_link(f, issue), issued_by: Some(i), depth: 0, children: vec![] });
                     issued.push(i);
                 }
             }
@@ -110,15 +159,17 @@ fn roots(f: &Facts<'_>, target: &Target) -> (Vec<Node>, Vec<usize>) {
 }
 
 pub fn document(f: &Facts<'_>, target: &Target, who: &str, mut notes: Vec<String>) -> Document {
-    let (mut nodes, issued) = roots(f, target);
+    let ix = Index::new(f);
+    let (mut nodes, issued) = roots(f, &ix, target);
     let root_count = nodes.len();
     let mut used: HashSet<usize> = issued.into_iter().collect();
     let mut at = 0;
     let mut cut = false;
     while at < nodes.len() {
         if nodes[at].depth < MAX_DEPTH {
-            for (i, issue) in f.issues.iter().enumerate() {
-                if issue.name() == "CreateAccessKey" || used.contains(&i) || !made_with(issue, &nodes[at].link) {
+            for i in ix.made_with(&nodes[at].link) {
+                let issue = &f.issues[i];
+                if used.contains(&i) {
                     continue;
                 }
                 if nodes.len() >= MAX_NODES {
@@ -128,7 +179,7 @@ pub fn document(f: &Facts<'_>, target: &Target, who: &str, mut notes: Vec<String
                 used.insert(i);
                 let child = nodes.len();
                 let depth = nodes[at].depth + 1;
-                nodes.push(Node { link: issued_link(f, issue), issued_by: Some(i), depth, children: vec![] });
+                nodes.push(Node { link: ix.issued_link(f, issue), issued_by: Some(i), depth, children: vec![] });
                 nodes[at].children.push(child);
             }
         } else {
