@@ -452,3 +452,42 @@ fn one_thread_or_many_give_the_same_bytes() {
         }
     }
 }
+
+/// Hostile logs: calls that issue each other's keys in a loop, and a chain longer than any AWS
+/// allows, end with "not found"; nothing recurses or runs away.
+#[test]
+fn loops_and_long_chains_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = "2024-10-01T10:00:00Z";
+    let issue = |by: &str, gives: &str, n: usize| {
+        event(
+            t,
+            "AssumeRole",
+            serde_json::json!({
+                "eventID": format!("loop-{n}"), "requestID": format!("loop-req-{n}"),
+                "userIdentity": {"type": "AssumedRole", "arn": format!("arn:aws:sts::111111111111:assumed-role/R/{by}"), "accessKeyId": by},
+                "responseElements": {"credentials": {"accessKeyId": gives}},
+            }),
+        )
+    };
+    let key = |i: usize| format!("ASIALOOP{i:011}");
+    let mut events = vec![issue(&key(1), &key(0), 0), issue(&key(0), &key(1), 1)];
+    for i in 100..160 {
+        events.push(issue(&key(i + 1), &key(i), i));
+    }
+    write(dir.path(), "loop.json", &records(&events));
+    let src = dir.path().to_str().unwrap();
+    for (who, most) in [(key(0), 3), (key(100), 32)] {
+        let r = run(&["trace", "-s", src, "-o", "json", &who]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["origin"]["kind"], "not_found", "{who}");
+        assert!(
+            v["chain"].as_array().unwrap().len() <= most,
+            "{who}: {}",
+            v["chain"]
+        );
+    }
+    let r = run(&["trace", "-s", src, "-o", "json", "--tree", &key(160)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
