@@ -38,6 +38,8 @@ def commands(ctq, corpus, info, peers):
         ("ctq errors --where eventSource=s3", [ctq, "errors", "--top", "10", "--where", "eventSource=s3.amazonaws.com", *src], True),
         ("ctq events --match AKIAIOSFODNN7EXAMPLE", [ctq, "events", "--match", "AKIAIOSFODNN7EXAMPLE", *src], True),
         ("ctq errors --where requestParameters.bucketName", [ctq, "errors", "--top", "10", "--where", "requestParameters.bucketName=prod-data", *src], True),
+        ("ctq trace AKIAIOSFODNN7EXAMPLE", [ctq, "trace", "AKIAIOSFODNN7EXAMPLE", *src], True),
+        ("ctq profile alice", [ctq, "profile", "alice", *src], True),
         ("ctq errors --threads 1", [ctq, "errors", "--top", "10", "--threads", "1", *src], True),
         ("ctq errors --date (1 day)", [ctq, "errors", "--top", "10", "--source", corpus, "--date", mid_day, "-o", "json"], False),
     ]
