@@ -165,9 +165,12 @@ pub struct Grep {
     pub text: String,
     re: Regex,
     /// For a text of ASCII only: a search that ignores ASCII case, vectorised (several times
-    /// the regex's speed). The only non-ASCII letters that fold to ASCII ones are the Kelvin sign
-    /// (k) and the long s (s): `foldable` says the text has a k or an s, and then a text holding
-    /// their first bytes is asked of the regex too.
+    /// the regex's speed), for the text's last (up to) eight bytes, each find then checked
+    /// against the whole text. The tail, not the head: a key's `AKIA` or an ARN's `arn:aws:` is in
+    /// every event, and a search whose first bytes match everywhere is slow. The only non-ASCII
+    /// letters that fold to ASCII ones are the Kelvin sign (k) and the long s (s): `foldable`
+    /// says the text has a k or an s, and then a text holding their first bytes is asked of the
+    /// regex too.
     ascii: Option<aho_corasick::AhoCorasick>,
     foldable: bool,
 }
@@ -176,10 +179,14 @@ impl Grep {
     pub fn is_match(&self, raw: &str) -> bool {
         match &self.ascii {
             Some(ac) => {
-                ac.is_match(raw)
-                    || (self.foldable
-                        && memchr::memchr2(0xE2, 0xC5, raw.as_bytes()).is_some()
-                        && self.re.is_match(raw))
+                let (hay, want) = (raw.as_bytes(), self.text.as_bytes());
+                ac.find_overlapping_iter(raw).any(|m| {
+                    m.end()
+                        .checked_sub(want.len())
+                        .is_some_and(|start| hay[start..m.end()].eq_ignore_ascii_case(want))
+                }) || (self.foldable
+                    && memchr::memchr2(0xE2, 0xC5, raw.as_bytes()).is_some()
+                    && self.re.is_match(raw))
             }
             None => self.re.is_match(raw),
         }
@@ -196,12 +203,13 @@ pub fn parse_match(text: &str) -> Result<Grep, String> {
         .size_limit(1 << 22)
         .build()
         .map_err(|e| format!("'{text}' cannot be searched for: {e}"))?;
+    let tail = &text[text.len().saturating_sub(8)..];
     let ascii = text
         .is_ascii()
         .then(|| {
             aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
-                .build([text])
+                .build([tail])
                 .ok()
         })
         .flatten();
@@ -524,6 +532,34 @@ mod tests {
             parse_match("akia")
                 .unwrap()
                 .is_match("{\"k\":\"A\u{212A}IA\"}")
+        );
+    }
+
+    #[test]
+    fn long_texts_are_found_by_their_tail_then_checked_whole() {
+        let needle = "AKIAIOSFODNN7EXAMPLE";
+        let g = parse_match(needle).unwrap();
+        let re = RegexBuilder::new(needle)
+            .case_insensitive(true)
+            .build()
+            .unwrap();
+        for hay in [
+            "xxAKIAIOSFODNN7EXAMPLEyy",
+            "akiaiosfodnn7example",
+            "AKIAOTHERKEY07EXAMPLE",
+            "7EXAMPLE7EXAMPLE",
+            "AKIAIOSFODNN7EXAMPL",
+            "AKIAIOSFODNN7EXAMPLE7EXAMPLE",
+            "A\u{212A}IAIOSFODNN7EXAMPLE",
+            "A\u{212A}IAIO\u{17F}FODNN7EXAMPLE",
+            "AKIA\u{e9}IOSFODNN7EXAMPLE",
+        ] {
+            assert_eq!(g.is_match(hay), re.is_match(hay), "{hay}");
+        }
+        assert!(g.is_match("xAKIAIOSFODNN7EXAMPLE"));
+        assert!(
+            parse_match("aaaaaaaaab").unwrap().is_match("aaaaaaaaaaab"),
+            "overlapping tails"
         );
     }
 

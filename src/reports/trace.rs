@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::def::{Context, Report, ReportDef};
+use super::group::Map;
 use crate::athena::results::ResultTable;
 use crate::athena::sql::Query;
 use crate::document::Document;
@@ -88,7 +89,8 @@ impl ReportDef for Args {
             lookback: self.lookback,
             window: cx.filter.window,
             issues: Vec::new(),
-            keys: HashMap::new(),
+            keys: Map::default(),
+            interned: read::Interned::default(),
             cut: 0,
             shared_cut: Arc::clone(&self.cut),
         }
@@ -115,7 +117,8 @@ pub struct Trace {
     /// calls only).
     window: Window,
     issues: Vec<Issue>,
-    keys: HashMap<String, Used>,
+    keys: Map<String, Used>,
+    interned: read::Interned,
     /// What did not fit the bounds.
     cut: u64,
     shared_cut: Arc<AtomicU64>,
@@ -147,11 +150,12 @@ impl Report for Trace {
                 self.cut += 1;
                 return;
             }
-            let used = Used {
-                identity: Identity::of(ev),
+            let mut used = Used {
+                identity: self.interned.identity(ev),
                 first_use: time,
                 ..Used::default()
             };
+            used.session_of(key, ev);
             self.keys.insert(key.to_string(), used);
         }
         let Some(used) = self.keys.get_mut(key) else {
@@ -162,20 +166,22 @@ impl Report for Trace {
         let u = &ev.user_identity;
         let lean = [&u.arn, &u.principal_id, &u.kind, &u.user_name].map(|f| f.as_deref());
         if read::rank(time, lean) < used.rank() {
-            used.identity = Identity::of(ev);
+            used.identity = self.interned.identity(ev);
             used.first_use = time;
+            used.session_of(key, ev);
         }
         if in_window {
             let error = u64::from(ev.error_code.is_some());
             used.events += 1;
             used.errors += error;
             let full = used.names.len() >= MAX_NAMES;
-            match used.names.get_mut(name) {
-                Some(n) => *n = (n.0 + 1, n.1 + error),
-                None if full => self.cut += 1,
-                None => {
-                    used.names.insert(name.to_string(), (1, error));
+            match used.names.iter_mut().find(|(n, _, _)| &**n == name) {
+                Some(n) => {
+                    n.1 += 1;
+                    n.2 += error;
                 }
+                None if full => self.cut += 1,
+                None => used.names.push((self.interned.name(name), 1, error)),
             }
         }
     }
@@ -194,17 +200,21 @@ impl Report for Trace {
                 if theirs.rank() < ours.rank() {
                     ours.identity = theirs.identity;
                     ours.first_use = theirs.first_use;
+                    ours.mfa = theirs.mfa;
+                    ours.principal_id = theirs.principal_id;
+                    ours.source_identity = theirs.source_identity;
                 }
                 ours.events += theirs.events;
                 ours.errors += theirs.errors;
-                for (name, (n, e)) in theirs.names {
+                for (name, n, e) in theirs.names {
                     let full = ours.names.len() >= MAX_NAMES;
-                    match ours.names.get_mut(&name) {
-                        Some(c) => *c = (c.0 + n, c.1 + e),
-                        None if full => self.cut += 1,
-                        None => {
-                            ours.names.insert(name, (n, e));
+                    match ours.names.iter_mut().find(|(x, _, _)| *x == name) {
+                        Some(c) => {
+                            c.1 += n;
+                            c.2 += e;
                         }
+                        None if full => self.cut += 1,
+                        None => ours.names.push((name, n, e)),
                     }
                 }
             } else if self.keys.len() < MAX_KEYS {

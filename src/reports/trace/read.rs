@@ -1,7 +1,8 @@
 //! What `trace` reads of an event beyond the lean fields: the identity that made a call
 //! (`Identity`), and what a call that issues credentials issued (`Issue`), from the event's text.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
@@ -51,7 +52,13 @@ fn own(s: Option<&str>) -> Option<String> {
 impl Identity {
     pub fn of(ev: &Event<'_>) -> Identity {
         let u = &ev.user_identity;
-        let at = |p: &[&str]| text_at(ev, p);
+        // The fields read from the text are read only for the kinds that have them: an IAM
+        // user's or a service's calls, most of a trail, need none.
+        let kind = u.kind.as_deref().unwrap_or_default();
+        let plain = matches!(kind, "IAMUser" | "Root" | "AWSService" | "AWSAccount");
+        let temporary = u.access_key_id.as_deref().is_some_and(|k| k.starts_with("ASIA"));
+        let at = |when: bool, p: &[&str]| if when { text_at(ev, p) } else { None };
+        let federated = matches!(kind, "SAMLUser" | "WebIdentityUser");
         Identity {
             kind: own(u.kind.as_deref()),
             arn: own(u.arn.as_deref()),
@@ -60,12 +67,12 @@ impl Identity {
             access_key_id: own(u.access_key_id.as_deref()),
             user_name: own(u.user_name.as_deref()),
             invoked_by: own(u.invoked_by.as_deref()),
-            role: at(&["userIdentity", "sessionContext", "sessionIssuer", "arn"]),
-            source_identity: at(&["userIdentity", "sessionContext", "sourceIdentity"]),
-            mfa: at(&["userIdentity", "sessionContext", "attributes", "mfaAuthenticated"]),
-            on_behalf_of: at(&["userIdentity", "onBehalfOf", "userId"]),
-            identity_store: at(&["userIdentity", "onBehalfOf", "identityStoreArn"]),
-            identity_provider: at(&["userIdentity", "identityProvider"]),
+            role: at(!plain, &["userIdentity", "sessionContext", "sessionIssuer", "arn"]),
+            source_identity: at(!plain, &["userIdentity", "sessionContext", "sourceIdentity"]),
+            mfa: at(temporary, &["userIdentity", "sessionContext", "attributes", "mfaAuthenticated"]),
+            on_behalf_of: at(!plain, &["userIdentity", "onBehalfOf", "userId"]),
+            identity_store: at(!plain, &["userIdentity", "onBehalfOf", "identityStoreArn"]),
+            identity_provider: at(federated, &["userIdentity", "identityProvider"]),
         }
     }
 
@@ -252,16 +259,98 @@ impl Target {
     }
 }
 
-/// What one access key did, and who used it.
+/// What one access key did, and who used it. A key is often used once or twice, and many keys
+/// share a principal: the identity and the event names are shared (`Interned`), so a key costs
+/// a few dozen bytes.
 #[derive(Debug, Clone, Default)]
 pub struct Used {
-    /// The identity of the first call seen with the key.
-    pub identity: Identity,
+    /// The identity of the first call seen with the key, without the key itself.
+    pub identity: Arc<Identity>,
     pub first_use: Option<Micros>,
     /// In the window: calls and errors, in all and by event name.
     pub events: u64,
     pub errors: u64,
-    pub names: BTreeMap<String, (u64, u64)>,
+    pub names: Vec<(Arc<str>, u64, u64)>,
+    /// What belongs to a session rather than to its principal, read for temporary keys:
+    /// `sessionContext.attributes.mfaAuthenticated` and `sessionContext.sourceIdentity`.
+    pub mfa: Option<Arc<str>>,
+    pub source_identity: Option<Arc<str>>,
+    /// `userIdentity.principalId`, kept apart: it is often one per session, the rest of the
+    /// identity one per principal.
+    pub principal_id: Option<Box<str>>,
+}
+
+impl Used {
+    /// The whole identity of the key's first use.
+    pub fn identity_of(&self, key: &str) -> Identity {
+        let mut i = (*self.identity).clone();
+        i.access_key_id = Some(key.to_string());
+        i.principal_id = self.principal_id.as_deref().map(str::to_string);
+        i.mfa = self.mfa.as_deref().map(str::to_string);
+        i.source_identity = self.source_identity.as_deref().map(str::to_string).or(i.source_identity);
+        i
+    }
+
+    /// Reads what belongs to the session of `key` from `ev`.
+    pub fn session_of(&mut self, key: &str, ev: &Event<'_>) {
+        let pid = ev.user_identity.principal_id.as_deref().filter(|s| !s.is_empty());
+        self.principal_id = pid.map(Box::from);
+        if key.starts_with("ASIA") {
+            let at = |p: &[&str]| text_at(ev, p).map(Arc::from);
+            self.mfa = at(&["userIdentity", "sessionContext", "attributes", "mfaAuthenticated"]);
+            self.source_identity = at(&["userIdentity", "sessionContext", "sourceIdentity"]);
+        }
+    }
+}
+
+/// The identities and event names one worker has seen, each kept once.
+#[derive(Debug, Clone, Default)]
+pub struct Interned {
+    /// By a hash of the lean fields; the raw ones (role, source identity…) are read once per
+    /// principal.
+    identities: HashMap<u64, Vec<Arc<Identity>>>,
+    names: HashSet<Arc<str>>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl Interned {
+    /// The identity of `ev`'s caller, without its key.
+    pub fn identity(&mut self, ev: &Event<'_>) -> Arc<Identity> {
+        let u = &ev.user_identity;
+        let lean = [&u.kind, &u.arn, &u.account_id, &u.user_name, &u.invoked_by];
+        let lean = lean.map(|f| f.as_deref().filter(|s| !s.is_empty()));
+        let hash = {
+            use std::hash::{BuildHasher, Hash, Hasher};
+            let mut h = self.hasher.build_hasher();
+            lean.hash(&mut h);
+            h.finish()
+        };
+        let same = |i: &Identity| {
+            [&i.kind, &i.arn, &i.account, &i.user_name, &i.invoked_by]
+                .map(|f| f.as_deref())
+                == lean
+        };
+        let list = self.identities.entry(hash).or_default();
+        if let Some(i) = list.iter().find(|i| same(i)) {
+            return Arc::clone(i);
+        }
+        let mut i = Identity::of(ev);
+        i.access_key_id = None;
+        i.mfa = None;
+        i.principal_id = None;
+        let i = Arc::new(i);
+        list.push(Arc::clone(&i));
+        i
+    }
+
+    pub fn name(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(name) {
+            return Arc::clone(n);
+        }
+        let n: Arc<str> = name.into();
+        self.names.insert(Arc::clone(&n));
+        n
+    }
 }
 
 /// The order in which the uses of one key are told apart: the earliest (an untimed one last),
@@ -275,7 +364,7 @@ impl Used {
         let i = &self.identity;
         rank(
             self.first_use,
-            [&i.arn, &i.principal_id, &i.kind, &i.user_name].map(|f| f.as_deref()),
+            [i.arn.as_deref(), self.principal_id.as_deref(), i.kind.as_deref(), i.user_name.as_deref()],
         )
     }
 }

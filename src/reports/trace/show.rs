@@ -41,10 +41,10 @@ fn activity(f: &Facts<'_>, links: &[Link]) -> Vec<(String, Option<String>, Strin
             let Some(used) = f.keys.get(k).filter(|_| done.insert(k.clone())) else {
                 continue;
             };
-            let mut names: Vec<(&String, &(u64, u64))> = used.names.iter().collect();
-            names.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
-            for (name, (n, e)) in names {
-                rows.push((k.clone(), used.identity.arn.clone(), name.clone(), *n, *e));
+            let mut names: Vec<&(std::sync::Arc<str>, u64, u64)> = used.names.iter().collect();
+            names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            for (name, n, e) in names {
+                rows.push((k.clone(), used.identity.arn.clone(), name.to_string(), *n, *e));
             }
         }
     }

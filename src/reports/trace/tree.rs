@@ -95,7 +95,8 @@ impl<'a> Index<'a> {
             found.sort_by(|a, b| (a.1.first_use, a.0).cmp(&(b.1.first_use, b.0)));
             keys.extend(found.into_iter().map(|(k, _)| k.to_string()));
         }
-        let seen = keys.iter().find_map(|k| f.keys.get(k)).map(|u| &u.identity);
+        let seen = keys.iter().find_map(|k| f.keys.get(k).map(|u| u.identity_of(k)));
+        let seen = seen.as_ref();
         Link {
             access_key_id: keys.first().cloned(),
             principal: issue.assumed_arn.clone().or_else(|| seen.and_then(|i| i.arn.clone())),
@@ -130,7 +131,7 @@ fn roots(f: &Facts<'_>, ix: &Index<'_>, target: &Target) -> (Vec<Node>, Vec<usiz
             if let Some((_, u)) = keys.first() {
                 let mut l = Link {
                     principal: u.identity.arn.clone(),
-                    principal_id: u.identity.principal_id.clone(),
+                    principal_id: u.principal_id.as_deref().map(str::to_string),
                     account: u.identity.account.clone(),
                     kind: u.identity.kind.clone(),
                     ..Link::default()

@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value, json};
 
 use super::read::{Identity, Issue, Target, Used, object};
+use crate::reports::group::Map;
 
 /// A chain is at most this long: role chaining is capped by AWS far below it, and a loop in
 /// hostile logs ends here.
@@ -27,14 +28,14 @@ const MAX_LINKS: usize = 32;
 /// The issuing calls and the keys, indexed.
 pub struct Facts<'a> {
     pub issues: &'a [Issue],
-    pub keys: &'a HashMap<String, Used>,
+    pub keys: &'a Map<String, Used>,
     by_key: HashMap<&'a str, Vec<usize>>,
     by_id: HashMap<&'a str, Vec<usize>>,
     by_arn: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> Facts<'a> {
-    pub fn new(issues: &'a [Issue], keys: &'a HashMap<String, Used>) -> Facts<'a> {
+    pub fn new(issues: &'a [Issue], keys: &'a Map<String, Used>) -> Facts<'a> {
         let mut f = Facts {
             issues,
             keys,
@@ -65,9 +66,8 @@ impl<'a> Facts<'a> {
             .keys
             .iter()
             .filter(|(_, u)| {
-                let i = &u.identity;
-                (arn.is_some() && i.arn.as_deref() == arn)
-                    || (id.is_some() && i.principal_id.as_deref() == id)
+                (arn.is_some() && u.identity.arn.as_deref() == arn)
+                    || (id.is_some() && u.principal_id.as_deref() == id)
             })
             .map(|(k, u)| (k.as_str(), u))
             .collect();
@@ -204,7 +204,7 @@ impl Link {
         match target {
             Target::Key(k) => match f.keys.get(k) {
                 Some(used) => {
-                    let mut l = Link::from_identity(f, &used.identity);
+                    let mut l = Link::from_identity(f, &used.identity_of(k));
                     l.access_key_id = Some(k.clone());
                     l.keys = vec![k.clone()];
                     l
@@ -230,9 +230,9 @@ impl Link {
                 } else {
                     f.keys_of(None, Some(arn))
                 };
-                let seen = keys.first().and_then(|k| f.keys.get(*k)).map(|u| &u.identity);
+                let seen = keys.first().and_then(|k| f.keys.get(*k).map(|u| u.identity_of(k)));
                 let mut l = match seen {
-                    Some(i) => Link::from_identity(f, i),
+                    Some(i) => Link::from_identity(f, &i),
                     None => Link::default(),
                 };
                 if by_arn {
@@ -413,7 +413,7 @@ pub fn chain(f: &Facts<'_>, target: &Target) -> (Vec<Link>, Origin) {
     let mut link = Link::start(f, target);
     let mut visited = HashSet::new();
     let ident_of = |l: &Link| {
-        l.keys.iter().find_map(|k| f.keys.get(k)).map(|u| u.identity.clone())
+        l.keys.iter().find_map(|k| f.keys.get(k).map(|u| u.identity_of(k)))
     };
     let not_found = |l: &Link| Origin {
         kind: "not_found",
