@@ -258,7 +258,7 @@ struct Pending<'f, R> {
 impl<R: Report> stream::Sink for Pending<'_, R> {
     fn event(&mut self, ev: &Event<'_>) {
         self.value.1.events += 1;
-        observe(ev, self.filter, &mut self.value.0, &mut self.value.1);
+        observe(ev, self.filter, &mut self.value.0, &mut self.value.1, false);
     }
     fn restart_document(&mut self) {
         self.value = (self.proto.clone(), ScanStats::default());
@@ -378,12 +378,16 @@ fn read_whole<R: Report>(
     stats: &mut ScanStats,
     keep_raw: bool,
 ) -> Result<Read, String> {
+    // `--match` of a text the whole input does not hold: no event of it can pass, and its events
+    // need not keep their text for it.
+    let none = filter.none_can_match(text);
+    let keep_raw = keep_raw && (!none || acc.wants_raw());
     let mut events: Vec<Event<'_>> = Vec::new();
     let parsed = parse_events(text, &mut events, keep_raw)?;
     stats.json_bytes += text.len() as u64;
     stats.events += events.len() as u64;
     for ev in &events {
-        observe(ev, filter, acc, stats);
+        observe(ev, filter, acc, stats, none);
     }
     Ok(Read {
         values: parsed.values,
@@ -391,8 +395,15 @@ fn read_whole<R: Report>(
     })
 }
 
-/// Apply the window, account and region filters to one event and give it to the report.
-fn observe<R: Report>(ev: &Event<'_>, filter: &Filter, acc: &mut R, stats: &mut ScanStats) {
+/// Apply the window, account and region filters to one event and give it to the report;
+/// `rejected`: the filters are known to refuse it.
+fn observe<R: Report>(
+    ev: &Event<'_>,
+    filter: &Filter,
+    acc: &mut R,
+    stats: &mut ScanStats,
+    rejected: bool,
+) {
     let time = ev.event_time.as_deref().and_then(parse_event_time);
     if !filter.window.is_unbounded() {
         match time {
@@ -407,7 +418,7 @@ fn observe<R: Report>(ev: &Event<'_>, filter: &Filter, acc: &mut R, stats: &mut 
             }
         }
     }
-    if !filter.accepts(ev) {
+    if rejected || !filter.accepts(ev) {
         stats.events_out_of_scope += 1;
         return;
     }

@@ -177,18 +177,24 @@ pub struct Grep {
 
 impl Grep {
     pub fn is_match(&self, raw: &str) -> bool {
+        self.is_match_bytes(raw.as_bytes())
+    }
+
+    /// `is_match` over bytes, which need not be checked as UTF-8 first when the text is ASCII;
+    /// bytes that are not UTF-8 where the regex must look are taken to match (the caller only
+    /// skips what cannot).
+    pub fn is_match_bytes(&self, hay: &[u8]) -> bool {
+        let regex = || simdutf8::basic::from_utf8(hay).map_or(true, |t| self.re.is_match(t));
         match &self.ascii {
             Some(ac) => {
-                let (hay, want) = (raw.as_bytes(), self.text.as_bytes());
-                ac.find_overlapping_iter(raw).any(|m| {
+                let want = self.text.as_bytes();
+                ac.find_overlapping_iter(hay).any(|m| {
                     m.end()
                         .checked_sub(want.len())
                         .is_some_and(|start| hay[start..m.end()].eq_ignore_ascii_case(want))
-                }) || (self.foldable
-                    && memchr::memchr2(0xE2, 0xC5, raw.as_bytes()).is_some()
-                    && self.re.is_match(raw))
+                }) || (self.foldable && memchr::memchr2(0xE2, 0xC5, hay).is_some() && regex())
             }
-            None => self.re.is_match(raw),
+            None => regex(),
         }
     }
 }

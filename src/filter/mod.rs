@@ -29,6 +29,16 @@ impl Filter {
             && (self.fields.is_empty() || self.fields.accepts(ev))
     }
 
+    /// Whether `--match` is given and the decoded input `text` holds none of its texts, so that
+    /// none of its events can pass. Only when every event's text is a part of the input's: not
+    /// for `lookup-events` output, whose events are JSON strings (`CloudTrailEvent`) decoded.
+    pub fn none_can_match(&self, text: &[u8]) -> bool {
+        let m = &self.fields.matches;
+        !m.is_empty()
+            && memchr::memmem::find(text, b"CloudTrailEvent").is_none()
+            && !m.iter().any(|g| g.is_match_bytes(text))
+    }
+
     /// Whether events must carry their own JSON text for these filters (`Event::raw`).
     pub fn needs_raw(&self) -> bool {
         !self.fields.is_empty()

@@ -460,3 +460,37 @@ fn athena_runs_the_same_filters_as_the_local_engine() {
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     }
 }
+
+/// `--match` reads each event's text as it is: for `lookup-events` output that is the decoded
+/// `CloudTrailEvent` string, whose quotes the file holds escaped; an input that holds none of the
+/// text anywhere has no event that matches.
+#[test]
+fn match_reads_each_events_own_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = event("2024-09-05T10:00:00Z", "GetObject", json!({}));
+    let lookup = json!({"Events": [{"EventId": "x", "CloudTrailEvent": inner.to_string()}]});
+    write(dir.path(), "lookup.json", lookup.to_string().as_bytes());
+    write(
+        dir.path(),
+        "trail.json",
+        &records(&[event("2024-09-05T11:00:00Z", "GetObject", json!({}))]),
+    );
+    let src = dir.path().to_str().unwrap();
+    let count = |text: &str| {
+        let r = run(&["events", "-s", src, "--match", text, "-o", "json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str::<serde_json::Value>(&r.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(count("\"eventName\":\"GetObject\""), 2);
+    assert_eq!(count("\"EVENTNAME\":\"getobject\""), 2);
+    assert_eq!(
+        count("\\\"eventName\\\""),
+        0,
+        "the escaped form is the file's, not the event's"
+    );
+    assert_eq!(count("nowhere-at-all"), 0);
+}

@@ -319,12 +319,7 @@ impl Interned {
         let u = &ev.user_identity;
         let lean = [&u.kind, &u.arn, &u.account_id, &u.user_name, &u.invoked_by];
         let lean = lean.map(|f| f.as_deref().filter(|s| !s.is_empty()));
-        let hash = {
-            use std::hash::{BuildHasher, Hash, Hasher};
-            let mut h = self.hasher.build_hasher();
-            lean.hash(&mut h);
-            h.finish()
-        };
+        let hash = std::hash::BuildHasher::hash_one(&self.hasher, lean);
         let same = |i: &Identity| {
             [&i.kind, &i.arn, &i.account, &i.user_name, &i.invoked_by]
                 .map(|f| f.as_deref())
