@@ -3,6 +3,7 @@
 //! --user` …) live with their report.
 
 pub mod field;
+pub mod grep;
 
 use crate::event::Event;
 use crate::time::Window;
