@@ -54,10 +54,11 @@ pub fn parse_match(text: &str) -> Result<Grep, String> {
         .size_limit(1 << 22)
         .build()
         .map_err(|e| format!("'{text}' cannot be searched for: {e}"))?;
-    let tail = &text[text.len().saturating_sub(8)..];
+    // Only an ASCII text is cut at a byte offset: every byte of it is a character.
     let ascii = text
         .is_ascii()
         .then(|| {
+            let tail = &text.as_bytes()[text.len().saturating_sub(8)..];
             aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .build([tail])
@@ -135,6 +136,17 @@ mod tests {
             assert_eq!(g.is_match(hay), re.is_match(hay), "{hay}");
         }
         assert!(g.is_match("xAKIAIOSFODNN7EXAMPLE"));
+        // Texts that are not ASCII, of every length (none is cut inside a character).
+        for n in 0..12 {
+            let needle = format!("{}a{}", "é".repeat(n), "ß".repeat(n % 3));
+            let g = parse_match(&needle).unwrap();
+            let hay = format!("x{}y", needle.to_uppercase());
+            let re = RegexBuilder::new(&regex::escape(&needle))
+                .case_insensitive(true)
+                .build()
+                .unwrap();
+            assert_eq!(g.is_match(&hay), re.is_match(&hay), "{needle}");
+        }
         assert!(
             parse_match("aaaaaaaaab").unwrap().is_match("aaaaaaaaaaab"),
             "overlapping tails"
