@@ -32,12 +32,9 @@ pub fn conditions(f: &Fields) -> Result<Vec<String>, String> {
             format!("({})", parts.join(" OR "))
         });
     }
-    for (path, value) in &f.nots {
+    for (path, op) in &f.nots {
         let v = values(path, &mut names)?;
-        out.push(format!(
-            "NOT {}",
-            v.has(&|t| format!("{t} = {}", lit(value)), &mut names)
-        ));
+        out.push(test(&v, op, &mut names));
     }
     if !f.resources.is_empty() {
         let parts: Vec<String> = f

@@ -6,6 +6,8 @@
 //! here relies on that for safety: odd text gives up (`Bail`). `sigma::text` follows a rule's
 //! field through these spans as rsigma does, `filter::field` a `--where` path.
 
+use std::borrow::Cow;
+
 use super::json::MAX_DEPTH;
 use super::{Event, Member};
 
@@ -35,6 +37,19 @@ pub fn string_end(s: &[u8], i: usize) -> R<(usize, bool)> {
         escaped = true;
         j += 2;
     }
+}
+
+/// The string opening at `raw[at]`, decoded (borrowed when it holds no escape), and where it
+/// ends.
+pub fn string(raw: &str, at: usize) -> R<(Cow<'_, str>, usize)> {
+    let (end, escaped) = string_end(raw.as_bytes(), at)?;
+    Ok(if escaped {
+        let text = raw.get(at..end).ok_or(Bail)?;
+        let owned: String = serde_json::from_str(text).map_err(|_| Bail)?;
+        (Cow::Owned(owned), end)
+    } else {
+        (Cow::Borrowed(raw.get(at + 1..end - 1).ok_or(Bail)?), end)
+    })
 }
 
 /// The first `"` or `\` at or after `s[j]`, eight bytes at a time: strings are short (a call to

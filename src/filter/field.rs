@@ -74,8 +74,8 @@ impl Leaf<'_> {
 pub struct Fields {
     /// The tests other than `!=`, by path: an event passes a group when one of its tests holds.
     pub groups: Vec<(Path, Vec<Op>)>,
-    /// The `!=` tests: each must hold.
-    pub nots: Vec<(Path, String)>,
+    /// The `!=` tests (`Op::Ne`): each must hold.
+    pub nots: Vec<(Path, Op)>,
     /// `--match`.
     pub matches: Vec<Grep>,
     /// `--resource`.
@@ -176,7 +176,7 @@ impl Fields {
         };
         for w in wheres {
             match w.op {
-                Op::Ne(v) => f.nots.push((w.path, v)),
+                Op::Ne(_) => f.nots.push((w.path, w.op)),
                 op => match f.groups.iter_mut().find(|(p, _)| p.text == w.path.text) {
                     Some((_, ops)) => ops.push(op),
                     None => f.groups.push((w.path, vec![op])),
@@ -198,11 +198,11 @@ impl Fields {
         let raw = ev.raw.as_deref().unwrap_or("");
         self.groups.iter().all(|(path, ops)| {
             with_values(ev, raw, path, |vals| ops.iter().any(|op| holds(op, vals)))
-        }) && self.nots.iter().all(|(path, v)| {
-            with_values(ev, raw, path, |vals| {
-                !vals.iter().any(|x| x.text() == Some(v))
-            })
-        }) && (self.resources.is_empty() || names_resource(ev, raw, &self.resources))
+        }) && self
+            .nots
+            .iter()
+            .all(|(path, op)| with_values(ev, raw, path, |vals| holds(op, vals)))
+            && (self.resources.is_empty() || names_resource(ev, raw, &self.resources))
             && (self.matches.is_empty() || self.matches.iter().any(|g| g.is_match(raw)))
     }
 }
@@ -265,19 +265,9 @@ pub fn values<'r, K: AsRef<str>>(
     let Some((first, rest)) = keys.split_first() else {
         return Ok(());
     };
-    let first = first.as_ref();
-    let top = match members {
-        Some(members) => members
-            .iter()
-            .rev()
-            .find(|((ka, kb), _)| {
-                let k = s.get(*ka as usize..*kb as usize).unwrap_or_default();
-                key_is(k, k.contains(&b'\\'), first)
-            })
-            .map(|(_, (va, _))| *va as usize),
-        None => last_in(s, path::ws(s, 0), first)?,
-    };
-    let mut at: Vec<usize> = top.into_iter().collect();
+    let mut at: Vec<usize> = top_member(s, members, first.as_ref())?
+        .into_iter()
+        .collect();
     let mut next = Vec::new();
     for key in rest {
         next.clear();
@@ -318,26 +308,12 @@ pub fn values<'r, K: AsRef<str>>(
 fn leaf(raw: &str, at: usize) -> R<Option<Leaf<'_>>> {
     let s = raw.as_bytes();
     Ok(match s.get(at).ok_or(Bail)? {
-        b'"' => Some(Leaf::Text(string_at(raw, at)?.0)),
+        b'"' => Some(Leaf::Text(path::string(raw, at)?.0)),
         b'n' => None,
         b'{' | b'[' => Some(Leaf::Compound),
         _ => Some(Leaf::Text(Cow::Borrowed(
             raw.get(at..path::value_end(s, at)?).ok_or(Bail)?,
         ))),
-    })
-}
-
-/// The string opening at `raw[at]`, decoded, and where it ends.
-fn string_at(raw: &str, at: usize) -> R<(Cow<'_, str>, usize)> {
-    let (end, escaped) = path::string_end(raw.as_bytes(), at)?;
-    Ok(if escaped {
-        let text = raw.get(at..end).ok_or(Bail)?;
-        (
-            Cow::Owned(serde_json::from_str(text).map_err(|_| Bail)?),
-            end,
-        )
-    } else {
-        (Cow::Borrowed(raw.get(at + 1..end - 1).ok_or(Bail)?), end)
     })
 }
 
@@ -357,9 +333,8 @@ pub fn text_at(ev: &Event<'_>, path: &[&str]) -> Option<String> {
 /// anywhere in `requestParameters` is one of them.
 fn names_resource(ev: &Event<'_>, raw: &str, wanted: &[String]) -> bool {
     let mut arns = Vec::new();
-    let keys = ["resources".to_string(), "ARN".to_string()];
     let members = ev.layout.members.as_deref();
-    let _ = values(raw, members, &keys, &mut arns);
+    let _ = values(raw, members, &["resources", "ARN"], &mut arns);
     if arns
         .iter()
         .filter_map(Leaf::text)
@@ -367,27 +342,25 @@ fn names_resource(ev: &Event<'_>, raw: &str, wanted: &[String]) -> bool {
     {
         return true;
     }
-    let Some(start) = request_parameters_start(raw, members) else {
+    let Ok(Some(start)) = top_member(raw.as_bytes(), members, "requestParameters") else {
         return false;
     };
     string_values(raw, start, |v| wanted.iter().any(|w| w == v)).unwrap_or(false)
 }
 
-/// Where the (last) `requestParameters` value of the event starts.
-fn request_parameters_start(raw: &str, members: Option<&[crate::event::Member]>) -> Option<usize> {
-    let s = raw.as_bytes();
+/// Where the value of the (last) top-level member `key` of the event `s` starts: from the
+/// members the skim noted, else read from the text.
+fn top_member(s: &[u8], members: Option<&[crate::event::Member]>, key: &str) -> R<Option<usize>> {
     match members {
-        Some(m) => m
+        Some(members) => Ok(members
             .iter()
             .rev()
             .find(|((ka, kb), _)| {
                 let k = s.get(*ka as usize..*kb as usize).unwrap_or_default();
-                key_is(k, k.contains(&b'\\'), "requestParameters")
+                key_is(k, k.contains(&b'\\'), key)
             })
-            .map(|(_, (va, _))| *va as usize),
-        None => last_in(s, path::ws(s, 0), "requestParameters")
-            .ok()
-            .flatten(),
+            .map(|(_, (va, _))| *va as usize)),
+        None => last_in(s, path::ws(s, 0), key),
     }
 }
 
@@ -399,7 +372,7 @@ fn string_values(raw: &str, start: usize, f: impl Fn(&str) -> bool) -> R<bool> {
     let mut i = start;
     while let Some(q) = memchr::memchr(b'"', s.get(i..end).ok_or(Bail)?) {
         let at = i + q;
-        let (text, after) = string_at(raw, at)?;
+        let (text, after) = path::string(raw, at)?;
         let next = path::ws(s, after);
         if s.get(next) != Some(&b':') && f(&text) {
             return Ok(true);

@@ -13,14 +13,11 @@
 //! The text was read as JSON before (the skim, or the general parsers), so it is valid; nothing
 //! here relies on that for safety. Nothing recurses: values are skipped with a depth counter held
 //! to `MAX_DEPTH`, and a path is followed with an explicit stack.
-
-use std::borrow::Cow;
-
 use rsigma_eval::EventValue;
 
 pub use crate::event::Member;
 pub use crate::event::path::{Bail, R, is_lean, lean, members};
-use crate::event::path::{each_member, string_end, value_end, ws};
+use crate::event::path::{each_member, string, value_end, ws};
 
 /// The value of `path` in the event `raw`, whose top-level members are `members`, as rsigma's
 /// JSON event finds it: a top-level key spelled like the whole path first (none is when `plain`:
@@ -127,17 +124,7 @@ fn leaf(raw: &str, at: usize) -> R<EventValue<'_>> {
     let s = raw.as_bytes();
     let word = |w: &[u8]| s.get(at..at + w.len()) == Some(w);
     match s.get(at).ok_or(Bail)? {
-        b'"' => {
-            let (end, escaped) = string_end(s, at)?;
-            if escaped {
-                let text = raw.get(at..end).ok_or(Bail)?;
-                let owned: String = serde_json::from_str(text).map_err(|_| Bail)?;
-                Ok(EventValue::Str(Cow::Owned(owned)))
-            } else {
-                let text = raw.get(at + 1..end - 1).ok_or(Bail)?;
-                Ok(EventValue::Str(Cow::Borrowed(text)))
-            }
-        }
+        b'"' => Ok(EventValue::Str(string(raw, at)?.0)),
         b't' if word(b"true") => Ok(EventValue::Bool(true)),
         b'f' if word(b"false") => Ok(EventValue::Bool(false)),
         b'n' if word(b"null") => Ok(EventValue::Null),
