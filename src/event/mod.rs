@@ -107,6 +107,15 @@ pub struct UserIdentity<'a> {
     pub issuer_type: Option<Str<'a>>,
 }
 
+/// Whether `s` is written as an access key id: `AKIA` (long-term) or `ASIA` (temporary), then
+/// capital letters and digits, 16 to 128 characters in all (IAM's bounds).
+pub fn is_access_key_id(s: &str) -> bool {
+    (s.starts_with("AKIA") || s.starts_with("ASIA"))
+        && (16..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 impl<'a> Event<'a> {
     /// The principal as the reports define it: the first non-empty of `userIdentity.arn`,
     /// `invokedBy`, `principalId`, `accountId`, `type`, else `unknown`.

@@ -23,7 +23,7 @@ use super::summary::{plausible_times, timeline};
 use crate::athena::results::ResultTable;
 use crate::athena::sql::Query;
 use crate::document::{Column, Composite, Document, Part, Rows, Value};
-use crate::event::Event;
+use crate::event::{Event, is_access_key_id};
 use crate::net::IpNet;
 use crate::time::{HOUR, Micros, Window, arg::parse_span, format_time};
 
@@ -67,13 +67,7 @@ impl Who {
         match (&args.ip, &args.who) {
             (Some(net), _) => Who::Ip(*net),
             (None, Some(w)) if w.starts_with("arn:") => Who::Arn(w.clone()),
-            (None, Some(w))
-                if (w.starts_with("AKIA") || w.starts_with("ASIA"))
-                    && w.len() >= 16
-                    && w.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) =>
-            {
-                Who::Key(w.clone())
-            }
+            (None, Some(w)) if is_access_key_id(w) => Who::Key(w.clone()),
             (None, w) => Who::Name(w.clone().unwrap_or_default()),
         }
     }
@@ -109,7 +103,7 @@ pub fn is_denied(code: &str) -> bool {
     c.contains("accessdenied") || c.contains("unauthorized") || c.contains("notauthorized") || c.contains("forbidden")
 }
 
-/// The lists of the document: (JSON name, table title, key column, whether --top cuts it).
+/// The lists of the document, in order: (JSON name, table title, key column). `--top` cuts each.
 const LISTS: [(&str, &str, &str); 12] = [
     ("accounts", "accounts", "account"),
     ("regions", "regions", "region"),

@@ -4,9 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::event::Event;
+use crate::event::{Event, is_access_key_id};
 use crate::filter::field::text_at;
 use crate::time::{HOUR, Micros, SECOND, format_time};
 
@@ -204,17 +204,6 @@ impl Issue {
     }
 }
 
-/// An object of the non-null fields of `pairs`.
-pub fn object(pairs: Vec<(&str, Value)>) -> Value {
-    let mut m = Map::new();
-    for (k, v) in pairs {
-        if !v.is_null() {
-            m.insert(k.to_string(), v);
-        }
-    }
-    Value::Object(m)
-}
-
 /// What was asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -229,10 +218,7 @@ pub enum Target {
 impl Target {
     pub fn parse(who: &str, tree: bool) -> Result<Target, String> {
         let upper = |s: &str| s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if (who.starts_with("AKIA") || who.starts_with("ASIA"))
-            && (16..=128).contains(&who.len())
-            && upper(who)
-        {
+        if is_access_key_id(who) {
             return Ok(Target::Key(who.to_string()));
         }
         if who.starts_with("arn:")
@@ -281,6 +267,11 @@ pub struct Used {
 }
 
 impl Used {
+    /// Keys in the order of their first use (untimed first), then by key.
+    pub fn by_first_use<K: Ord>(keys: &mut [(K, &Used)]) {
+        keys.sort_by(|a, b| (a.1.first_use, &a.0).cmp(&(b.1.first_use, &b.0)));
+    }
+
     /// The whole identity of the key's first use.
     pub fn identity_of(&self, key: &str) -> Identity {
         let mut i = (*self.identity).clone();

@@ -92,7 +92,7 @@ impl<'a> Index<'a> {
                 })
                 .filter_map(|(_, k)| f.keys.get(*k).map(|u| (*k, u)))
                 .collect();
-            found.sort_by(|a, b| (a.1.first_use, a.0).cmp(&(b.1.first_use, b.0)));
+            Used::by_first_use(&mut found);
             keys.extend(found.into_iter().map(|(k, _)| k.to_string()));
         }
         let seen = keys.iter().find_map(|k| f.keys.get(k).map(|u| u.identity_of(k)));
@@ -127,7 +127,7 @@ fn roots(f: &Facts<'_>, ix: &Index<'_>, target: &Target) -> (Vec<Node>, Vec<usiz
                             || i.arn.as_deref().and_then(|a| a.rsplit('/').next()) == Some(name))
                 })
                 .collect();
-            keys.sort_by(|a, b| (a.1.first_use, a.0).cmp(&(b.1.first_use, b.0)));
+            Used::by_first_use(&mut keys);
             if let Some((_, u)) = keys.first() {
                 let mut l = Link {
                     principal: u.identity.arn.clone(),

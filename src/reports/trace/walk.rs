@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Value, json};
 
-use super::read::{Identity, Issue, Target, Used, object};
+use super::read::{Identity, Issue, Target, Used};
 use crate::reports::group::Map;
 
 /// A chain is at most this long: role chaining is capped by AWS far below it, and a loop in
@@ -71,7 +71,7 @@ impl<'a> Facts<'a> {
             })
             .map(|(k, u)| (k.as_str(), u))
             .collect();
-        keys.sort_by(|a, b| (a.1.first_use, a.0).cmp(&(b.1.first_use, b.0)));
+        Used::by_first_use(&mut keys);
         keys.into_iter().map(|(k, _)| k).collect()
     }
 
@@ -260,18 +260,15 @@ pub struct Origin {
 
 impl Origin {
     pub fn json(&self) -> Value {
-        let mut pairs = vec![
-            ("kind", json!(self.kind)),
-            ("name", json!(self.name)),
-            ("account", json!(self.account)),
-        ];
-        pairs.extend(self.details.iter().cloned());
-        let mut v = object(pairs);
-        // kind, name and account are always there, null or not.
-        for k in ["name", "account"] {
-            v.as_object_mut().map(|m| m.entry(k).or_insert(Value::Null));
+        // kind, name and account are always there, null or not; the details when they are known.
+        let mut m = serde_json::Map::new();
+        m.insert("kind".into(), json!(self.kind));
+        m.insert("name".into(), json!(self.name));
+        m.insert("account".into(), json!(self.account));
+        for (k, v) in self.details.iter().filter(|(_, v)| !v.is_null()) {
+            m.insert((*k).into(), v.clone());
         }
-        v
+        Value::Object(m)
     }
 
     pub fn line(&self) -> String {
@@ -375,13 +372,7 @@ fn origin_of_link(f: &Facts<'_>, l: &Link, ident: Option<&Identity>) -> Option<O
                 ],
             })
         }
-        Some("AWSService") => Some(Origin {
-            kind: "aws_service",
-            name: ident.invoked_by.clone(),
-            account,
-            details: vec![],
-        }),
-        _ if ident.invoked_by.is_some() => Some(Origin {
+        kind if kind == Some("AWSService") || ident.invoked_by.is_some() => Some(Origin {
             kind: "aws_service",
             name: ident.invoked_by.clone(),
             account,
