@@ -8,15 +8,7 @@ use crate::s3::{S3Server, fixture_bucket};
 use crate::util::*;
 
 fn golden(name: &str, sql: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("athena-{name}.sql"));
-    if std::env::var_os("CTQ_BLESS").is_some() {
-        std::fs::write(&path, sql).unwrap();
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (CTQ_BLESS=1 creates it)", path.display()));
-    assert_eq!(sql, want, "differs from {}", path.display());
+    pinned(&format!("athena-{name}.sql"), sql);
 }
 
 #[test]
@@ -256,6 +248,27 @@ impl AthenaServer {
         run_with(&mut c, None)
     }
 
+    /// How the local engine over `local_source` and this server disagree on `args`: an exit
+    /// code, or the output; None when they print the same bytes.
+    pub fn differs(&self, local_source: &str, args: &[&str]) -> Option<String> {
+        let mut local_args = vec!["-s", local_source];
+        local_args.extend(args);
+        let local = run(&local_args);
+        let athena = self.ctq(args);
+        if local.code != 0 || athena.code != 0 {
+            return Some(format!(
+                "{args:?}: exit {} locally, {} on Athena: {}{}",
+                local.code, athena.code, local.stderr, athena.stderr
+            ));
+        }
+        (local.stdout != athena.stdout).then(|| {
+            format!(
+                "{args:?}: the engines differ\n--- local\n{}\n--- athena\n{}",
+                local.stdout, athena.stdout
+            )
+        })
+    }
+
     /// The calls ctq made, as the server logged them.
     pub fn calls(&self) -> Vec<serde_json::Value> {
         let host = self.endpoint.trim_start_matches("http://");
@@ -335,22 +348,7 @@ fn both_engines_give_the_same_rows_on_the_fixtures() {
             .copied()
             .chain(["-o", format])
             .collect();
-        let mut local_args = vec!["-s", local_source];
-        local_args.extend(&args);
-        let local = run(&local_args);
-        let athena = server.ctq(&args);
-        if local.code != 0 || athena.code != 0 {
-            return Some(format!(
-                "{args:?}: exit {} locally, {} on Athena: {}{}",
-                local.code, athena.code, local.stderr, athena.stderr
-            ));
-        }
-        (local.stdout != athena.stdout).then(|| {
-            format!(
-                "{args:?}: the engines differ\n--- local\n{}\n--- athena\n{}",
-                local.stdout, athena.stdout
-            )
-        })
+        server.differs(local_source, &args)
     });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     // Not an empty comparison: the cases found events.

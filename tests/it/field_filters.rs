@@ -440,22 +440,9 @@ fn athena_runs_the_same_filters_as_the_local_engine() {
                 .chain(filter.iter())
                 .copied()
                 .collect();
-            let mut local_args = vec!["-s", local_source];
-            local_args.extend(&args);
-            let local = run(&local_args);
-            let athena = server.ctq(&args);
-            if local.code != 0 || athena.code != 0 {
-                return Some(format!(
-                    "[{label}] {args:?}: exit {} locally, {} on Athena: {}{}",
-                    local.code, athena.code, local.stderr, athena.stderr
-                ));
-            }
-            (local.stdout != athena.stdout).then(|| {
-                format!(
-                    "[{label}] {args:?}: the engines differ\n--- local\n{}\n--- athena\n{}",
-                    local.stdout, athena.stdout
-                )
-            })
+            server
+                .differs(local_source, &args)
+                .map(|why| format!("[{label}] {why}"))
         });
         assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     }

@@ -10,16 +10,7 @@ use crate::s3::{S3Server, fixture_bucket};
 use crate::util::*;
 
 fn golden(name: &str, got: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/profile")
-        .join(format!("{name}.json"));
-    if std::env::var_os("CTQ_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, got).unwrap();
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (CTQ_BLESS=1 creates it)", path.display()));
-    assert_eq!(got, want, "differs from {}", path.display());
+    pinned(&format!("profile/{name}.json"), got);
 }
 
 fn trace_corpus() -> PathBuf {

@@ -63,16 +63,7 @@ fn trace(source: &str, args: &[&str], format: &str) -> Run {
 }
 
 fn golden(name: &str, ext: &str, got: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/trace")
-        .join(format!("{name}.{ext}"));
-    if std::env::var_os("CTQ_BLESS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, got).unwrap();
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (CTQ_BLESS=1 creates it)", path.display()));
-    assert_eq!(got, want, "differs from {}", path.display());
+    pinned(&format!("trace/{name}.{ext}"), got);
 }
 
 #[test]
@@ -195,7 +186,7 @@ fn s3_and_stdin_give_the_same_answers() {
     let c = corpus();
     let server = S3Server::start();
     let bucket = server.bucket("trail");
-    copy_dir(&c, &bucket);
+    crate::s3::copy_tree(&c, &bucket);
     let mut stdin = Vec::new();
     for f in files(&c) {
         stdin.extend(std::fs::read(f).unwrap());
@@ -281,14 +272,6 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for f in files(from) {
-        let target = to.join(f.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(&f, &target).unwrap();
-    }
 }
 
 /// What `tests/reference/trace_reference.py` prints of a `ctq trace -o json` document.

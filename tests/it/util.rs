@@ -184,3 +184,18 @@ pub fn failures_in_parallel<T: Sync>(
     failures.sort();
     failures.into_iter().map(|(_, f)| f).collect()
 }
+
+/// `got` must equal the reviewed file `tests/golden/<rel>`; with CTQ_BLESS=1 it is written there
+/// first (after a deliberate change, to be reviewed in the diff).
+pub fn pinned(rel: &str, got: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(rel);
+    if std::env::var_os("CTQ_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (CTQ_BLESS=1 creates it)", path.display()));
+    assert_eq!(got, want, "differs from {}", path.display());
+}
