@@ -133,6 +133,26 @@ def parse_bound(text, opt):
     return dt
 
 
+def window(date, since, until):
+    """(since, until) from --date or --since/--until, each None when open."""
+    if date:
+        start = parse_bound(date, "--date")
+        return start, start + timedelta(days=1)
+    return (parse_bound(since, "--since") if since else None,
+            parse_bound(until, "--until") if until else None)
+
+
+def span(text):
+    """A span such as trace --lookback and profile --baseline take: 0, or N and s, m, h or d."""
+    if text == "0":
+        return timedelta(0)
+    m = re.fullmatch(r"(\d+)([smhd])", text)
+    if not m:
+        usage(f"not a span of time: {text!r}")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+    return timedelta(**{unit: int(m.group(1))})
+
+
 def event_instant(v):
     """Exact instant (with microseconds) for window comparisons."""
     dt = parse_time(v)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import ctq_reference as ref
 
-KEY = re.compile(r"A[KS]IA[A-Z0-9]{12,}")
+KEY = re.compile(r"A[KS]IA[A-Z0-9]{12,124}")
 
 
 def denied(code):
@@ -87,14 +87,8 @@ def main(argv):
         how = "access_key"
     else:
         how = "name"
-    if date:
-        since_t = ref.parse_bound(date, "--date")
-        until_t = since_t + timedelta(days=1)
-    else:
-        since_t = ref.parse_bound(since, "--since") if since else None
-        until_t = ref.parse_bound(until, "--until") if until else None
-    m = re.fullmatch(r"(\d+)([smhd])", baseline)
-    back = timedelta(0) if baseline == "0" else timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]: int(m.group(1))})
+    since_t, until_t = ref.window(date, since, until)
+    back = ref.span(baseline)
     windowed = since_t is not None or until_t is not None
 
     inside, before = [], []

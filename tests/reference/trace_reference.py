@@ -14,7 +14,6 @@ issuing event's eventID).
 import json
 import re
 import sys
-from datetime import timedelta
 
 import ctq_reference as ref
 import field_filters as ff
@@ -116,14 +115,8 @@ def main(argv):
             continue
         who = a
         i += 1
-    if date:
-        since_t = ref.parse_bound(date, "--date")
-        until_t = since_t + timedelta(days=1)
-    else:
-        since_t = ref.parse_bound(since, "--since") if since else None
-        until_t = ref.parse_bound(until, "--until") if until else None
-    m = re.fullmatch(r"(\d+)([smhd])", lookback)
-    back = timedelta(0) if lookback == "0" else timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[m.group(2)]: int(m.group(1))})
+    since_t, until_t = ref.window(date, since, until)
+    back = ref.span(lookback)
     read_since = since_t - back if since_t is not None else None
 
     issues, keys = [], {}
