@@ -477,3 +477,40 @@ fn summary_tables_cut_long_keys() {
     assert!(r.stdout.contains("arn:aws:iam::"), "{}", r.stdout);
     assert!(r.stdout.contains("…xxx"), "{}", r.stdout);
 }
+
+/// `trace` and `profile` show identities, user agents and event names from the log: in a table
+/// and in JSON, none of their control characters reaches the terminal.
+#[test]
+fn trace_and_profile_escape_what_the_log_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = format!("\u{1b}[31mred{CLEAR_AND_CLIPBOARD}");
+    let ident = json!({"type": "IAMUser", "userName": format!("eve{bad}"),
+        "arn": format!("arn:aws:iam::111111111111:user/eve{bad}"), "accessKeyId": "AKIAEVE0000000000001"});
+    let events = vec![
+        event(
+            "2024-09-05T10:00:00Z",
+            &format!("Get{bad}"),
+            json!({"userIdentity": ident, "userAgent": bad, "errorCode": format!("AccessDenied{bad}")}),
+        ),
+        event(
+            "2024-09-05T10:01:00Z",
+            "ConsoleLogin",
+            json!({"userIdentity": ident, "userAgent": bad, "responseElements": {"ConsoleLogin": bad}}),
+        ),
+    ];
+    write(dir.path(), "bad.json", &records(&events));
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        &["trace", "AKIAEVE0000000000001"][..],
+        &["trace", "--tree", "AKIAEVE0000000000001"],
+        &["profile", "AKIAEVE0000000000001"],
+        &["profile", "--ip", "0.0.0.0/0"],
+    ] {
+        for format in ["table", "json", "ndjson"] {
+            let r = run(&[args, &["-s", d, "-o", format]].concat());
+            assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+            assert_no_raw_controls(&format!("{args:?} -o {format}"), &r.stdout);
+            assert_no_raw_controls(&format!("{args:?} -o {format} (stderr)"), &r.stderr);
+        }
+    }
+}
