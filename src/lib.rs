@@ -25,6 +25,7 @@ pub mod scan;
 pub mod sigma;
 pub mod source;
 pub mod time;
+pub mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Engine};
@@ -42,7 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             return Ok(Outcome::default());
         }
         Command::Cache(what) => return cache::command(what, &cli.common.cache_folder()?),
-        Command::Report(_) | Command::Athena(_) => {}
+        Command::Report(_) | Command::Athena(_) | Command::Verify(_) => {}
     }
     let is_ddl = matches!(cli.command, Command::Athena(_));
     let reads_events = match &cli.command {
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Report(report) => report.run(OnEngine(&config)),
         Command::Athena(ddl) => ddl::run(ddl, &config),
+        Command::Verify(args) => verify::run(&args, &config),
         Command::Completions { .. } | Command::Man | Command::Cache(_) => Ok(Outcome::default()),
     }
 }

@@ -38,3 +38,4 @@ mod sources;
 mod time_input;
 mod trace;
 mod util;
+mod verify;

@@ -49,7 +49,7 @@ impl Bucket<'_> {
         impl Iterator<Item = Fetched> + Send + 'static,
     ) {
         let listing: Arc<Mutex<Listing>> = Arc::default();
-        let (objects_tx, mut objects) = tokio::sync::mpsc::channel::<ObjectRef>(QUEUED);
+        let (objects_tx, objects) = tokio::sync::mpsc::channel::<ObjectRef>(QUEUED);
         self.list_days(
             walk,
             filter,
@@ -61,6 +61,20 @@ impl Bucket<'_> {
                 objects: objects_tx,
             },
         );
+        (listing, self.download(objects, progress, fatal, max_json))
+    }
+
+    /// Download the objects that arrive on `objects` (from a listing, or a list of keys
+    /// `verify` wants), each through the session's gate and cache, as `read` does; bodies (or why
+    /// they could not be had) arrive on the returned iterator.
+    pub fn download(
+        &self,
+        objects: tokio::sync::mpsc::Receiver<ObjectRef>,
+        progress: Arc<Progress>,
+        fatal: Arc<Mutex<Option<String>>>,
+        max_json: u64,
+    ) -> impl Iterator<Item = Fetched> + Send + 'static {
+        let mut objects = objects;
         let gate = Arc::clone(&self.session.gate);
         let read_timeout = self.session.read_timeout;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(64);
@@ -251,7 +265,7 @@ impl Bucket<'_> {
                 });
             }
         });
-        (listing, std::iter::from_fn(move || rx.blocking_recv()))
+        std::iter::from_fn(move || rx.blocking_recv())
     }
 }
 

@@ -78,7 +78,7 @@ enum Node {
 
 /// What a listing task needs of a bucket, owned, so that it can run in the background.
 #[derive(Clone)]
-struct Lister {
+pub(super) struct Lister {
     client: Client,
     bucket: String,
     /// At most this many listings in flight.
@@ -88,10 +88,29 @@ struct Lister {
     /// for the window (`cache::SETTLED` after the end of its last delivery day).
     now: Micros,
     walk_complete_at: Micros,
+    /// The folders below an account that the walk enters.
+    pub(super) folders: Folders,
+}
+
+/// The folders below an account that a walk enters: the event folders, or (`verify`) the log
+/// files' `CloudTrail/` and the digests' `CloudTrail-Digest/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Folders {
+    Events,
+    Verify,
+}
+
+impl Folders {
+    fn enters(self, name: &str) -> bool {
+        match self {
+            Folders::Events => layout::is_event_folder(name),
+            Folders::Verify => name == "CloudTrail" || name == layout::DIGEST_FOLDER,
+        }
+    }
 }
 
 impl Bucket<'_> {
-    fn lister(&self, filter: &Filter, now: Micros) -> Lister {
+    pub(super) fn lister(&self, filter: &Filter, now: Micros) -> Lister {
         let (_, last_day) = delivery_day_range(filter, now);
         Lister {
             client: self.client.clone(),
@@ -100,6 +119,7 @@ impl Bucket<'_> {
             cache: self.session.cache.clone(),
             now,
             walk_complete_at: cache::day_complete_at(last_day),
+            folders: Folders::Events,
         }
     }
 
@@ -259,13 +279,13 @@ impl Lister {
 
     /// Walk the layout down to the region folders (`…/<account>/<event folder>/<region>/`), one
     /// level at a time, each level's listings in parallel, narrowed by `--account`/`--region`.
-    async fn region_folders(
+    pub(super) async fn region_folders(
         &self,
         prefix: &str,
         filter: &Filter,
         listing: &mut Listing,
     ) -> anyhow::Result<Vec<(String, Origin)>> {
-        let mut nodes = start_nodes(prefix, filter);
+        let mut nodes = start_nodes(prefix, filter, self.folders);
         let mut regions = Vec::new();
         let root = nodes.first().map(|n| node_prefix(n).to_string());
         let mut saw_anything = false;
@@ -284,7 +304,9 @@ impl Lister {
             for (node, (children, _)) in to_list.iter().zip(results) {
                 saw_anything |= !children.is_empty();
                 for child in children {
-                    if let Some(next) = child_node(node, folder_name(&child), &child, filter) {
+                    if let Some(next) =
+                        child_node(node, folder_name(&child), &child, filter, self.folders)
+                    {
                         nodes.push(next);
                     }
                 }
@@ -302,7 +324,7 @@ impl Lister {
 
     /// `YYYY/`, `MM/`, `DD/` folders under the region folders `region_prefixes` that the window
     /// keeps, each with the index of its region folder.
-    async fn existing_day_folders(
+    pub(super) async fn existing_day_folders(
         &self,
         region_prefixes: Vec<String>,
         filter: &Filter,
@@ -363,7 +385,7 @@ impl Lister {
 
     /// List several prefixes of the walk in parallel (at most `limit` at once), every page of
     /// each. Returns, in the order given, each prefix's common prefixes and objects.
-    async fn list_many(
+    pub(super) async fn list_many(
         &self,
         prefixes: Vec<String>,
         delimiter: bool,
@@ -417,7 +439,13 @@ fn wanted(list: &[String], value: &str) -> bool {
 
 /// The node below `parent` for a child folder `name` (full prefix `child`), or None when the
 /// layout or the filters rule it out.
-fn child_node(parent: &Node, name: &str, child: &str, filter: &Filter) -> Option<Node> {
+fn child_node(
+    parent: &Node,
+    name: &str,
+    child: &str,
+    filter: &Filter,
+    folders: Folders,
+) -> Option<Node> {
     let prefix = child.to_string();
     match parent {
         Node::AwsLogs(_) if is_organization(name) => Some(Node::Org(prefix)),
@@ -429,7 +457,7 @@ fn child_node(parent: &Node, name: &str, child: &str, filter: &Filter) -> Option
                 account: name.to_string(),
             })
         }
-        Node::Account { account, .. } if layout::is_event_folder(name) => Some(Node::EventFolder {
+        Node::Account { account, .. } if folders.enters(name) => Some(Node::EventFolder {
             prefix,
             account: account.clone(),
         }),
@@ -446,12 +474,12 @@ fn child_node(parent: &Node, name: &str, child: &str, filter: &Filter) -> Option
 
 /// Where to start walking: the user's prefix may stop before `AWSLogs/` or point inside it
 /// (`AWSLogs/o-…/`, an account, an event folder or a region).
-fn start_nodes(prefix: &str, filter: &Filter) -> Vec<Node> {
+fn start_nodes(prefix: &str, filter: &Filter, folders: Folders) -> Vec<Node> {
     let prefix = AwsLogsPrefix::parse(prefix);
     let mut node = Node::AwsLogs(prefix.awslogs);
     for name in &prefix.below {
         let child = format!("{}{name}/", node_prefix(&node));
-        match child_node(&node, name, &child, filter) {
+        match child_node(&node, name, &child, filter, folders) {
             Some(next) => node = next,
             // Ruled out by --account/--region: nothing to read; deeper than a region: start there.
             None if matches!(node, Node::Region { .. }) => break,
@@ -504,7 +532,7 @@ mod tests {
     fn start_from_the_users_prefix() {
         let f = filter(&[], &[]);
         let p = |prefix: &str| {
-            start_nodes(prefix, &f)
+            start_nodes(prefix, &f, Folders::Events)
                 .iter()
                 .map(|n| node_prefix(n).to_string())
                 .collect::<Vec<_>>()
@@ -521,12 +549,30 @@ mod tests {
             ["AWSLogs/111111111111/CloudTrail/eu-west-1/"]
         );
         assert!(matches!(
-            start_nodes("AWSLogs/111111111111/CloudTrail/eu-west-1", &f)[0],
+            start_nodes(
+                "AWSLogs/111111111111/CloudTrail/eu-west-1",
+                &f,
+                Folders::Events
+            )[0],
             Node::Region { .. }
         ));
         // A prefix the filters rule out reads nothing.
-        assert!(start_nodes("AWSLogs/111111111111/", &filter(&["222222222222"], &[])).is_empty());
-        assert!(start_nodes("AWSLogs/111111111111/CloudTrail-Digest/", &f).is_empty());
+        assert!(
+            start_nodes(
+                "AWSLogs/111111111111/",
+                &filter(&["222222222222"], &[]),
+                Folders::Events
+            )
+            .is_empty()
+        );
+        assert!(
+            start_nodes(
+                "AWSLogs/111111111111/CloudTrail-Digest/",
+                &f,
+                Folders::Events
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -534,23 +580,34 @@ mod tests {
         let f = filter(&["111111111111"], &["eu-west-1"]);
         let root = Node::AwsLogs("AWSLogs/".into());
         assert!(matches!(
-            child_node(&root, "o-abc", "AWSLogs/o-abc/", &f),
+            child_node(&root, "o-abc", "AWSLogs/o-abc/", &f, Folders::Events),
             Some(Node::Org(_))
         ));
-        assert!(child_node(&root, "222222222222", "x/", &f).is_none());
-        assert!(child_node(&root, "111111111111", "x/", &f).is_some());
+        assert!(child_node(&root, "222222222222", "x/", &f, Folders::Events).is_none());
+        assert!(child_node(&root, "111111111111", "x/", &f, Folders::Events).is_some());
         let acct = Node::Account {
             prefix: "p/".into(),
             account: "111111111111".into(),
         };
-        assert!(child_node(&acct, "CloudTrail-Digest", "x/", &f).is_none());
-        assert!(child_node(&acct, "CloudTrail-NetworkActivity", "x/", &f).is_some());
+        assert!(child_node(&acct, "CloudTrail-Digest", "x/", &f, Folders::Events).is_none());
+        assert!(
+            child_node(
+                &acct,
+                "CloudTrail-NetworkActivity",
+                "x/",
+                &f,
+                Folders::Events
+            )
+            .is_some()
+        );
+        assert!(child_node(&acct, "CloudTrail-Digest", "x/", &f, Folders::Verify).is_some());
+        assert!(child_node(&acct, "CloudTrail-Insight", "x/", &f, Folders::Verify).is_none());
         let folder = Node::EventFolder {
             prefix: "p/".into(),
             account: "111111111111".into(),
         };
-        assert!(child_node(&folder, "us-east-1", "x/", &f).is_none());
-        assert!(child_node(&folder, "eu-west-1", "x/", &f).is_some());
+        assert!(child_node(&folder, "us-east-1", "x/", &f, Folders::Events).is_none());
+        assert!(child_node(&folder, "eu-west-1", "x/", &f, Folders::Events).is_some());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod list;
 mod page;
 mod sigv4;
 mod template;
+pub mod trail;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,6 +111,11 @@ impl S3Session {
             read_timeout: settings.aws.read_timeout.get(),
             credentials: Arc::new(direct::CredentialCache::new(provider)),
         })
+    }
+
+    /// Run a future of the AWS side (another service's client) on the session's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
     }
 
     /// Reach `bucket`, in its own region: a bucket in eu-west-1 works from a us-east-1 profile.

@@ -1,0 +1,268 @@
+//! `ctq verify`: are the window's log files complete and untampered?
+//!
+//! With log file validation on, CloudTrail writes an hourly digest per account, region and trail
+//! that lists every log file delivered in its hour with its SHA-256, names the previous digest
+//! with its SHA-256, and is signed (SHA256withRSA). `verify` finds the digests and log files of
+//! the window's day folders (`local.rs`, `s3.rs`), reads every digest (`read.rs`, `digest.rs`),
+//! checks each signature against the public keys (`crypto.rs`, `keys.rs`), hashes the log files
+//! the in-window digests list, and makes every check on what it read (`check.rs`): one row per
+//! problem, then the summary (`show.rs`). Exit 4 on any problem.
+
+pub mod check;
+pub mod crypto;
+pub mod digest;
+pub mod keys;
+pub mod local;
+pub mod read;
+pub mod s3;
+pub mod show;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use rayon::prelude::*;
+
+use check::{DigestFile, Hashed, LogFile, Sig};
+use crypto::Keys;
+use local::DigestRef;
+
+use crate::config::Config;
+use crate::exit::{Outcome, warn};
+use crate::render;
+use crate::source::SourceSpec;
+use crate::time;
+
+/// Check the integrity and completeness of the trail's log files in the window: digests, their
+/// chain and signatures, the log files they list, and the files no digest lists
+///
+/// Reads the digest files (CloudTrail-Digest/) of the window's hours and the hour before, and the
+/// log files (CloudTrail/) of its day folders. One row per problem (kind, account, region,
+/// object, period_start, period_end, detail), then a summary. Kinds: missing_log, modified_log,
+/// unlisted_log, missing_digest, modified_digest, bad_signature, chain_break,
+/// no_digest_period. Exit code 4 when any problem is found.
+///
+/// On S3, each digest's signature is its object's x-amz-meta-signature, checked against the keys
+/// CloudTrail's ListPublicKeys gives for the digests' regions and times (or --public-keys). A
+/// local copy has no object metadata: its signatures are not checked unless --signatures gives
+/// them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerifyArgs {
+    /// The saved output of `aws cloudtrail list-public-keys` (JSON), instead of asking
+    /// CloudTrail; repeat it for several regions
+    #[arg(long = "public-keys", value_name = "FILE")]
+    pub public_keys: Vec<PathBuf>,
+    /// For a local copy: a JSON object from each digest's key (AWSLogs/…, as in its
+    /// digestS3Object) to its signature in hex, as its S3 object's x-amz-meta-signature holds it
+    #[arg(long, value_name = "FILE")]
+    pub signatures: Option<PathBuf>,
+}
+
+pub const EXAMPLES: &str = "ctq verify -s s3://my-trail-bucket --date 2024-09-05\n  \
+    ctq verify -s s3://my-trail-bucket --since 7d --account 111111111111 -o json\n  \
+    ctq verify -s ./trail-copy --since 2024-09-01 --until 2024-09-04 --signatures sigs.json --public-keys keys.json";
+
+/// The first and last delivery day folders to read: one day more on each side than the window,
+/// for the digest of the hour before and the digests that end after midnight.
+fn days(config: &Config) -> (i64, i64) {
+    let w = &config.filter.window;
+    let lo = w.since.map_or(i64::MIN / 2, |s| time::day_of(s) - 1);
+    let hi = w
+        .until
+        .map_or(time::day_of(config.now) + 1, |u| time::day_of(u - 1) + 1);
+    (lo, hi.max(lo))
+}
+
+pub fn run(args: &VerifyArgs, config: &Config) -> anyhow::Result<Outcome> {
+    let mut keys = Keys::default();
+    for file in &args.public_keys {
+        let text =
+            std::fs::read(file).with_context(|| format!("--public-keys {}", file.display()))?;
+        keys.add_list_output(&text)
+            .map_err(|why| anyhow::anyhow!("--public-keys {}: {why}", file.display()))?;
+    }
+    let signatures: Option<HashMap<String, String>> = match &args.signatures {
+        None => None,
+        Some(file) => {
+            let text =
+                std::fs::read(file).with_context(|| format!("--signatures {}", file.display()))?;
+            let map = crypto::read_signatures(&text)
+                .map_err(|why| anyhow::anyhow!("--signatures {}: {why}", file.display()))?;
+            Some(
+                map.into_iter()
+                    .map(|(k, v)| (digest::layout_key(&k).unwrap_or(&k).to_string(), v))
+                    .collect(),
+            )
+        }
+    };
+    if config.default_window {
+        warn(&format!(
+            "no time window given: verifying the last 24 hours of S3, {}; use --since or --date for another window",
+            config.filter.window
+        ));
+    }
+    let days = days(config);
+    let (accounts, regions) = (&config.filter.accounts, &config.filter.regions);
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = config.threads {
+        pool = pool.num_threads(n.get());
+    }
+    let pool = pool.build().context("cannot start worker threads")?;
+
+    let mut digests: Vec<DigestFile> = Vec::new();
+    let mut logs: Vec<LogFile> = Vec::new();
+    let mut hashes: HashMap<String, Hashed> = HashMap::new();
+    let mut skipped = 0u64;
+
+    // Local copies.
+    let mut inv = local::Inventory::default();
+    for spec in &config.sources {
+        match spec {
+            SourceSpec::Path(p) => local::walk(p, days, accounts, regions, &mut inv)?,
+            SourceSpec::Stdin => anyhow::bail!(
+                "verify reads a trail's folders (or S3), not standard input: digests name files by their keys"
+            ),
+            SourceSpec::S3 { .. } => {}
+        }
+    }
+    skipped += inv.unreadable;
+    let local_digests: Vec<DigestFile> = pool
+        .install(|| {
+            inv.digests
+                .par_iter()
+                .map(|(d, path)| {
+                    let read = std::fs::read(path)
+                        .map_err(|e| format!("cannot read: {}", crate::source::io_reason(&e)))
+                        .and_then(|body| read::read_digest(&body));
+                    let signature = signatures.as_ref().map(|m| m.get(&d.key).cloned());
+                    (d.clone(), read, signature)
+                })
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .map(|(d, read, sig)| {
+            let sig = match sig {
+                None => Err("no S3 metadata: a local copy; --signatures gives them".to_string()),
+                Some(None) => Ok(None),
+                Some(Some(s)) => Ok(Some(s)),
+            };
+            digest_file(d, read, sig, &keys)
+        })
+        .collect();
+    digests.extend(local_digests);
+    let local_paths: HashMap<String, PathBuf> = inv
+        .logs
+        .iter()
+        .map(|(l, p)| (l.key.clone(), p.clone()))
+        .collect();
+    logs.extend(inv.logs.into_iter().map(|(l, _)| l));
+
+    // S3.
+    let s3_specs = config.s3_sources();
+    if !s3_specs.is_empty() {
+        let found = s3::collect(&s3_specs, config, days, &mut keys, &pool)?;
+        digests.extend(found.digests);
+        logs.extend(found.logs);
+        hashes.extend(found.hashes);
+        skipped += found.skipped;
+    }
+
+    // Hash what the in-window digests list, of the local copies (S3 hashed its own).
+    let wanted = check::wanted(&digests, &config.filter.window);
+    let to_hash: Vec<(&String, Option<&PathBuf>)> = wanted
+        .keys()
+        .filter(|k| !hashes.contains_key(*k))
+        .map(|k| (k, local_paths.get(k)))
+        .collect();
+    let local_hashes: Vec<(String, Hashed)> = pool.install(|| {
+        to_hash
+            .par_iter()
+            .map(|(k, path)| {
+                let h = match path {
+                    Some(p) => guarded(|| local::hash_file(p, config.max_json)),
+                    None => Hashed::Missing,
+                };
+                ((*k).clone(), h)
+            })
+            .collect()
+    });
+    for (k, h) in local_hashes {
+        if let Hashed::Unreadable(why) = &h {
+            warn(&format!(
+                "{}: {why}",
+                wanted.get(&k).map_or(k.as_str(), String::as_str)
+            ));
+        }
+        hashes.insert(k, h);
+    }
+
+    let (problems, counts) =
+        check::check(&digests, &logs, &hashes, &config.filter.window, config.now);
+    let doc = show::document(&problems, &counts, &config.filter.window);
+    render::print(&doc.into(), config.style())?;
+    Ok(Outcome {
+        skipped_inputs: skipped + counts.log_files_unreadable,
+        failed_empty: false,
+        alert: !problems.is_empty(),
+    })
+}
+
+/// A panic while reading one file is that file's failure, not the run's.
+fn guarded(f: impl FnOnce() -> Hashed) -> Hashed {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Hashed::Unreadable("internal error while reading it (please report it)".into())
+    })
+}
+
+/// A digest as read, with its signature checked: `signature` is the hex signature found (None:
+/// the object has none), or why none could be looked for.
+pub fn digest_file(
+    d: DigestRef,
+    read: Result<(digest::Parsed, String), String>,
+    signature: Result<Option<String>, String>,
+    keys: &Keys,
+) -> DigestFile {
+    let sig = match (&read, signature) {
+        (_, Err(why)) => Sig::NotChecked(why),
+        (Err(_), _) => Sig::NotChecked("not a readable digest".into()),
+        (Ok(_), Ok(None)) => {
+            Sig::Invalid("no signature: the object has no x-amz-meta-signature".into())
+        }
+        (Ok((p, sha)), Ok(Some(s))) => check_signature(&p.content, sha, &s, keys),
+    };
+    DigestFile {
+        object: d.object,
+        key: d.key,
+        root: d.root,
+        origin: d.origin,
+        name: d.name,
+        read,
+        signature: sig,
+    }
+}
+
+fn check_signature(c: &digest::Content, sha: &str, signature: &str, keys: &Keys) -> Sig {
+    if !c
+        .digest_signature_algorithm
+        .eq_ignore_ascii_case("SHA256withRSA")
+    {
+        return Sig::Invalid(format!(
+            "signature algorithm '{}', not SHA256withRSA",
+            c.digest_signature_algorithm
+        ));
+    }
+    if keys.is_empty() {
+        return Sig::NotChecked("no public keys: give --public-keys FILE".into());
+    }
+    let Some(key) = keys.get(&c.digest_public_key_fingerprint) else {
+        return Sig::Invalid(format!(
+            "no public key has the fingerprint {} it names",
+            c.digest_public_key_fingerprint
+        ));
+    };
+    let message = digest::signing_string(c, sha);
+    match crypto::verify(key, message.as_bytes(), signature) {
+        Ok(()) => Sig::Valid,
+        Err(why) => Sig::Invalid(why),
+    }
+}

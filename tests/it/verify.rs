@@ -1,0 +1,285 @@
+//! `ctq verify`: a generated trail with valid digests (`tests/make_digest_trail.py`) is valid,
+//! and every tamper is caught, once, with the right kind and object.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::s3::copy_tree;
+use crate::util::{Run, gz, run, run_with};
+
+pub const WINDOW: [&str; 4] = ["--since", "2024-09-03", "--until", "2024-09-06"];
+
+/// The generated trail (once per test run), or None without python3.
+pub fn generated() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<tempfile::TempDir>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/make_digest_trail.py");
+        let status = Command::new("python3")
+            .arg(&script)
+            .arg(dir.path())
+            .status()
+            .ok()?;
+        assert!(status.success(), "make_digest_trail.py failed");
+        Some(dir)
+    })
+    .as_ref()
+    .map(|d| d.path())
+}
+
+/// A copy of the generated trail to tamper with.
+pub fn copy() -> Option<tempfile::TempDir> {
+    let from = generated()?;
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(from, dir.path());
+    Some(dir)
+}
+
+pub fn manifest(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+/// The key of the `n`-th digest of a chain (`ACCOUNT/REGION`).
+pub fn digest_key(dir: &Path, chain: &str, n: usize) -> String {
+    manifest(dir)["digests"][chain][n]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn log_key(dir: &Path, n: usize) -> String {
+    manifest(dir)["logs"][n].as_str().unwrap().to_string()
+}
+
+fn verify_local(dir: &Path, extra: &[&str]) -> Run {
+    let trail = dir.join("trail");
+    let sigs = dir.join("signatures.json");
+    let keys = dir.join("public-keys.json");
+    let mut args = vec!["verify", "-s", trail.to_str().unwrap(), "-o", "json"];
+    args.extend(WINDOW);
+    args.extend([
+        "--signatures",
+        sigs.to_str().unwrap(),
+        "--public-keys",
+        keys.to_str().unwrap(),
+    ]);
+    args.extend(extra);
+    run(&args)
+}
+
+/// (kind, object) of each problem row.
+pub fn problems(r: &Run) -> Vec<(String, String)> {
+    r.json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap().to_string(),
+                p["object"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The run found exactly one problem, of `kind`, on the object whose key is `key`.
+pub fn one_problem(r: &Run, kind: &str, key: &str) -> Value {
+    let found = problems(r);
+    assert_eq!(found.len(), 1, "{found:#?}\nstderr:\n{}", r.stderr);
+    assert_eq!(found[0].0, kind, "{found:#?}");
+    assert!(found[0].1.ends_with(key), "{} is not {key}", found[0].1);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    r.json()["problems"][0].clone()
+}
+
+fn path(dir: &Path, key: &str) -> PathBuf {
+    dir.join("trail").join(key)
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn a_trail_with_valid_digests_is_valid() {
+    let Some(dir) = generated() else { return };
+    let r = verify_local(dir, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let j = r.json();
+    assert_eq!(j["verdict"], "valid");
+    let s = &j["summary"];
+    assert_eq!(s["digests_checked"], 288);
+    assert_eq!(s["digests_valid"], 288);
+    assert_eq!(s["signatures_valid"], 288);
+    assert_eq!(s["log_files_checked"], 576);
+    assert_eq!(s["log_files_valid"], 576);
+    assert_eq!(s["log_files_found"], 576);
+    // Without the signatures, everything else is still checked, and said to be.
+    let trail = dir.join("trail");
+    let mut args = vec!["verify", "-s", trail.to_str().unwrap(), "-o", "json"];
+    args.extend(WINDOW);
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = &r.json()["summary"];
+    assert_eq!(s["signatures_not_checked"], 288);
+    assert!(
+        s["signatures_not_checked_reason"]
+            .as_str()
+            .unwrap()
+            .contains("no S3 metadata"),
+        "{s}"
+    );
+    assert_eq!(s["log_files_valid"], 576);
+}
+
+#[test]
+fn a_deleted_log_file() {
+    let Some(dir) = copy() else { return };
+    let key = log_key(dir.path(), 100);
+    std::fs::remove_file(path(dir.path(), &key)).unwrap();
+    one_problem(&verify_local(dir.path(), &[]), "missing_log", &key);
+}
+
+#[test]
+fn one_byte_changed_in_a_log_file() {
+    let Some(dir) = copy() else { return };
+    let key = log_key(dir.path(), 200);
+    let p = path(dir.path(), &key);
+    let text = String::from_utf8(gunzip(&std::fs::read(&p).unwrap())).unwrap();
+    let edited = text.replacen("192.0.2.10", "192.0.2.11", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&p, gz(edited.as_bytes())).unwrap();
+    let row = one_problem(&verify_local(dir.path(), &[]), "modified_log", &key);
+    assert!(row["detail"].as_str().unwrap().contains("SHA-256"), "{row}");
+}
+
+#[test]
+fn a_gzip_member_appended_to_a_log_file() {
+    let Some(dir) = copy() else { return };
+    let key = log_key(dir.path(), 300);
+    let p = path(dir.path(), &key);
+    let mut data = std::fs::read(&p).unwrap();
+    data.extend(gz(br#"{"Records":[{"eventName":"Hidden"}]}"#));
+    std::fs::write(&p, data).unwrap();
+    one_problem(&verify_local(dir.path(), &[]), "modified_log", &key);
+}
+
+#[test]
+fn a_log_file_added_by_hand() {
+    let Some(dir) = copy() else { return };
+    let key = "AWSLogs/111111111111/CloudTrail/eu-west-1/2024/09/04/111111111111_CloudTrail_eu-west-1_20240904T0520Z_0123456789abcdef.json.gz";
+    std::fs::write(
+        path(dir.path(), key),
+        gz(br#"{"Records":[{"eventTime":"2024-09-04T05:18:00Z","eventName":"Planted"}]}"#),
+    )
+    .unwrap();
+    one_problem(&verify_local(dir.path(), &[]), "unlisted_log", key);
+}
+
+#[test]
+fn a_deleted_digest() {
+    let Some(dir) = copy() else { return };
+    let key = digest_key(dir.path(), "111111111111/us-east-1", 30);
+    std::fs::remove_file(path(dir.path(), &key)).unwrap();
+    let row = one_problem(&verify_local(dir.path(), &[]), "missing_digest", &key);
+    let detail = row["detail"].as_str().unwrap();
+    assert!(detail.contains("1 hourly digest(s) missing"), "{detail}");
+    assert!(detail.contains("2 log file(s)"), "{detail}");
+}
+
+#[test]
+fn two_deleted_digests_in_a_row() {
+    let Some(dir) = copy() else { return };
+    let first = digest_key(dir.path(), "222222222222/us-east-1", 40);
+    let second = digest_key(dir.path(), "222222222222/us-east-1", 41);
+    std::fs::remove_file(path(dir.path(), &first)).unwrap();
+    std::fs::remove_file(path(dir.path(), &second)).unwrap();
+    let row = one_problem(&verify_local(dir.path(), &[]), "missing_digest", &second);
+    let detail = row["detail"].as_str().unwrap();
+    assert!(detail.contains("2 hourly digest(s) missing"), "{detail}");
+    assert!(detail.contains("4 log file(s)"), "{detail}");
+}
+
+#[test]
+fn an_edited_digest() {
+    let Some(dir) = copy() else { return };
+    let key = digest_key(dir.path(), "111111111111/eu-west-1", 50);
+    let p = path(dir.path(), &key);
+    let text = String::from_utf8(gunzip(&std::fs::read(&p).unwrap())).unwrap();
+    let edited = text.replacen(
+        "\"newestEventTime\": \"2024",
+        "\"newestEventTime\": \"2023",
+        1,
+    );
+    assert_ne!(text, edited);
+    std::fs::write(&p, gz(edited.as_bytes())).unwrap();
+    one_problem(&verify_local(dir.path(), &[]), "modified_digest", &key);
+}
+
+#[test]
+fn a_signature_from_another_key() {
+    let Some(dir) = copy() else { return };
+    let key = digest_key(dir.path(), "222222222222/eu-west-1", 60);
+    let sigs_path = dir.path().join("signatures.json");
+    let mut sigs: Value = serde_json::from_slice(&std::fs::read(&sigs_path).unwrap()).unwrap();
+    let other: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("other-signatures.json")).unwrap())
+            .unwrap();
+    sigs[&key] = other[&key].clone();
+    std::fs::write(&sigs_path, sigs.to_string()).unwrap();
+    one_problem(&verify_local(dir.path(), &[]), "bad_signature", &key);
+}
+
+#[test]
+fn a_digest_whose_previous_hash_does_not_match() {
+    let Some(_) = generated() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/make_digest_trail.py");
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(dir.path())
+        .args(["--break-chain", "111111111111", "us-east-1", "20"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let key = digest_key(dir.path(), "111111111111/us-east-1", 20);
+    let row = one_problem(&verify_local(dir.path(), &[]), "chain_break", &key);
+    assert!(
+        row["detail"].as_str().unwrap().contains("validly signed"),
+        "{row}"
+    );
+}
+
+#[test]
+fn a_whole_day_of_digests_removed() {
+    let Some(dir) = copy() else { return };
+    let day = path(
+        dir.path(),
+        "AWSLogs/222222222222/CloudTrail-Digest/eu-west-1/2024/09/04",
+    );
+    std::fs::remove_dir_all(&day).unwrap();
+    // The digest that ends at 2024-09-05T00:00:30Z, the first left after the day, names the
+    // last of them.
+    let named = digest_key(dir.path(), "222222222222/eu-west-1", 46);
+    let row = one_problem(&verify_local(dir.path(), &[]), "missing_digest", &named);
+    assert_eq!(row["period_start"], "2024-09-03T23:00:30Z", "{row}");
+    assert_eq!(row["period_end"], "2024-09-04T23:00:30Z", "{row}");
+    let detail = row["detail"].as_str().unwrap();
+    assert!(detail.contains("24 hourly digest(s) missing"), "{detail}");
+}
+
+#[test]
+fn verify_refuses_standard_input_and_a_file() {
+    let r = run(&["verify", "-s", "-"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not standard input"), "{}", r.stderr);
+    let _ = run_with;
+}
