@@ -12,8 +12,8 @@ use crate::time::{Micros, Window, format_time};
 
 const COLUMNS: [Column; 7] = [
     Column::text("kind").rank(0),
-    Column::text("account").rank(2),
-    Column::text("region").rank(2),
+    Column::text("account").rank(3),
+    Column::text("region").rank(3),
     Column::text("object").elide().rank(0),
     Column::time("period_start").rank(1),
     Column::time("period_end").rank(3),
@@ -118,24 +118,63 @@ pub fn document(problems: &[Problem], c: &Counts, window: &Window) -> Composite 
         "problems": problems_json,
         "summary": summary,
     });
-    let mut summary_rows = Vec::new();
-    if let Json::Object(m) = &summary {
-        for (k, v) in m {
-            let v = match v {
-                Json::Null => Value::Null,
-                Json::String(s) => Value::Str(s.clone()),
-                Json::Object(o) => Value::Str(
-                    o.iter()
-                        .filter(|(_, n)| n.as_u64().unwrap_or(0) > 0)
-                        .map(|(k, n)| format!("{k}: {n}"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
-                other => Value::Str(other.to_string()),
-            };
-            summary_rows.push(vec![Value::Str(k.clone()), v]);
-        }
-    }
+    let span = |a: Option<Micros>, b: Option<Micros>| {
+        let t = |t: Option<Micros>| t.map_or("…".to_string(), format_time);
+        format!("{} to {}", t(a), t(b))
+    };
+    let per_kind: Vec<String> = Kind::ALL
+        .iter()
+        .filter_map(|&k| {
+            let n = problems.iter().filter(|p| p.kind == k).count();
+            (n > 0).then(|| format!("{n} {}", k.name()))
+        })
+        .collect();
+    let signatures = match (&c.not_checked_reason, c.signatures_not_checked) {
+        (Some(why), n) if n > 0 => format!(
+            "{} valid, {} invalid, {n} not checked ({why})",
+            c.signatures_valid, c.signatures_invalid
+        ),
+        _ => format!(
+            "{} valid, {} invalid",
+            c.signatures_valid, c.signatures_invalid
+        ),
+    };
+    let lines: [(&str, String); 5] = [
+        ("window", span(window.since, window.until)),
+        (
+            "digests",
+            format!(
+                "{} checked, {} valid; they cover {}",
+                c.digests_checked,
+                c.digests_valid,
+                span(c.covered.map(|c| c.0), c.covered.map(|c| c.1))
+            ),
+        ),
+        (
+            "log files",
+            format!(
+                "{} found in the window; {} listed in its digests and checked, {} valid; {} unreadable; {} too recent for a digest",
+                c.log_files_found,
+                c.log_files_checked,
+                c.log_files_valid,
+                c.log_files_unreadable,
+                c.pending
+            ),
+        ),
+        ("signatures", signatures),
+        (
+            "problems",
+            if per_kind.is_empty() {
+                "none".to_string()
+            } else {
+                per_kind.join(", ")
+            },
+        ),
+    ];
+    let summary_rows: Vec<Vec<Value>> = lines
+        .into_iter()
+        .map(|(k, v)| vec![Value::Str(k.into()), Value::Str(v)])
+        .collect();
     let parts = vec![
         Part::Rows(
             "problems",

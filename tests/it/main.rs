@@ -39,3 +39,4 @@ mod time_input;
 mod trace;
 mod util;
 mod verify;
+mod verify_s3;

@@ -67,7 +67,46 @@ fn verify_local(dir: &Path, extra: &[&str]) -> Run {
         keys.to_str().unwrap(),
     ]);
     args.extend(extra);
-    run(&args)
+    let r = run(&args);
+    reference_agrees(dir, &r);
+    r
+}
+
+/// The independent reference (`tests/reference/verify_reference.py`) finds the same problems,
+/// with the same periods.
+fn reference_agrees(dir: &Path, r: &Run) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/verify_reference.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(dir.join("trail"))
+        .args(["2024-09-03", "2024-09-06"])
+        .arg(dir.join("signatures.json"))
+        .arg(dir.join("public-keys.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got: Vec<Value> = r.json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let object = p["object"].as_str().unwrap();
+            let key = &object[object.find("AWSLogs/").unwrap()..];
+            serde_json::json!({
+                "kind": p["kind"],
+                "key": key,
+                "period_start": p["period_start"],
+                "period_end": p["period_end"],
+            })
+        })
+        .collect();
+    got.sort_by_key(|p| (p["kind"].to_string(), p["key"].to_string()));
+    assert_eq!(Value::Array(got), want, "ctq and the reference differ");
 }
 
 /// (kind, object) of each problem row.
