@@ -23,8 +23,10 @@ Exit codes:
   1  fatal error: nothing useful could be read (for example a source that does not exist)
   2  usage error
   3  the report was printed, but some inputs were skipped (each is named on stderr)
-  4  --fail-on-empty, and the report has no rows (every input was read); or detect --fail-on
-     LEVEL, and a rule at or above LEVEL matched (even if some inputs were skipped)";
+  4  --fail-on-empty, and the report has no rows (every input was read); detect --fail-on LEVEL,
+     and a rule at or above LEVEL matched; verify or --verify, and a log file or digest is
+     missing, changed or unlisted, a signature is bad or the chain broken (even if some inputs
+     were skipped)";
 
 /// What a finished run tells `main`.
 #[derive(Debug, Default, Clone, Copy)]

@@ -29,6 +29,17 @@ pub fn command() -> clap::Command {
                 .after_long_help(format!("Examples:\n  {examples}\n\n{EXIT_CODES_HELP}"))
         });
     }
+    let verify_more = more.clone();
+    cmd = cmd.mut_subcommand("verify", |v| {
+        v.after_help(format!(
+            "Examples:\n  {}\n\n{verify_more}",
+            crate::verify::EXAMPLES
+        ))
+        .after_long_help(format!(
+            "Examples:\n  {}\n\n{EXIT_CODES_HELP}",
+            crate::verify::EXAMPLES
+        ))
+    });
     cmd.mut_subcommand("athena", |a| {
         a.mut_subcommand("ddl", |d| {
             let examples = "Examples:\n  \
@@ -99,18 +110,60 @@ const DDL_USES: &[&str] = &[
     "debug",
 ];
 
+/// The common options `verify` uses: it reads files, not events, so it takes no event filter,
+/// and runs on this machine, never on Athena.
+const VERIFY_USES: &[&str] = &[
+    "sources",
+    "date",
+    "since",
+    "until",
+    "accounts",
+    "regions",
+    "output",
+    "csv_raw",
+    "width",
+    "wide",
+    "threads",
+    "max_decompressed_size",
+    "quiet",
+    "profile",
+    "api_region",
+    "endpoint_url",
+    "connect_timeout",
+    "read_timeout",
+    "debug",
+    "concurrency",
+    "max_inflight_bytes",
+    "cache",
+    "no_cache",
+    "cache_size",
+];
+
 /// The commands that are not reports refuse the common options they do not use: `athena ddl`
 /// all but `DDL_USES`, `completions` and `man` every one.
 fn only_what_it_uses(m: &ArgMatches, cmd: &clap::Command) -> Result<(), clap::Error> {
     // (the command's path, the common options it uses, what it does instead of a report)
     let (path, uses, does): (&[&str], &[&str], &str) = match m.subcommand() {
-        Some(("athena", _)) => (&["athena", "ddl"], DDL_USES, "a table definition"),
-        Some(("completions", _)) => (&["completions"], &[], "a completion script"),
-        Some(("man", _)) => (&["man"], &[], "the man page"),
+        Some(("athena", _)) => (
+            &["athena", "ddl"],
+            DDL_USES,
+            "prints a table definition and reads no events",
+        ),
+        Some(("completions", _)) => (
+            &["completions"],
+            &[],
+            "prints a completion script and reads no events",
+        ),
+        Some(("man", _)) => (&["man"], &[], "prints the man page and reads no events"),
         Some(("cache", sub)) => (
             &["cache", sub.subcommand_name().unwrap_or_default()],
             &["cache"],
-            "what the cache holds",
+            "prints what the cache holds and reads no events",
+        ),
+        Some(("verify", _)) => (
+            &["verify"],
+            VERIFY_USES,
+            "checks the trail's files, on this machine, whatever events they hold",
         ),
         _ => return Ok(()),
     };
@@ -125,10 +178,7 @@ fn only_what_it_uses(m: &ArgMatches, cmd: &clap::Command) -> Result<(), clap::Er
     else {
         return Ok(());
     };
-    let msg = format!(
-        "{} does not take {option}: it prints {does} and reads no events",
-        path.join(" ")
-    );
+    let msg = format!("{} does not take {option}: it {does}", path.join(" "));
     let mut target = cmd.clone();
     for name in path {
         if let Some(sub) = target.find_subcommand(name).cloned() {

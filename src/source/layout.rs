@@ -30,6 +30,23 @@ pub fn is_event_folder(name: &str) -> bool {
     EVENT_FOLDERS.contains(&name)
 }
 
+/// The folders below an account that a walk enters: the event folders, or (`verify`) the log
+/// files' `CloudTrail/` and the digests' `CloudTrail-Digest/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folders {
+    Events,
+    Verify,
+}
+
+impl Folders {
+    pub fn enters(self, name: &str) -> bool {
+        match self {
+            Folders::Events => is_event_folder(name),
+            Folders::Verify => name == "CloudTrail" || name == DIGEST_FOLDER,
+        }
+    }
+}
+
 /// Where a path component sits below an event folder: `<event folder>/<region>/YYYY/MM/DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -223,6 +240,21 @@ pub fn delivery_time(file_name: &str) -> Option<Micros> {
     let day = time::date(num(0..4)? as i64, num(4..6)?, num(6..8)?)?;
     let (h, m) = (num(9..11)?, num(11..13)?);
     (h < 24 && m < 60).then(|| day * time::DAY + h as i64 * time::HOUR + m as i64 * time::MINUTE)
+}
+
+/// The day of a day prefix (`…/YYYY/MM/DD/`), in days since the epoch.
+pub fn day_of_prefix(prefix: &str) -> Option<i64> {
+    let mut parts = prefix.trim_end_matches('/').rsplit('/');
+    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+    let ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !(ok(y, 4) && ok(m, 2) && ok(d, 2)) {
+        return None;
+    }
+    Some(time::days_from_civil(
+        y.parse().ok()?,
+        m.parse().ok()?,
+        d.parse().ok()?,
+    ))
 }
 
 #[cfg(test)]

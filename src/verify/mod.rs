@@ -16,6 +16,7 @@ pub mod local;
 pub mod read;
 pub mod s3;
 pub mod show;
+pub mod signed;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,9 +24,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use rayon::prelude::*;
 
-use check::{DigestFile, Hashed, LogFile, Sig};
+use check::{DigestFile, Hashed, LogFile};
 use crypto::Keys;
-use local::DigestRef;
+use read::guarded;
+use signed::digest_file;
 
 use crate::config::Config;
 use crate::exit::{Outcome, warn};
@@ -52,8 +54,8 @@ pub struct VerifyArgs {
     /// CloudTrail; repeat it for several regions
     #[arg(long = "public-keys", value_name = "FILE")]
     pub public_keys: Vec<PathBuf>,
-    /// For a local copy: a JSON object from each digest's key (AWSLogs/…, as in its
-    /// digestS3Object) to its signature in hex, as its S3 object's x-amz-meta-signature holds it
+    /// For a local copy: a JSON object from each digest's key (AWSLogs/…) to its signature, the
+    /// hex of its S3 object's x-amz-meta-signature
     #[arg(long, value_name = "FILE")]
     pub signatures: Option<PathBuf>,
 }
@@ -205,64 +207,4 @@ pub fn run(args: &VerifyArgs, config: &Config) -> anyhow::Result<Outcome> {
         failed_empty: false,
         alert: !problems.is_empty(),
     })
-}
-
-/// A panic while reading one file is that file's failure, not the run's.
-fn guarded(f: impl FnOnce() -> Hashed) -> Hashed {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Hashed::Unreadable("internal error while reading it (please report it)".into())
-    })
-}
-
-/// A digest as read, with its signature checked: `signature` is the hex signature found (None:
-/// the object has none), or why none could be looked for.
-pub fn digest_file(
-    d: DigestRef,
-    read: Result<(digest::Parsed, String), String>,
-    signature: Result<Option<String>, String>,
-    keys: &Keys,
-) -> DigestFile {
-    let sig = match (&read, signature) {
-        (_, Err(why)) => Sig::NotChecked(why),
-        (Err(_), _) => Sig::NotChecked("not a readable digest".into()),
-        (Ok(_), Ok(None)) => {
-            Sig::Invalid("no signature: the object has no x-amz-meta-signature".into())
-        }
-        (Ok((p, sha)), Ok(Some(s))) => check_signature(&p.content, sha, &s, keys),
-    };
-    DigestFile {
-        object: d.object,
-        key: d.key,
-        root: d.root,
-        origin: d.origin,
-        name: d.name,
-        read,
-        signature: sig,
-    }
-}
-
-fn check_signature(c: &digest::Content, sha: &str, signature: &str, keys: &Keys) -> Sig {
-    if !c
-        .digest_signature_algorithm
-        .eq_ignore_ascii_case("SHA256withRSA")
-    {
-        return Sig::Invalid(format!(
-            "signature algorithm '{}', not SHA256withRSA",
-            c.digest_signature_algorithm
-        ));
-    }
-    if keys.is_empty() {
-        return Sig::NotChecked("no public keys: give --public-keys FILE".into());
-    }
-    let Some(key) = keys.get(&c.digest_public_key_fingerprint) else {
-        return Sig::Invalid(format!(
-            "no public key has the fingerprint {} it names",
-            c.digest_public_key_fingerprint
-        ));
-    };
-    let message = digest::signing_string(c, sha);
-    match crypto::verify(key, message.as_bytes(), signature) {
-        Ok(()) => Sig::Valid,
-        Err(why) => Sig::Invalid(why),
-    }
 }

@@ -78,3 +78,10 @@ pub fn read_digest(body: &[u8]) -> Result<(Parsed, String), String> {
     let sha = hex(&Sha256::digest(text));
     Ok((digest::parse(text)?, sha))
 }
+
+/// A panic while reading one file is that file's failure, not the run's.
+pub fn guarded(f: impl FnOnce() -> Hashed) -> Hashed {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Hashed::Unreadable("internal error while reading it (please report it)".into())
+    })
+}

@@ -12,7 +12,8 @@ use super::crypto::Keys;
 use super::digest::{DigestName, layout_key};
 use super::local::DigestRef;
 use super::read::{hash_body, hash_reader, read_digest};
-use super::{check, digest_file, keys};
+use super::signed::digest_file;
+use super::{check, keys};
 use crate::config::Config;
 use crate::exit::{Repeated, warn_repeated};
 use crate::progress::Progress;
@@ -144,7 +145,7 @@ pub fn collect(
                         .and_then(|(_, k)| layout_key(k))
                         .unwrap_or_default()
                         .to_string();
-                    let hashed = super::guarded(|| hash_fetched(f, config.max_json));
+                    let hashed = super::read::guarded(|| hash_fetched(f, config.max_json));
                     (key, hashed)
                 })
                 .collect()

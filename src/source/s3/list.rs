@@ -22,7 +22,9 @@ use super::page::list_one;
 use crate::cache::{self, Cache, Listed};
 use crate::filter::Filter;
 use crate::progress::Progress;
-use crate::source::layout::{self, AwsLogsPrefix, Level, Origin, is_organization};
+use crate::source::layout::{
+    self, AwsLogsPrefix, Folders, Level, Origin, day_of_prefix, is_organization,
+};
 use crate::source::local::is_event_file_name;
 use crate::time::{self, Micros};
 
@@ -90,23 +92,6 @@ pub(super) struct Lister {
     walk_complete_at: Micros,
     /// The folders below an account that the walk enters.
     pub(super) folders: Folders,
-}
-
-/// The folders below an account that a walk enters: the event folders, or (`verify`) the log
-/// files' `CloudTrail/` and the digests' `CloudTrail-Digest/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Folders {
-    Events,
-    Verify,
-}
-
-impl Folders {
-    fn enters(self, name: &str) -> bool {
-        match self {
-            Folders::Events => layout::is_event_folder(name),
-            Folders::Verify => name == "CloudTrail" || name == layout::DIGEST_FOLDER,
-        }
-    }
 }
 
 impl Bucket<'_> {
@@ -487,21 +472,6 @@ fn start_nodes(prefix: &str, filter: &Filter, folders: Folders) -> Vec<Node> {
         }
     }
     vec![node]
-}
-
-/// The day of a day prefix (`…/YYYY/MM/DD/`), in days since the epoch.
-fn day_of_prefix(prefix: &str) -> Option<i64> {
-    let mut parts = prefix.trim_end_matches('/').rsplit('/');
-    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
-    let ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    if !(ok(y, 4) && ok(m, 2) && ok(d, 2)) {
-        return None;
-    }
-    Some(time::days_from_civil(
-        y.parse().ok()?,
-        m.parse().ok()?,
-        d.parse().ok()?,
-    ))
 }
 
 /// The first and last delivery day to list. Without an end, up to tomorrow (clocks differ).

@@ -8,9 +8,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::Bucket;
-use super::list::{Folders, Listing, ObjectRef};
+use super::list::{Listing, ObjectRef};
 use crate::filter::Filter;
-use crate::source::layout::{DIGEST_FOLDER, Origin};
+use crate::source::layout::{DIGEST_FOLDER, Folders, Origin};
 use crate::time::{self, DAY, Micros, Window};
 
 /// A digest's body is at most this large: CloudTrail's are kilobytes.
