@@ -195,6 +195,11 @@ pub struct Common {
     #[arg(hide_short_help = true, long, global = true, help_heading = "Output")]
     pub stats: bool,
 
+    /// Also verify the log files the report reads against the trail's signed digest files, as
+    /// `ctq verify` does: a one-line verdict on stderr, exit code 4 on a problem
+    #[arg(long, global = true, help_heading = "Source")]
+    pub verify: bool,
+
     /// Exit with code 4 when the report has no rows, for scripts: `if ! ctq root-activity
     /// --fail-on-empty …; then` (an empty report exits 0 otherwise: "nobody used root" is an
     /// answer)
@@ -467,6 +472,16 @@ impl Common {
                 sources.push(spec);
             }
         }
+        if c.verify && on_athena {
+            return Err(UsageError(
+                "--verify checks the files themselves, so it runs on this machine, not with --engine athena: run ctq verify for the same window".into(),
+            ));
+        }
+        if c.verify && sources.contains(&SourceSpec::Stdin) {
+            return Err(UsageError(
+                "--verify needs the trail's folders or S3 (digests name files by their keys), not standard input".into(),
+            ));
+        }
         let mut window = match c.date.map(|d| d.resolve(now)) {
             Some(day) => Window {
                 since: Some(day * DAY),
@@ -551,6 +566,7 @@ impl Common {
             default_window,
             quiet: c.quiet,
             stats: c.stats,
+            verify: c.verify,
             fail_on_empty: c.fail_on_empty,
             now,
             engine,

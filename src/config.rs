@@ -50,6 +50,8 @@ pub struct Config {
     pub default_window: bool,
     pub quiet: bool,
     pub stats: bool,
+    /// `--verify`: the files the report reads are verified against the trail's digests.
+    pub verify: bool,
     /// `--fail-on-empty`: exit 4 when the report has no rows.
     pub fail_on_empty: bool,
     /// "Now", taken once, for durations and the default window.

@@ -74,14 +74,17 @@ pub enum Repeated {
     ManyDocuments,
     /// A detection rule (or rule file) that cannot be run.
     SkippedRule,
+    /// A problem `--verify` found.
+    Integrity,
 }
 
 impl Repeated {
-    const ALL: [Repeated; 4] = [
+    const ALL: [Repeated; 5] = [
         Repeated::SkippedInput,
         Repeated::UnreadablePath,
         Repeated::ManyDocuments,
         Repeated::SkippedRule,
+        Repeated::Integrity,
     ];
 
     fn name(self) -> &'static str {
@@ -90,6 +93,7 @@ impl Repeated {
             Repeated::UnreadablePath => "unreadable paths",
             Repeated::ManyDocuments => "files of several JSON documents",
             Repeated::SkippedRule => "skipped rules",
+            Repeated::Integrity => "integrity problems",
         }
     }
 }

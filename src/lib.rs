@@ -88,7 +88,7 @@ impl Runner for OnEngine<'_> {
             other => other?,
         };
         outcome.skipped_inputs += skipped + report.partial();
-        outcome.alert = report.alert();
+        outcome.alert |= report.alert();
         Ok(outcome)
     }
 }

@@ -28,6 +28,9 @@ use crate::source::layout::Origin;
 use crate::source::local;
 use crate::source::{Body, Fetched, Input, io_reason};
 use crate::time::{Micros, parse_event_time};
+use crate::verify::check::Hashed;
+use crate::verify::crypto::{hex, sha256_hex};
+use sha2::{Digest as _, Sha256};
 
 /// What the scan read, for messages and exit codes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,6 +52,9 @@ pub struct ScanStats {
     pub input_bytes: u64,
     /// Inputs read and events in them, per account and region where the layout tells.
     pub per_origin: BTreeMap<Origin, (u64, u64)>,
+    /// `--verify`: the SHA-256 of each trail log file's decompressed content, by name (or why
+    /// there is none), computed as it was decompressed.
+    pub hashes: Vec<(String, Hashed)>,
 }
 
 impl ScanStats {
@@ -62,6 +68,7 @@ impl ScanStats {
         self.events_out_of_scope += o.events_out_of_scope;
         self.outside_window = span(self.outside_window, o.outside_window);
         self.input_bytes += o.input_bytes;
+        self.hashes.extend(o.hashes);
         for (k, (files, events)) in o.per_origin {
             let e = self.per_origin.entry(k).or_default();
             e.0 += files;
@@ -85,13 +92,15 @@ pub enum Work<'a> {
 }
 
 /// Run `report` over every work item on the current rayon pool. No input's JSON may exceed
-/// `max_json` bytes (`--max-decompressed-size`).
+/// `max_json` bytes (`--max-decompressed-size`). With `hash_logs` (`--verify`), the
+/// decompressed content of each trail log file is hashed too (`ScanStats::hashes`).
 pub fn scan<'a, R: Report>(
     work: impl ParallelIterator<Item = Work<'a>>,
     filter: &Filter,
     report: &R,
     progress: &Progress,
     max_json: u64,
+    hash_logs: bool,
 ) -> (R, ScanStats) {
     quiet_panics_in_inputs();
     work.fold(
@@ -107,8 +116,11 @@ pub fn scan<'a, R: Report>(
                 Work::Fetched(f) => f.refetch.take(),
                 Work::Local(_) => None,
             };
+            let hash = hash_logs && is_log_file(&name);
+            let mut sha = None;
             let mut result = guarded(
                 work, &name, filter, report, &mut acc, &mut stats, &mut bufs, max_json,
+                hash.then_some(&mut sha),
             );
             if result.is_err()
                 && let Some(refetch) = refetch
@@ -121,6 +133,7 @@ pub fn scan<'a, R: Report>(
                     body: refetch(),
                     refetch: None,
                 };
+                sha = None;
                 result = guarded(
                     Work::Fetched(again),
                     &name,
@@ -130,7 +143,19 @@ pub fn scan<'a, R: Report>(
                     &mut stats,
                     &mut bufs,
                     max_json,
+                    hash.then_some(&mut sha),
                 );
+            }
+            if hash {
+                let hashed = match (&sha, &result) {
+                    (Some(sha), _) => Hashed::Sha(sha.clone()),
+                    (None, Err(why)) if why.starts_with("cannot read") => {
+                        Hashed::Unreadable(why.clone())
+                    }
+                    (None, Err(why)) => Hashed::Corrupt(why.clone()),
+                    (None, Ok(_)) => Hashed::Unreadable("not hashed".into()),
+                };
+                stats.hashes.push((name.clone(), hashed));
             }
             match result {
                 Ok(read) => {
@@ -187,6 +212,7 @@ fn guarded<R: Report>(
     stats: &mut ScanStats,
     bufs: &mut Buffers,
     max_json: u64,
+    sha: Option<&mut Option<String>>,
 ) -> Result<Read, String> {
     IN_INPUT.with(|f| f.set(true));
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -196,7 +222,7 @@ fn guarded<R: Report>(
             panic!("a test panic, as asked by CTQ_TEST_PANIC_ON");
         }
         let _ = name;
-        scan_one(work, filter, report, acc, stats, bufs, max_json)
+        scan_one(work, filter, report, acc, stats, bufs, max_json, sha)
     }))
     .unwrap_or_else(|payload| {
         *bufs = Buffers::default();
@@ -271,7 +297,9 @@ impl<R: Report> stream::Sink for Pending<'_, R> {
     }
 }
 
-/// Read, decode, parse and observe one input.
+/// Read, decode, parse and observe one input; with `sha`, keep the SHA-256 of its decompressed
+/// content there.
+#[allow(clippy::too_many_arguments)]
 fn scan_one<R: Report>(
     work: Work<'_>,
     filter: &Filter,
@@ -280,6 +308,7 @@ fn scan_one<R: Report>(
     stats: &mut ScanStats,
     bufs: &mut Buffers,
     max_json: u64,
+    mut sha: Option<&mut Option<String>>,
 ) -> Result<Read, String> {
     let limit = WHOLE.min(usize::try_from(max_json).unwrap_or(WHOLE));
     // The input's first bytes (all of it, when it is at most `WHOLE`), and the rest as a reader.
@@ -333,7 +362,12 @@ fn scan_one<R: Report>(
     if rest.is_none() {
         let read = match decode::decode(&head, &mut bufs.text, &mut bufs.inflater, limit) {
             // More events than one parse holds (`{"Records":[{},{},…]}`): streamed below.
-            Ok(Decoded::Whole(text)) => match read_whole(text, filter, acc, stats, keep_raw) {
+            Ok(Decoded::Whole(text)) => match {
+                if let Some(sha) = sha.as_deref_mut() {
+                    *sha = Some(sha256_hex(text));
+                }
+                read_whole(text, filter, acc, stats, keep_raw)
+            } {
                 Err(why) if why == TOO_MANY => None,
                 read => Some(read),
             },
@@ -352,13 +386,26 @@ fn scan_one<R: Report>(
         rest.unwrap_or_else(|| Box::new(std::io::empty())),
         max_json,
     );
+    // Hashed as it streams, unless the whole text was hashed above (too many events for one
+    // parse); the rest is read to its end for the hash once the events are.
+    let mut reader = Hashing {
+        inner: reader,
+        sha: sha
+            .as_deref()
+            .is_some_and(Option::is_none)
+            .then(Sha256::new),
+    };
     let mut pending = Pending {
         filter,
         proto,
         value: (proto.clone(), ScanStats::default()),
         done: (proto.clone(), ScanStats::default()),
     };
-    let streamed = stream::read(reader, keep_raw, stream::CHUNK, &mut pending)?;
+    let streamed = stream::read(&mut reader, keep_raw, stream::CHUNK, &mut pending)?;
+    if let (Some(out), Some(_)) = (sha, &reader.sha) {
+        std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| read_error(&e))?;
+        *out = reader.sha.take().map(|s| hex(&s.finalize()));
+    }
     let (file_acc, mut file_stats) = pending.done;
     acc.merge(file_acc);
     file_stats.json_bytes = streamed.json_bytes;
@@ -424,6 +471,27 @@ fn observe<R: Report>(
     }
     stats.events_matched += 1;
     acc.observe(ev, time);
+}
+
+/// A reader that hashes what it reads.
+struct Hashing<R> {
+    inner: R,
+    sha: Option<Sha256>,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(sha) = &mut self.sha {
+            sha.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// A trail log file, by its name (`…/AWSLogs/[o-…/]<account>/CloudTrail/…`): what digests list.
+fn is_log_file(name: &str) -> bool {
+    crate::verify::digest::layout_key(name).is_some_and(crate::verify::digest::is_log_key)
 }
 
 /// The span of two spans of time.

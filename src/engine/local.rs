@@ -112,6 +112,7 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
             &accumulator,
             &progress,
             config.max_json,
+            config.verify,
         );
         (acc.finish(), stats)
     });
@@ -182,11 +183,17 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
             session.as_ref().and_then(S3Session::cache),
         );
     }
-    Ok(Outcome {
+    let mut outcome = Outcome {
         skipped_inputs: skipped,
         failed_empty: config.fail_on_empty && output.is_empty(),
         alert: false,
-    })
+    };
+    if config.verify {
+        let verified = crate::verify::after_scan(config, stats.hashes)?;
+        outcome.skipped_inputs += verified.skipped_inputs;
+        outcome.alert = verified.alert;
+    }
+    Ok(outcome)
 }
 
 /// What an empty report says about itself on stderr: nothing was found, nothing was in the

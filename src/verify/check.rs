@@ -32,6 +32,9 @@ pub struct DigestFile {
     /// Its content and the SHA-256 of it decompressed, or why it could not be read as a digest.
     pub read: Result<(Parsed, String), String>,
     pub signature: Sig,
+    /// It could not be read (I/O, a failed download): no finding about it, and the run is
+    /// partial.
+    pub unreadable: Option<String>,
 }
 
 /// What became of a digest's signature.
@@ -224,6 +227,7 @@ pub fn check(
         }
         let (p, _) = match &d.read {
             Ok(r) => r,
+            Err(_) if d.unreadable.is_some() => continue,
             Err(why) => {
                 modified.insert(i);
                 push(
@@ -546,7 +550,9 @@ pub fn check(
         .iter()
         .filter(|d| {
             let (s, e) = period(d);
-            overlaps(window, s, e) && !bad_digests.contains(d.object.as_str())
+            overlaps(window, s, e)
+                && d.unreadable.is_none()
+                && !bad_digests.contains(d.object.as_str())
         })
         .count() as u64;
     rows.sort_by(|a, b| {

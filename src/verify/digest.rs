@@ -156,6 +156,17 @@ pub fn layout_key(key: &str) -> Option<&str> {
     key.find("/AWSLogs/").map(|i| &key[i + 1..])
 }
 
+/// Whether a key from `AWSLogs/` on is a log file of the folder digests cover:
+/// `AWSLogs/[o-…/]<account>/CloudTrail/<region>/YYYY/MM/DD/<name>`.
+pub fn is_log_key(key: &str) -> bool {
+    let segs: Vec<&str> = key.split('/').collect();
+    let below = match segs.get(1) {
+        Some(org) if org.starts_with("o-") => &segs[2..],
+        _ => &segs[1..],
+    };
+    below.len() == 7 && below[1] == "CloudTrail"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +217,13 @@ mod tests {
         assert_eq!(layout_key("p/q/AWSLogs/1/x"), Some("AWSLogs/1/x"));
         assert_eq!(layout_key("./t/AWSLogs/1/x"), Some("AWSLogs/1/x"));
         assert_eq!(layout_key("p/xAWSLogs/1"), None);
+        assert!(is_log_key("AWSLogs/1/CloudTrail/r/2024/09/05/f.json.gz"));
+        assert!(is_log_key(
+            "AWSLogs/o-abc/1/CloudTrail/r/2024/09/05/f.json.gz"
+        ));
+        assert!(!is_log_key(
+            "AWSLogs/1/CloudTrail-Digest/r/2024/09/05/f.json.gz"
+        ));
+        assert!(!is_log_key("AWSLogs/1/CloudTrail/r/2024/09/f.json.gz"));
     }
 }

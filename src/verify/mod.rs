@@ -30,7 +30,7 @@ use read::guarded;
 use signed::digest_file;
 
 use crate::config::Config;
-use crate::exit::{Outcome, warn};
+use crate::exit::{Outcome, Repeated, warn, warn_repeated};
 use crate::render;
 use crate::source::SourceSpec;
 use crate::time;
@@ -103,6 +103,73 @@ pub fn run(args: &VerifyArgs, config: &Config) -> anyhow::Result<Outcome> {
             config.filter.window
         ));
     }
+    let found = gather(config, keys, signatures.as_ref(), HashMap::new())?;
+    let doc = show::document(&found.problems, &found.counts, &config.filter.window);
+    render::print(&doc.into(), config.style())?;
+    Ok(Outcome {
+        skipped_inputs: found.skipped,
+        failed_empty: false,
+        alert: !found.problems.is_empty(),
+    })
+}
+
+/// `--verify` on a report: verify the window as `verify` does, with the SHA-256 of the log
+/// files the report read (`scanned`, by name: a path or `s3://bucket/key`) taken from its scan,
+/// which hashed them as it decompressed them. The verdict goes to stderr, in one line (and a line
+/// per problem); exit 4 on a problem.
+pub fn after_scan(config: &Config, scanned: Vec<(String, Hashed)>) -> anyhow::Result<Outcome> {
+    let known: HashMap<String, Hashed> = scanned
+        .into_iter()
+        .filter_map(|(name, h)| Some((digest::layout_key(&name)?.to_string(), h)))
+        .collect();
+    let found = gather(config, Keys::default(), None, known)?;
+    for p in &found.problems {
+        warn_repeated(
+            Repeated::Integrity,
+            &format!(
+                "integrity: {} {} ({} to {}): {}",
+                p.kind.name(),
+                p.object,
+                time::format_time(p.period.0),
+                time::format_time(p.period.1),
+                p.detail
+            ),
+        );
+    }
+    // The report's own notes were said before it; this one is about the problems above.
+    for note in crate::exit::capped_notes()
+        .iter()
+        .filter(|n| n.contains("integrity problems"))
+    {
+        warn(note);
+    }
+    if !config.quiet || !found.problems.is_empty() {
+        warn(&show::verdict(&found.problems, &found.counts));
+    }
+    Ok(Outcome {
+        skipped_inputs: found.skipped,
+        failed_empty: false,
+        alert: !found.problems.is_empty(),
+    })
+}
+
+/// What the checks found.
+pub struct Found {
+    pub problems: Vec<check::Problem>,
+    pub counts: check::Counts,
+    /// Digests, log files and folders that could not be read.
+    pub skipped: u64,
+}
+
+/// Find, read and check the digests and log files of the window. `hashes` holds the SHA-256 of
+/// log files already read, by key (`AWSLogs/…`); the others the in-window digests list are read
+/// here.
+fn gather(
+    config: &Config,
+    mut keys: Keys,
+    signatures: Option<&HashMap<String, String>>,
+    mut hashes: HashMap<String, Hashed>,
+) -> anyhow::Result<Found> {
     let days = days(config);
     let (accounts, regions) = (&config.filter.accounts, &config.filter.regions);
     let mut pool = rayon::ThreadPoolBuilder::new();
@@ -113,7 +180,6 @@ pub fn run(args: &VerifyArgs, config: &Config) -> anyhow::Result<Outcome> {
 
     let mut digests: Vec<DigestFile> = Vec::new();
     let mut logs: Vec<LogFile> = Vec::new();
-    let mut hashes: HashMap<String, Hashed> = HashMap::new();
     let mut skipped = 0u64;
 
     // Local copies.
@@ -133,22 +199,26 @@ pub fn run(args: &VerifyArgs, config: &Config) -> anyhow::Result<Outcome> {
             inv.digests
                 .par_iter()
                 .map(|(d, path)| {
-                    let read = std::fs::read(path)
-                        .map_err(|e| format!("cannot read: {}", crate::source::io_reason(&e)))
-                        .and_then(|body| read::read_digest(&body));
-                    let signature = signatures.as_ref().map(|m| m.get(&d.key).cloned());
-                    (d.clone(), read, signature)
+                    let (read, unreadable) = match std::fs::read(path) {
+                        Ok(body) => (read::read_digest(&body), None),
+                        Err(e) => {
+                            let why = format!("cannot read: {}", crate::source::io_reason(&e));
+                            (Err(why.clone()), Some(why))
+                        }
+                    };
+                    let signature = signatures.map(|m| m.get(&d.key).cloned());
+                    (d.clone(), read, signature, unreadable)
                 })
                 .collect::<Vec<_>>()
         })
         .into_iter()
-        .map(|(d, read, sig)| {
+        .map(|(d, read, sig, unreadable)| {
             let sig = match sig {
                 None => Err("no S3 metadata: a local copy; --signatures gives them".to_string()),
                 Some(None) => Ok(None),
                 Some(Some(s)) => Ok(Some(s)),
             };
-            digest_file(d, read, sig, &keys)
+            digest_file(d, read, sig, &keys, unreadable)
         })
         .collect();
     digests.extend(local_digests);
@@ -162,7 +232,7 @@ pub fn run(args: &VerifyArgs, config: &Config) -> anyhow::Result<Outcome> {
     // S3.
     let s3_specs = config.s3_sources();
     if !s3_specs.is_empty() {
-        let found = s3::collect(&s3_specs, config, days, &mut keys, &pool)?;
+        let found = s3::collect(&s3_specs, config, days, &mut keys, &pool, &hashes)?;
         digests.extend(found.digests);
         logs.extend(found.logs);
         hashes.extend(found.hashes);
@@ -198,13 +268,22 @@ pub fn run(args: &VerifyArgs, config: &Config) -> anyhow::Result<Outcome> {
         hashes.insert(k, h);
     }
 
+    for d in digests.iter().filter(|d| d.unreadable.is_some()) {
+        skipped += 1;
+        warn_repeated(
+            Repeated::SkippedInput,
+            &format!(
+                "{}: {}",
+                d.object,
+                d.unreadable.as_deref().unwrap_or_default()
+            ),
+        );
+    }
     let (problems, counts) =
         check::check(&digests, &logs, &hashes, &config.filter.window, config.now);
-    let doc = show::document(&problems, &counts, &config.filter.window);
-    render::print(&doc.into(), config.style())?;
-    Ok(Outcome {
-        skipped_inputs: skipped + counts.log_files_unreadable,
-        failed_empty: false,
-        alert: !problems.is_empty(),
+    Ok(Found {
+        skipped: skipped + counts.log_files_unreadable,
+        problems,
+        counts,
     })
 }

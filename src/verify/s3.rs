@@ -38,6 +38,7 @@ pub fn collect(
     days: (i64, i64),
     keys: &mut Keys,
     pool: &rayon::ThreadPool,
+    known: &HashMap<String, Hashed>,
 ) -> anyhow::Result<Found> {
     let session = S3Session::new(&config.s3)?;
     let mut found = Found::default();
@@ -87,8 +88,12 @@ pub fn collect(
             bodies
                 .into_par_iter()
                 .map(|r| match r {
-                    Ok((body, signature)) => (read_digest(&body), Ok(signature)),
-                    Err(why) => (Err(why), Err("not downloaded".to_string())),
+                    Ok((body, signature)) => (read_digest(&body), Ok(signature), None),
+                    Err(why) => (
+                        Err(why.clone()),
+                        Err("not downloaded".to_string()),
+                        Some(why),
+                    ),
                 })
                 .collect()
         });
@@ -107,14 +112,14 @@ pub fn collect(
             session.block_on(keys::list(&config.s3.aws, &regions, span, keys))?;
         }
         let mut mine: Vec<DigestFile> = Vec::new();
-        for ((d, _), (read, signature)) in digests.into_iter().zip(read) {
-            mine.push(digest_file(d, read, signature, keys));
+        for ((d, _), (read, signature, unreadable)) in digests.into_iter().zip(read) {
+            mine.push(digest_file(d, read, signature, keys, unreadable));
         }
 
         // The log files the in-window digests list, downloaded and hashed.
         let wanted = check::wanted(&mine, &config.filter.window);
         let mut objects = Vec::new();
-        for k in wanted.keys() {
+        for k in wanted.keys().filter(|k| !known.contains_key(*k)) {
             match logs.get(k) {
                 Some(o) => objects.push(o.clone()),
                 None => {

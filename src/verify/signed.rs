@@ -13,8 +13,10 @@ pub fn digest_file(
     read: Result<(digest::Parsed, String), String>,
     signature: Result<Option<String>, String>,
     keys: &Keys,
+    unreadable: Option<String>,
 ) -> DigestFile {
     let sig = match (&read, signature) {
+        _ if unreadable.is_some() => Sig::NotChecked("the digest could not be read".into()),
         (_, Err(why)) => Sig::NotChecked(why),
         (Err(_), _) => Sig::NotChecked("not a readable digest".into()),
         (Ok(_), Ok(None)) => {
@@ -30,6 +32,7 @@ pub fn digest_file(
         name: d.name,
         read,
         signature: sig,
+        unreadable,
     }
 }
 

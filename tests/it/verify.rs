@@ -322,3 +322,180 @@ fn verify_refuses_standard_input_and_a_file() {
     assert!(r.stderr.contains("not standard input"), "{}", r.stderr);
     let _ = run_with;
 }
+
+/// The verdict line of a `verify` table: its last line.
+fn verdict_of_verify(dir: &Path) -> String {
+    let trail = dir.join("trail");
+    let mut args = vec!["verify", "-s", trail.to_str().unwrap()];
+    args.extend(WINDOW);
+    let r = run(&args);
+    r.stdout.lines().last().unwrap().to_string()
+}
+
+fn report_with_verify(dir: &Path) -> Run {
+    let trail = dir.join("trail");
+    let mut args = vec!["errors", "-s", trail.to_str().unwrap(), "--verify"];
+    args.extend(WINDOW);
+    run(&args)
+}
+
+#[test]
+fn verify_on_a_report_gives_the_verdict_of_verify() {
+    let Some(dir) = copy() else { return };
+    let r = report_with_verify(dir.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let verdict = verdict_of_verify(dir.path());
+    assert!(
+        verdict.starts_with("verified: 576 log file(s), 288 digest(s)"),
+        "{verdict}"
+    );
+    assert!(
+        r.stderr.contains(&format!("ctq: {verdict}")),
+        "{}",
+        r.stderr
+    );
+    // Tampered: a log file changed, a digest deleted, a file added by hand.
+    let changed = log_key(dir.path(), 10);
+    let p = path(dir.path(), &changed);
+    let text = gunzip(&std::fs::read(&p).unwrap());
+    std::fs::write(&p, gz(&[&text[..], b" "].concat())).unwrap();
+    let digest = digest_key(dir.path(), "222222222222/us-east-1", 5);
+    std::fs::remove_file(path(dir.path(), &digest)).unwrap();
+    let r = report_with_verify(dir.path());
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    let verdict = verdict_of_verify(dir.path());
+    assert!(
+        verdict.starts_with("integrity problems: 1 modified_log, 1 missing_digest"),
+        "{verdict}"
+    );
+    assert!(
+        r.stderr.contains(&format!("ctq: {verdict}")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("integrity: modified_log {}", p.display())),
+        "{}",
+        r.stderr
+    );
+    // The report itself is printed whole, before the verdict.
+    assert!(r.stdout.contains("event_name"), "{}", r.stdout);
+}
+
+#[test]
+fn verify_on_a_report_refuses_athena_and_standard_input() {
+    let r = run(&["errors", "--verify", "--engine", "athena", "--since", "1d"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not with --engine athena"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["errors", "--verify", "-s", "-"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not standard input"), "{}", r.stderr);
+    let r = run(&["verify", "--verify", "-s", "."]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+/// A one-file trail with an unsigned digest that lists `log` (its decompressed content `text`).
+fn one_file_trail(dir: &Path, text: &[u8]) {
+    use sha2::{Digest, Sha256};
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let log = "AWSLogs/111111111111/CloudTrail/us-east-1/2024/09/04/111111111111_CloudTrail_us-east-1_20240904T1010Z_big.json.gz";
+    let digest = "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2024/09/04/111111111111_CloudTrail-Digest_us-east-1_t_us-east-1_20240904T110030Z.json.gz";
+    crate::util::write(dir, log, &gz(text));
+    let content = serde_json::json!({
+        "awsAccountId": "111111111111",
+        "digestStartTime": "2024-09-04T10:00:30Z",
+        "digestEndTime": "2024-09-04T11:00:30Z",
+        "digestS3Bucket": "b",
+        "digestS3Object": digest,
+        "digestPublicKeyFingerprint": "00",
+        "digestSignatureAlgorithm": "SHA256withRSA",
+        "previousDigestS3Bucket": null,
+        "previousDigestS3Object": null,
+        "previousDigestHashValue": null,
+        "previousDigestHashAlgorithm": null,
+        "previousDigestSignature": null,
+        "logFiles": [{"s3Bucket": "b", "s3Object": log, "hashValue": hex(&Sha256::digest(text)), "hashAlgorithm": "SHA-256"}],
+    });
+    crate::util::write(dir, digest, &gz(content.to_string().as_bytes()));
+}
+
+#[test]
+fn verify_hashes_what_the_scan_streams() {
+    // More events than one parse holds (read again as a stream), then more JSON than one
+    // buffer holds (streamed from the start): the hash is of all of it either way.
+    let many = {
+        let mut t = b"{\"Records\":[".to_vec();
+        for i in 0..100_000 {
+            if i > 0 {
+                t.push(b',');
+            }
+            t.extend_from_slice(br#"{"eventTime":"2024-09-04T10:05:00Z","eventName":"A"}"#);
+        }
+        t.extend_from_slice(b"]}\n");
+        t
+    };
+    let big = {
+        let pad = "x".repeat(1 << 20);
+        let mut t = b"{\"Records\":[".to_vec();
+        for i in 0..66 {
+            if i > 0 {
+                t.push(b',');
+            }
+            t.extend_from_slice(
+                format!(r#"{{"eventTime":"2024-09-04T10:05:00Z","eventName":"B","pad":"{pad}"}}"#)
+                    .as_bytes(),
+            );
+        }
+        t.extend_from_slice(b"]}");
+        t
+    };
+    for text in [many, big] {
+        let dir = tempfile::tempdir().unwrap();
+        one_file_trail(dir.path(), &text);
+        let s = dir.path().to_str().unwrap();
+        let r = run(&[
+            "summary",
+            "-s",
+            s,
+            "--date",
+            "2024-09-04",
+            "--verify",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("verified: 1 log file(s), 1 digest(s)"),
+            "{}",
+            r.stderr
+        );
+        // A byte more, and the hash no longer matches.
+        let log = std::fs::read_dir(
+            dir.path()
+                .join("AWSLogs/111111111111/CloudTrail/us-east-1/2024/09/04"),
+        )
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+        std::fs::write(&log, gz(&[&text[..], b"\n"].concat())).unwrap();
+        let r = run(&[
+            "summary",
+            "-s",
+            s,
+            "--date",
+            "2024-09-04",
+            "--verify",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(r.code, 4, "{}", r.stderr);
+        assert!(r.stderr.contains("1 modified_log"), "{}", r.stderr);
+    }
+}
