@@ -362,12 +362,9 @@ fn scan_one<R: Report>(
     if rest.is_none() {
         let read = match decode::decode(&head, &mut bufs.text, &mut bufs.inflater, limit) {
             // More events than one parse holds (`{"Records":[{},{},…]}`): streamed below.
-            Ok(Decoded::Whole(text)) => match {
-                if let Some(sha) = sha.as_deref_mut() {
-                    *sha = Some(sha256_hex(text));
-                }
-                read_whole(text, filter, acc, stats, keep_raw)
-            } {
+            Ok(Decoded::Whole(text)) => match hashed(text, sha.as_deref_mut())
+                .and_then(|()| read_whole(text, filter, acc, stats, keep_raw))
+            {
                 Err(why) if why == TOO_MANY => None,
                 read => Some(read),
             },
@@ -471,6 +468,14 @@ fn observe<R: Report>(
     }
     stats.events_matched += 1;
     acc.observe(ev, time);
+}
+
+/// Keep the SHA-256 of a whole decoded input in `sha`, when asked.
+fn hashed(text: &[u8], sha: Option<&mut Option<String>>) -> Result<(), String> {
+    if let Some(sha) = sha {
+        *sha = Some(sha256_hex(text));
+    }
+    Ok(())
 }
 
 /// A reader that hashes what it reads.
