@@ -40,6 +40,8 @@ def commands(ctq, corpus, info, peers):
         ("ctq errors --where requestParameters.bucketName", [ctq, "errors", "--top", "10", "--where", "requestParameters.bucketName=prod-data", *src], True),
         ("ctq trace AKIAIOSFODNN7EXAMPLE", [ctq, "trace", "AKIAIOSFODNN7EXAMPLE", *src], True),
         ("ctq profile alice", [ctq, "profile", "alice", *src], True),
+        ("ctq errors --verify", [ctq, "errors", "--top", "10", "--verify", *src], True),
+        ("ctq verify", [ctq, "verify", *src], True),
         ("ctq errors --threads 1", [ctq, "errors", "--top", "10", "--threads", "1", *src], True),
         ("ctq errors --date (1 day)", [ctq, "errors", "--top", "10", "--source", corpus, "--date", mid_day, "-o", "json"], False),
     ]

@@ -456,6 +456,79 @@ struct File {
     ctx: (usize, usize),
 }
 
+/// Hourly digests of the `CloudTrail/` files, chained per account and region, as CloudTrail
+/// writes them with log file validation on (unsigned: a local copy has no signatures to check),
+/// for `--verify` and `ctq verify`.
+fn write_digests(
+    out: &Path,
+    plan: &[File],
+    totals: &[(u64, u64, u64, String)],
+    accounts: &[String],
+    regions: &[&str],
+    start_day: i64,
+    days: i64,
+) {
+    let stamp = |t: i64| {
+        let (y, m, d) = civil(t.div_euclid(86_400));
+        let s = t.rem_euclid(86_400);
+        (
+            format!("{y:04}/{m:02}/{d:02}"),
+            format!(
+                "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+                s / 3600,
+                s / 60 % 60,
+                s % 60
+            ),
+        )
+    };
+    for (ai, acct) in accounts.iter().enumerate() {
+        for (ri, region) in regions.iter().enumerate() {
+            let mut previous: Option<(String, String)> = None;
+            for hour in 0..days * 24 {
+                let start = start_day * 86_400 + hour * 3600 + 30;
+                let end = start + 3600;
+                let mut logs = String::new();
+                for (f, t) in plan.iter().zip(totals) {
+                    if f.ctx != (ai, ri) || f.network || f.delivered < start || f.delivered >= end {
+                        continue;
+                    }
+                    let key = f.path.strip_prefix(out).unwrap().to_str().unwrap();
+                    if !logs.is_empty() {
+                        logs.push(',');
+                    }
+                    write!(
+                        logs,
+                        r#"{{"s3Bucket":"bench","s3Object":"{key}","hashValue":"{}","hashAlgorithm":"SHA-256"}}"#,
+                        t.3
+                    )
+                    .unwrap();
+                }
+                let (folder, end_stamp) = stamp(end);
+                let key = format!(
+                    "AWSLogs/{ORG}/{acct}/CloudTrail-Digest/{region}/{folder}/{acct}_CloudTrail-Digest_{region}_bench_{region}_{end_stamp}.json.gz"
+                );
+                let prev = match &previous {
+                    Some((k, sha)) => format!(
+                        r#""previousDigestS3Bucket":"bench","previousDigestS3Object":"{k}","previousDigestHashValue":"{sha}","previousDigestHashAlgorithm":"SHA-256","previousDigestSignature":"00""#
+                    ),
+                    None => r#""previousDigestS3Bucket":null,"previousDigestS3Object":null,"previousDigestHashValue":null,"previousDigestHashAlgorithm":null,"previousDigestSignature":null"#.into(),
+                };
+                let json = format!(
+                    r#"{{"awsAccountId":"{acct}","digestStartTime":"{}","digestEndTime":"{}","digestS3Bucket":"bench","digestS3Object":"{key}","digestPublicKeyFingerprint":"00","digestSignatureAlgorithm":"SHA256withRSA",{prev},"logFiles":[{logs}]}}"#,
+                    time(start),
+                    time(end)
+                );
+                let path = out.join(&key);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let mut gz = GzEncoder::new(Vec::new(), Compression::new(6));
+                gz.write_all(json.as_bytes()).unwrap();
+                std::fs::write(&path, gz.finish().unwrap()).unwrap();
+                previous = Some((key, ctq::verify::crypto::sha256_hex(json.as_bytes())));
+            }
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
@@ -569,7 +642,7 @@ fn main() {
             }
         }
     }
-    let totals: Vec<(u64, u64, u64)> = plan
+    let totals: Vec<(u64, u64, u64, String)> = plan
         .par_iter()
         .map(|f| {
             let mut r = Rng(f.seed.wrapping_mul(0x2545_F491_4F6C_DD1D));
@@ -597,9 +670,11 @@ fn main() {
             gz.write_all(json.as_bytes()).unwrap();
             let bytes = gz.finish().unwrap();
             std::fs::write(&f.path, &bytes).unwrap();
-            (json.len() as u64, bytes.len() as u64, f.events as u64)
+            let sha = ctq::verify::crypto::sha256_hex(json.as_bytes());
+            (json.len() as u64, bytes.len() as u64, f.events as u64, sha)
         })
         .collect();
+    write_digests(out, &plan, &totals, &accounts, &regions, start_day, days);
     let (json, gz, events) = totals
         .iter()
         .fold((0, 0, 0), |a, t| (a.0 + t.0, a.1 + t.1, a.2 + t.2));
