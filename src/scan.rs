@@ -48,6 +48,8 @@ pub struct ScanStats {
     pub outside_window: Option<(Micros, Micros)>,
     /// Events in the window left out by `--account` or `--region`.
     pub events_out_of_scope: u64,
+    /// Aggregated events (summaries, not calls) left out by a report that does not read them.
+    pub events_aggregated: u64,
     /// Bytes as read (compressed where the input was gzip).
     pub input_bytes: u64,
     /// Inputs read and events in them, per account and region where the layout tells.
@@ -66,6 +68,7 @@ impl ScanStats {
         self.events_matched += o.events_matched;
         self.events_untimed += o.events_untimed;
         self.events_out_of_scope += o.events_out_of_scope;
+        self.events_aggregated += o.events_aggregated;
         self.outside_window = span(self.outside_window, o.outside_window);
         self.input_bytes += o.input_bytes;
         self.hashes.extend(o.hashes);
@@ -464,6 +467,10 @@ fn observe<R: Report>(
     }
     if rejected || !filter.accepts(ev) {
         stats.events_out_of_scope += 1;
+        return;
+    }
+    if !acc.reads_aggregated() && ev.event_category.as_deref() == Some("Aggregated") {
+        stats.events_aggregated += 1;
         return;
     }
     stats.events_matched += 1;

@@ -114,6 +114,19 @@ pub fn event_field<'de, A: MapAccess<'de>>(
         "errorCode" => ev.error_code = lenient(map)?,
         "errorMessage" => ev.error_message = lenient(map)?,
         "eventID" => ev.event_id = lenient(map)?,
+        // An aggregated event's time, account and id, when it has no other.
+        "timeWindow" => {
+            let start = object(map, StrAt(&["windowStart"]))?;
+            ev.event_time = ev.event_time.take().or(start);
+        }
+        "accountId" => {
+            let id = lenient(map)?;
+            ev.recipient_account_id = ev.recipient_account_id.take().or(id);
+        }
+        "eventId" => {
+            let id = lenient(map)?;
+            ev.event_id = ev.event_id.take().or(id);
+        }
         "recipientAccountId" => ev.recipient_account_id = lenient(map)?,
         "eventVersion" => ev.event_version = lenient(map)?,
         "userIdentity" => ev.user_identity = object(map, UserIdentityFields)?,

@@ -477,6 +477,19 @@ impl<'a> Cur<'a> {
                 b"errorCode" => ev.error_code = c.lenient(D)?,
                 b"errorMessage" => ev.error_message = c.lenient(D)?,
                 b"eventID" => ev.event_id = c.lenient(D)?,
+                // An aggregated event's time, account and id, when it has no other.
+                b"timeWindow" => {
+                    let start = c.str_at(D, &[b"windowStart"])?;
+                    ev.event_time = ev.event_time.take().or(start);
+                }
+                b"accountId" => {
+                    let id = c.lenient(D)?;
+                    ev.recipient_account_id = ev.recipient_account_id.take().or(id);
+                }
+                b"eventId" => {
+                    let id = c.lenient(D)?;
+                    ev.event_id = ev.event_id.take().or(id);
+                }
                 b"recipientAccountId" => ev.recipient_account_id = c.lenient(D)?,
                 b"eventVersion" => ev.event_version = c.lenient(D)?,
                 b"userIdentity" => ev.user_identity = c.user_identity()?,

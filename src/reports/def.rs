@@ -26,6 +26,11 @@ pub trait Report: Clone + Send + Sync {
     fn wants_raw(&self) -> bool {
         false
     }
+    /// Whether the report reads aggregated events (`eventCategory` `Aggregated`: five-minute
+    /// summaries of data events, without the fields of a call); the others never see them.
+    fn reads_aggregated(&self) -> bool {
+        false
+    }
 }
 
 /// What every report knows of the run: the common filters and "now".

@@ -113,6 +113,9 @@ pub enum Category {
     NetworkActivity,
     #[value(name = "Insight")]
     Insight,
+    /// Five-minute summaries of data events (`CloudTrail-Aggregated/`).
+    #[value(name = "Aggregated")]
+    Aggregated,
 }
 
 impl Category {
@@ -122,6 +125,7 @@ impl Category {
             Category::Data => "Data",
             Category::NetworkActivity => "NetworkActivity",
             Category::Insight => "Insight",
+            Category::Aggregated => "Aggregated",
         }
     }
 }
@@ -418,6 +422,11 @@ impl NearMisses {
 }
 
 impl Report for Events {
+    /// Aggregated events are counted (and listed) like the others.
+    fn reads_aggregated(&self) -> bool {
+        true
+    }
+
     fn wants_raw(&self) -> bool {
         self.columns != Columns::Default
     }

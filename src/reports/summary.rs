@@ -106,6 +106,11 @@ impl Summary {
 }
 
 impl Report for Summary {
+    /// Aggregated events are counted (and listed) like the others.
+    fn reads_aggregated(&self) -> bool {
+        true
+    }
+
     fn observe(&mut self, ev: &Event<'_>, time: Option<Micros>) {
         self.errors += u64::from(ev.error_code.is_some());
         let keys = [

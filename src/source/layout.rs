@@ -16,11 +16,13 @@ pub struct Origin {
     pub region: String,
 }
 
-/// Folders CloudTrail writes events into (management/data events, network activity, Insights).
-pub const EVENT_FOLDERS: [&str; 3] = [
+/// Folders CloudTrail writes events into (management/data events, network activity, Insights,
+/// aggregated data events).
+pub const EVENT_FOLDERS: [&str; 4] = [
     "CloudTrail",
     "CloudTrail-NetworkActivity",
     "CloudTrail-Insight",
+    "CloudTrail-Aggregated",
 ];
 
 /// The folder of digest files: hashes and signatures, never events.

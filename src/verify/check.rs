@@ -465,6 +465,18 @@ pub fn check(
             present.entry(&d.origin).or_default().push((p.start, p.end));
         }
     }
+    // The hours of digests that could not be read: nothing is known of their files.
+    let unknown: Vec<(&Origin, Micros, Micros)> = digests
+        .iter()
+        .filter(|d| d.unreadable.is_some())
+        .map(|d| {
+            (
+                &d.origin,
+                d.name.end - HOUR - CONTIGUOUS,
+                d.name.end + CONTIGUOUS,
+            )
+        })
+        .collect();
     let mut uncovered: BTreeMap<(&Origin, usize), Vec<(Micros, &LogFile)>> = BTreeMap::new();
     let mut in_gap: HashMap<usize, u64> = HashMap::new();
     for l in logs {
@@ -481,6 +493,12 @@ pub fn check(
             .find(|g| *g.origin == l.origin && t + MINUTE > g.start && t < g.end)
         {
             *in_gap.entry(g.row).or_default() += 1;
+            continue;
+        }
+        if unknown
+            .iter()
+            .any(|&(o, s, e)| *o == l.origin && t + MINUTE > s && t < e)
+        {
             continue;
         }
         let periods = present.get(&l.origin).map(Vec::as_slice).unwrap_or(&[]);

@@ -6,6 +6,7 @@
     reason = "a test may say on stderr what it skipped"
 )]
 
+mod aggregated;
 mod architecture;
 pub mod athena;
 mod athena_detect;

@@ -233,3 +233,19 @@ fn list_public_keys_refused_stops_the_run_with_the_reason() {
     assert!(r.stderr.contains("AccessDenied"), "{}", r.stderr);
     assert!(r.stderr.contains("--public-keys"), "{}", r.stderr);
 }
+
+#[test]
+fn a_digest_that_cannot_be_downloaded_is_skipped_not_a_finding() {
+    use crate::faults::{Fault, On};
+    let Some(dir) = copy() else { return };
+    let server = serve(dir.path(), "signatures.json");
+    let cloudtrail = CloudTrailServer::start(&keys(dir.path()), 200);
+    let digest = digest_key(dir.path(), "111111111111/eu-west-1", 33);
+    let name = digest.rsplit('/').next().unwrap();
+    server.faults.add(On::object(name), Fault::SlowDown, None);
+    let r = verify_s3(&server, &cloudtrail, &[]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(problems(&r).is_empty(), "{:#?}", problems(&r));
+    assert!(r.stderr.contains(name), "{}", r.stderr);
+    assert!(r.stderr.contains("SlowDown"), "{}", r.stderr);
+}
