@@ -197,7 +197,7 @@ pub struct Common {
 
     /// Also verify the log files the report reads against the trail's signed digest files, as
     /// `ctq verify` does: a one-line verdict on stderr, exit code 4 on a problem
-    #[arg(long, global = true, help_heading = "Source")]
+    #[arg(hide_short_help = true, long, global = true, help_heading = "Source")]
     pub verify: bool,
 
     /// Exit with code 4 when the report has no rows, for scripts: `if ! ctq root-activity

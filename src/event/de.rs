@@ -114,19 +114,10 @@ pub fn event_field<'de, A: MapAccess<'de>>(
         "errorCode" => ev.error_code = lenient(map)?,
         "errorMessage" => ev.error_message = lenient(map)?,
         "eventID" => ev.event_id = lenient(map)?,
-        // An aggregated event's time, account and id, when it has no other.
-        "timeWindow" => {
-            let start = object(map, StrAt(&["windowStart"]))?;
-            ev.event_time = ev.event_time.take().or(start);
-        }
-        "accountId" => {
-            let id = lenient(map)?;
-            ev.recipient_account_id = ev.recipient_account_id.take().or(id);
-        }
-        "eventId" => {
-            let id = lenient(map)?;
-            ev.event_id = ev.event_id.take().or(id);
-        }
+        // An aggregated event's time, account and id (`Event::settle`).
+        "timeWindow" => ev.aggregated.window_start = object(map, StrAt(&["windowStart"]))?,
+        "accountId" => ev.aggregated.account_id = lenient(map)?,
+        "eventId" => ev.aggregated.event_id = lenient(map)?,
         "recipientAccountId" => ev.recipient_account_id = lenient(map)?,
         "eventVersion" => ev.event_version = lenient(map)?,
         "userIdentity" => ev.user_identity = object(map, UserIdentityFields)?,
@@ -336,6 +327,7 @@ impl<'de> Visitor<'de> for EventSeed {
                 other_keys.push(key.0.into_owned());
             }
         }
+        ev.settle();
         let not_an_event = (!ev.looks_like_event()).then(|| describe_object(&other_keys));
         Ok(Ok(Element {
             event: ev,

@@ -61,6 +61,19 @@ pub struct Event<'a> {
     pub raw: Option<Str<'a>>,
     /// What the skim noted of that text.
     pub layout: Layout,
+    /// An aggregated event's own names for its time, account and id, until `settle`.
+    pub aggregated: Aggregated<'a>,
+}
+
+/// What an aggregated event (`CloudTrail-Aggregated/`) calls its time, account and id:
+/// `timeWindow.windowStart`, `accountId`, `eventId`. Read by the parsers, then moved by
+/// `Event::settle` to `event_time`, `recipient_account_id` and `event_id` where the event has
+/// none of its own, whatever the order of the keys.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Aggregated<'a> {
+    pub window_start: Option<Str<'a>>,
+    pub account_id: Option<Str<'a>>,
+    pub event_id: Option<Str<'a>>,
 }
 
 /// What the skim noted of an event's text while reading it, for `detect`'s readers of the text.
@@ -117,6 +130,21 @@ pub fn is_access_key_id(s: &str) -> bool {
 }
 
 impl<'a> Event<'a> {
+    /// Once every key is read: an aggregated event's time, account and id where the event has
+    /// no `eventTime`, `recipientAccountId` or `eventID` of its own.
+    pub fn settle(&mut self) {
+        let a = std::mem::take(&mut self.aggregated);
+        if self.event_time.is_none() {
+            self.event_time = a.window_start;
+        }
+        if self.recipient_account_id.is_none() {
+            self.recipient_account_id = a.account_id;
+        }
+        if self.event_id.is_none() {
+            self.event_id = a.event_id;
+        }
+    }
+
     /// The principal as the reports define it: the first non-empty of `userIdentity.arn`,
     /// `invokedBy`, `principalId`, `accountId`, `type`, else `unknown`.
     pub fn principal(&self) -> &str {
@@ -189,6 +217,11 @@ impl<'a> Event<'a> {
             management_event: self.management_event,
             raw: o(self.raw),
             layout: self.layout,
+            aggregated: Aggregated {
+                window_start: o(self.aggregated.window_start),
+                account_id: o(self.aggregated.account_id),
+                event_id: o(self.aggregated.event_id),
+            },
         }
     }
 

@@ -3,9 +3,9 @@
 //! A trail file (`{"Records":[…]}`), a bare array of events, one event, events one after another
 //! (newline-delimited or pretty-printed), `aws cloudtrail lookup-events` output, and several
 //! documents one after another. The skim (`skim`) reads a plain trail file, the input ctq reads
-//! most; sonic-rs reads whatever the skim does not settle; serde_json reads again whatever
-//! sonic-rs does not finish cleanly, and every input whose events are kept raw, so all three agree
-//! on what an input holds and the error messages are serde_json's.
+//! most; sonic-rs whatever the skim does not settle; serde_json again whatever sonic-rs does not
+//! finish cleanly, and every input whose events are kept raw: all three agree, and the messages
+//! are serde_json's.
 
 use std::borrow::Cow;
 
@@ -322,17 +322,11 @@ impl<'de, 'o> Visitor<'de> for TopSeed<'o, 'de> {
                 }
             }
         }
-        if let Some(result) = records {
-            return Ok(match result {
-                Ok(()) => Top::Records,
-                Err(why) => Top::Other(why),
-            });
-        }
-        if let Some(result) = lookup {
-            return Ok(match result {
-                Ok(()) => Top::Lookup,
-                Err(why) => Top::Other(why),
-            });
+        ev.settle();
+        // `Records` first, then `Events`: what each read, or why it could not.
+        let read = (records.map(|r| (r, Top::Records))).or(lookup.map(|r| (r, Top::Lookup)));
+        if let Some((result, top)) = read {
+            return Ok(result.map_or_else(Top::Other, |()| top));
         }
         if ev.looks_like_event() {
             self.out.push(ev);

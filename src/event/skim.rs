@@ -477,19 +477,10 @@ impl<'a> Cur<'a> {
                 b"errorCode" => ev.error_code = c.lenient(D)?,
                 b"errorMessage" => ev.error_message = c.lenient(D)?,
                 b"eventID" => ev.event_id = c.lenient(D)?,
-                // An aggregated event's time, account and id, when it has no other.
-                b"timeWindow" => {
-                    let start = c.str_at(D, &[b"windowStart"])?;
-                    ev.event_time = ev.event_time.take().or(start);
-                }
-                b"accountId" => {
-                    let id = c.lenient(D)?;
-                    ev.recipient_account_id = ev.recipient_account_id.take().or(id);
-                }
-                b"eventId" => {
-                    let id = c.lenient(D)?;
-                    ev.event_id = ev.event_id.take().or(id);
-                }
+                // An aggregated event's time, account and id (`Event::settle`).
+                b"timeWindow" => ev.aggregated.window_start = c.str_at(D, &[b"windowStart"])?,
+                b"accountId" => ev.aggregated.account_id = c.lenient(D)?,
+                b"eventId" => ev.aggregated.event_id = c.lenient(D)?,
                 b"recipientAccountId" => ev.recipient_account_id = c.lenient(D)?,
                 b"eventVersion" => ev.event_version = c.lenient(D)?,
                 b"userIdentity" => ev.user_identity = c.user_identity()?,
@@ -535,6 +526,7 @@ impl<'a> Cur<'a> {
             }
             Ok(())
         })?;
+        ev.settle();
         if base.is_some() {
             ev.layout = Layout {
                 plain_keys: !dotted,

@@ -268,7 +268,9 @@ pub fn check(
                 .copied();
             let link = p.content.previous_digest_s3_object.as_deref();
             let Some(link) = link else {
-                if let Some(j) = before {
+                // Backfill digests come only when a late delivery needs one: hours between
+                // them are no gap.
+                if let Some(j) = before.filter(|_| !d.name.backfill) {
                     let e = period(&digests[j]).1;
                     if p.start - e > CONTIGUOUS {
                         let detail = format!(
@@ -294,30 +296,41 @@ pub fn check(
             let link_key = layout_key(link).unwrap_or(link);
             match by_key.get(link_key) {
                 None => {
-                    let gap_start = before.map_or(p.start - HOUR, |j| period(&digests[j]).1);
-                    let hours = ((p.start - gap_start + HOUR / 2) / HOUR).max(1);
+                    // A run of missing hourly digests spans from the digest before; a missing
+                    // backfill digest is its own hour (backfills are not hourly).
+                    let named_end = link_key
+                        .rsplit('/')
+                        .next()
+                        .and_then(DigestName::parse)
+                        .map(|n| n.end);
+                    let (gap_start, gap_end, run) = match (d.name.backfill, before, named_end) {
+                        (true, _, Some(e)) => (e - HOUR, e, false),
+                        (false, Some(j), _) => (period(&digests[j]).1, p.start, true),
+                        _ => (p.start - HOUR, p.start, false),
+                    };
+                    let hours = ((gap_end - gap_start + HOUR / 2) / HOUR).max(1);
                     let detail = format!(
                         "named as the previous digest by {}; {} from {} to {}",
                         d.object,
-                        if before.is_some() {
+                        if run {
                             format!("{hours} hourly digest(s) missing")
                         } else {
-                            "digests missing".to_string()
+                            "missing".to_string()
                         },
                         format_time(gap_start),
-                        format_time(p.start)
+                        format_time(gap_end)
                     );
                     let missing = Problem {
                         kind: Kind::MissingDigest,
                         origin: d.origin.clone(),
                         object: format!("{}{link_key}", d.root),
-                        period: (gap_start, p.start),
+                        period: (gap_start, gap_end),
                         detail,
                     };
                     if let Some(row) = push(&mut rows, missing) {
                         gaps.push(Period {
                             start: gap_start,
-                            end: p.start,
+                            end: gap_end,
                             row,
                             origin,
                         });

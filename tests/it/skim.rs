@@ -376,3 +376,40 @@ fn the_skim_notes_where_each_member_is() {
     ctq::event::skim::records(text.as_bytes(), &mut lean, false).unwrap();
     assert!(lean[0].layout.members.is_none());
 }
+
+#[test]
+fn aggregated_records_are_read_alike() {
+    // The time, account and id of an aggregated record, whatever the order of the keys, and
+    // never over an event's own eventTime, recipientAccountId or eventID.
+    let cases = [
+        r#"{"Records":[{"accountId":"111111111111","eventId":"e1","eventCategory":"Aggregated","timeWindow":{"windowStart":"2025-11-20T10:00:00Z","windowEnd":"2025-11-20T10:05:00Z"},"summary":{"a":[1,{"b":2}]}}]}"#,
+        r#"{"Records":[{"timeWindow":{"windowStart":"2025-11-20T10:00:00Z"},"eventTime":"2025-11-20T11:00:00Z","accountId":"1","recipientAccountId":"2","eventId":"x","eventID":"y"}]}"#,
+        r#"{"Records":[{"eventTime":"2025-11-20T11:00:00Z","timeWindow":{"windowStart":"2025-11-20T10:00:00Z"},"recipientAccountId":"2","accountId":"1","eventID":"y","eventId":"x"}]}"#,
+        r#"{"Records":[{"eventTime":5,"timeWindow":{"windowStart":"2025-11-20T10:00:00Z"},"recipientAccountId":null,"accountId":"1"}]}"#,
+        r#"{"Records":[{"timeWindow":"2025-11-20T10:00:00Z","eventId":7,"eventSource":"s3.amazonaws.com"}]}"#,
+        r#"{"Records":[{"timeWindow":{"windowStart":""},"eventTime":"","accountId":""}]}"#,
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        if let Some(d) = disagreement(&format!("case {i}"), text.as_bytes()) {
+            panic!("{d}");
+        }
+        assert!(settles(text.as_bytes()), "case {i}: the skim gives up");
+    }
+    let events = skim(cases[0]).unwrap();
+    assert_eq!(
+        events[0].event_time.as_deref(),
+        Some("2025-11-20T10:00:00Z")
+    );
+    assert_eq!(
+        events[0].recipient_account_id.as_deref(),
+        Some("111111111111")
+    );
+    assert_eq!(events[0].event_id.as_deref(), Some("e1"));
+    let events = skim(cases[1]).unwrap();
+    assert_eq!(
+        events[0].event_time.as_deref(),
+        Some("2025-11-20T11:00:00Z")
+    );
+    assert_eq!(events[0].recipient_account_id.as_deref(), Some("2"));
+    assert_eq!(events[0].event_id.as_deref(), Some("y"));
+}

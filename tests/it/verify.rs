@@ -499,3 +499,151 @@ fn verify_hashes_what_the_scan_streams() {
         assert!(r.stderr.contains("1 modified_log"), "{}", r.stderr);
     }
 }
+
+#[test]
+fn names_from_a_digest_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let digest = "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2024/09/04/111111111111_CloudTrail-Digest_us-east-1_t_us-east-1_20240904T110030Z.json.gz";
+    let content = serde_json::json!({
+        "awsAccountId": "111111111111",
+        "digestStartTime": "2024-09-04T10:00:30Z",
+        "digestEndTime": "2024-09-04T11:00:30Z",
+        "digestS3Bucket": "b",
+        "digestS3Object": digest,
+        "digestPublicKeyFingerprint": "00",
+        "digestSignatureAlgorithm": "SHA256withRSA",
+        "previousDigestS3Bucket": "b",
+        "previousDigestS3Object": "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2024/09/04/\u{1b}[31mred\u{7}.json.gz",
+        "previousDigestHashValue": "00",
+        "previousDigestHashAlgorithm": "SHA-256",
+        "previousDigestSignature": "00",
+        "logFiles": [{"s3Bucket": "b", "s3Object": "AWSLogs/111111111111/CloudTrail/us-east-1/2024/09/04/\u{1b}]0;title\u{7}.json.gz", "hashValue": "00", "hashAlgorithm": "SHA-256"}],
+    });
+    crate::util::write(dir.path(), digest, &gz(content.to_string().as_bytes()));
+    let s = dir.path().to_str().unwrap();
+    for format in ["table", "json", "ndjson", "csv"] {
+        let r = run(&["verify", "-s", s, "--date", "2024-09-04", "-o", format]);
+        assert_eq!(r.code, 4, "{format}: {}", r.stderr);
+        // CSV keeps the exact text, as the README says (for programs, not terminals).
+        let outs = if format == "csv" {
+            vec![&r.stderr]
+        } else {
+            vec![&r.stdout, &r.stderr]
+        };
+        for out in outs {
+            assert!(
+                !out.contains('\u{1b}') && !out.contains('\u{7}'),
+                "{format}: {out}"
+            );
+        }
+        assert!(
+            r.stdout.contains("missing_digest") && r.stdout.contains("missing_log"),
+            "{format}: {}",
+            r.stdout
+        );
+    }
+    let r = run(&["events", "-s", s, "--date", "2024-09-04", "--verify"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains('\u{1b}') && !r.stderr.contains('\u{7}'),
+        "{}",
+        r.stderr
+    );
+}
+
+/// An unsigned digest of `account`/`us-east-1` for [start, end) listing `logs`, linked to
+/// `prev` (its key and SHA-256); returns its key and SHA-256.
+fn unsigned_digest(
+    dir: &Path,
+    (start, end, backfill): (&str, &str, bool),
+    prev: Option<&(String, String)>,
+    logs: &[(&str, &[u8])],
+) -> (String, String) {
+    use sha2::{Digest, Sha256};
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let stamp = end.replace(['-', ':'], "");
+    let key = format!(
+        "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/{}/111111111111_CloudTrail-Digest_us-east-1_t_us-east-1_{stamp}{}.json.gz",
+        end[..10].replace('-', "/"),
+        if backfill { "_backfill" } else { "" }
+    );
+    let files: Vec<Value> = logs
+        .iter()
+        .map(|(k, text)| {
+            crate::util::write(dir, k, &gz(text));
+            serde_json::json!({"s3Bucket": "b", "s3Object": k, "hashValue": hex(&Sha256::digest(text)), "hashAlgorithm": "SHA-256"})
+        })
+        .collect();
+    let content = serde_json::json!({
+        "awsAccountId": "111111111111",
+        "digestStartTime": start,
+        "digestEndTime": end,
+        "digestS3Bucket": "b",
+        "digestS3Object": key,
+        "digestPublicKeyFingerprint": "00",
+        "digestSignatureAlgorithm": "SHA256withRSA",
+        "previousDigestS3Bucket": prev.map(|_| "b"),
+        "previousDigestS3Object": prev.map(|p| p.0.clone()),
+        "previousDigestHashValue": prev.map(|p| p.1.clone()),
+        "previousDigestHashAlgorithm": prev.map(|_| "SHA-256"),
+        "previousDigestSignature": prev.map(|_| "00"),
+        "logFiles": files,
+    })
+    .to_string();
+    crate::util::write(dir, &key, &gz(content.as_bytes()));
+    (key, hex(&Sha256::digest(content.as_bytes())))
+}
+
+#[test]
+fn backfill_digests_cover_late_files_and_chain_among_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = |hhmm: &str| {
+        format!(
+            "AWSLogs/111111111111/CloudTrail/us-east-1/2024/09/04/111111111111_CloudTrail_us-east-1_20240904T{hhmm}Z_{hhmm}aaaaaaaaaaaa.json.gz"
+        )
+    };
+    let (l1, l2, late) = (log("1010"), log("1110"), log("1050"));
+    let text = br#"{"Records":[]}"#;
+    let h10 = unsigned_digest(
+        dir.path(),
+        ("2024-09-04T10:00:30Z", "2024-09-04T11:00:30Z", false),
+        None,
+        &[(&l1, text)],
+    );
+    unsigned_digest(
+        dir.path(),
+        ("2024-09-04T11:00:30Z", "2024-09-04T12:00:30Z", false),
+        Some(&h10),
+        &[(&l2, text)],
+    );
+    // The file delivered at 10:50 reached no hourly digest: a backfill digest lists it. A later
+    // backfill starts its own chain again, hours later: no gap.
+    let b1 = unsigned_digest(
+        dir.path(),
+        ("2024-09-04T10:00:30Z", "2024-09-04T11:00:30Z", true),
+        None,
+        &[(&late, text)],
+    );
+    unsigned_digest(
+        dir.path(),
+        ("2024-09-04T11:00:30Z", "2024-09-04T12:00:30Z", true),
+        None,
+        &[],
+    );
+    let s = dir.path().to_str().unwrap();
+    let r = run(&["verify", "-s", s, "--date", "2024-09-04", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["summary"]["log_files_valid"], 3, "{}", r.stdout);
+    // A backfill digest that names a backfill digest that is gone: that one hour, no more.
+    std::fs::remove_file(dir.path().join(&b1.0)).unwrap();
+    unsigned_digest(
+        dir.path(),
+        ("2024-09-04T15:00:30Z", "2024-09-04T16:00:30Z", true),
+        Some(&b1),
+        &[],
+    );
+    let r = run(&["verify", "-s", s, "--date", "2024-09-04", "-o", "json"]);
+    let row = one_problem(&r, "missing_digest", &b1.0);
+    assert_eq!(row["period_start"], "2024-09-04T10:00:30Z", "{row}");
+    assert_eq!(row["period_end"], "2024-09-04T11:00:30Z", "{row}");
+}

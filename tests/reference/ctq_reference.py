@@ -351,6 +351,21 @@ def events_of(path):
     raise Skip(f"not CloudTrail events: a JSON {type(v).__name__}")
 
 
+def as_read(e):
+    """An aggregated event (README, "Aggregated events") as the reports read it: the start of its
+    timeWindow as its time, its accountId as its account, its eventId as its id, each only when
+    the event has no eventTime, recipientAccountId or eventID of its own."""
+    out = dict(e)
+    window = e.get("timeWindow")
+    if s(e.get("eventTime")) is None and isinstance(window, dict) and s(window.get("windowStart")):
+        out["eventTime"] = window["windowStart"]
+    if s(e.get("recipientAccountId")) is None and s(e.get("accountId")):
+        out["recipientAccountId"] = e["accountId"]
+    if s(e.get("eventID")) is None and s(e.get("eventId")):
+        out["eventID"] = e["eventId"]
+    return out
+
+
 # ----------------------------------------------------------------- reports
 
 def principal(e):
@@ -1035,6 +1050,10 @@ def main(argv):
             skipped += 1
             continue
         for e, raw in evs:
+            e = as_read(e)
+            # Aggregated events are summaries, not calls: only events and summary read them.
+            if s(e.get("eventCategory")) == "Aggregated" and a["command"] not in ("events", "summary"):
+                continue
             if a["accounts"] and s(e.get("recipientAccountId")) not in a["accounts"]:
                 continue
             if a["regions"] and s(e.get("awsRegion")) not in a["regions"]:

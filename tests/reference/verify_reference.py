@@ -149,16 +149,25 @@ def main(argv):
             earlier = [m for m in members[:i] if m["end"] <= d["start"] + CONTIGUOUS]
             before = earlier[-1] if earlier else None
             link = c["previousDigestS3Object"]
+            backfill = d["chain"][3]
             if link is None:
-                if before and d["start"] - before["end"] > CONTIGUOUS:
+                # Backfill digests come only when needed: hours between them are no gap.
+                if before and not backfill and d["start"] - before["end"] > CONTIGUOUS:
                     add("no_digest_period", d["key"], before["end"], d["start"])
                     gaps.append((d["origin"], before["end"], d["start"]))
                 continue
             prev = digests.get(layout(link))
             if prev is None:
-                start = before["end"] if before else d["start"] - HOUR
-                add("missing_digest", layout(link), start, d["start"])
-                gaps.append((d["origin"], start, d["start"]))
+                stamp = link[:-len(".json.gz")].removesuffix("_backfill").rsplit("_", 1)[1]
+                named_end = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+                if backfill:
+                    start, end = named_end - HOUR, named_end
+                elif before:
+                    start, end = before["end"], d["start"]
+                else:
+                    start, end = d["start"] - HOUR, d["start"]
+                add("missing_digest", layout(link), start, end)
+                gaps.append((d["origin"], start, end))
                 continue
             if prev["content"] is None or c["previousDigestHashValue"] == prev["sha"]:
                 continue
