@@ -28,8 +28,8 @@ use crate::source::layout::Origin;
 use crate::source::local;
 use crate::source::{Body, Fetched, Input, io_reason};
 use crate::time::{Micros, parse_event_time};
-use crate::verify::check::Hashed;
 use crate::verify::crypto::{hex, sha256_hex};
+use crate::verify::model::Hashed;
 use sha2::{Digest as _, Sha256};
 
 /// What the scan read, for messages and exit codes.

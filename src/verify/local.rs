@@ -8,8 +8,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::check::{Hashed, LogFile};
 use super::digest::{DigestName, layout_key};
+use super::model::{Hashed, LogFile};
 use super::read::hash_reader;
 use crate::exit::{Repeated, warn_repeated};
 use crate::source::layout::{self, DIGEST_FOLDER, InLayout, Origin};

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod digest;
 pub mod keys;
 pub mod local;
+pub mod model;
 pub mod read;
 pub mod s3;
 pub mod show;
@@ -24,8 +25,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use rayon::prelude::*;
 
-use check::{DigestFile, Hashed, LogFile};
 use crypto::Keys;
+use model::{DigestFile, Hashed, LogFile};
 use read::guarded;
 use signed::digest_file;
 
@@ -155,8 +156,8 @@ pub fn after_scan(config: &Config, scanned: Vec<(String, Hashed)>) -> anyhow::Re
 
 /// What the checks found.
 pub struct Found {
-    pub problems: Vec<check::Problem>,
-    pub counts: check::Counts,
+    pub problems: Vec<model::Problem>,
+    pub counts: model::Counts,
     /// Digests, log files and folders that could not be read.
     pub skipped: u64,
 }

@@ -4,9 +4,9 @@ use std::io::Read;
 
 use sha2::{Digest as _, Sha256};
 
-use super::check::Hashed;
 use super::crypto::hex;
 use super::digest::{self, Parsed};
+use super::model::Hashed;
 use crate::decode::{self, Decoded, WHOLE};
 
 /// A digest's decompressed content is at most this large (a busy trail's hour lists a few

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use super::check::{DigestFile, Hashed, LogFile};
 use super::crypto::Keys;
 use super::digest::{DigestName, layout_key};
 use super::local::DigestRef;
+use super::model::{DigestFile, Hashed, LogFile};
 use super::read::{hash_body, hash_reader, read_digest};
 use super::signed::digest_file;
 use super::{check, keys};
@@ -42,6 +42,8 @@ pub fn collect(
 ) -> anyhow::Result<Found> {
     let session = S3Session::new(&config.s3)?;
     let mut found = Found::default();
+    let from_file = !keys.is_empty();
+    let mut asked: std::collections::HashSet<String> = std::collections::HashSet::new();
     // Every listing first: an error there stops the run before anything is read.
     let mut buckets = Vec::new();
     for (bucket, prefix) in specs {
@@ -97,19 +99,23 @@ pub fn collect(
                 })
                 .collect()
         });
-        if keys.is_empty() && !digests.is_empty() {
-            let mut regions: Vec<String> = digests
-                .iter()
-                .map(|(d, _)| d.origin.region.clone())
-                .collect();
-            regions.sort();
-            regions.dedup();
+        // The keys of each region not asked yet (never with --public-keys), for the digests'
+        // time range (CloudTrail takes no time after now).
+        let mut regions: Vec<String> = digests
+            .iter()
+            .map(|(d, _)| d.origin.region.clone())
+            .filter(|r| !from_file && !asked.contains(r))
+            .collect();
+        regions.sort();
+        regions.dedup();
+        if !regions.is_empty() {
             let ends = digests.iter().map(|(d, _)| d.name.end);
             let span: (Micros, Micros) = (
                 ends.clone().min().unwrap_or(0) - 2 * DAY,
-                ends.max().unwrap_or(0) + DAY,
+                (ends.max().unwrap_or(0) + DAY).min(config.now),
             );
             session.block_on(keys::list(&config.s3.aws, &regions, span, keys))?;
+            asked.extend(regions);
         }
         let mut mine: Vec<DigestFile> = Vec::new();
         for ((d, _), (read, signature, unreadable)) in digests.into_iter().zip(read) {

@@ -6,7 +6,7 @@
 
 use serde_json::{Value as Json, json};
 
-use super::check::{Counts, Kind, Problem};
+use super::model::{Counts, Kind, Problem};
 use crate::document::{Column, Composite, Part, Rows, Value};
 use crate::time::{Micros, Window, format_time};
 

@@ -1,10 +1,10 @@
 //! A digest's signature, checked: SHA256withRSA over its signing string, with the public key
 //! whose fingerprint it names.
 
-use super::check::{DigestFile, Sig};
 use super::crypto::{self, Keys};
 use super::digest;
 use super::local::DigestRef;
+use super::model::{DigestFile, Sig};
 
 /// A digest as read, with its signature checked: `signature` is the hex signature found (None:
 /// the object has none), or why none could be looked for.
