@@ -647,3 +647,143 @@ fn backfill_digests_cover_late_files_and_chain_among_themselves() {
     assert_eq!(row["period_start"], "2024-09-04T10:00:30Z", "{row}");
     assert_eq!(row["period_end"], "2024-09-04T11:00:30Z", "{row}");
 }
+
+/// Several tampers at once, chosen at random (a fixed seed per round): `verify` and the
+/// independent reference find the same problems, with the same periods (`verify_local`
+/// compares them), and the exit code follows.
+#[test]
+fn random_tampers_agree_with_the_reference() {
+    let Some(_) = generated() else { return };
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % n
+    };
+    let chains = [
+        "111111111111/us-east-1",
+        "111111111111/eu-west-1",
+        "222222222222/us-east-1",
+        "222222222222/eu-west-1",
+    ];
+    // More rounds with CTQ_VERIFY_ROUNDS=N.
+    let rounds = std::env::var("CTQ_VERIFY_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4);
+    for round in 0..rounds {
+        let dir = copy().unwrap();
+        let d = dir.path();
+        let mut done = Vec::new();
+        for _ in 0..4 {
+            let chain = chains[next(4)];
+            let n = next(72);
+            match next(8) {
+                0 => {
+                    let key = log_key(d, next(576));
+                    let _ = std::fs::remove_file(path(d, &key));
+                    done.push(format!("deleted {key}"));
+                }
+                1 => {
+                    let key = log_key(d, next(576));
+                    let p = path(d, &key);
+                    if let Ok(data) = std::fs::read(&p) {
+                        std::fs::write(&p, [&data[..], &gz(b"{}")[..]].concat()).unwrap();
+                        done.push(format!("appended to {key}"));
+                    }
+                }
+                2 => {
+                    let (account, region) = chain.split_once('/').unwrap();
+                    let (day, hour) = (3 + next(3), next(24));
+                    let key = format!(
+                        "AWSLogs/{account}/CloudTrail/{region}/2024/09/0{day}/{account}_CloudTrail_{region}_2024090{day}T{hour:02}25Z_planted{round}{n:02}.json.gz"
+                    );
+                    crate::util::write(&d.join("trail"), &key, &gz(b"{\"Records\":[]}"));
+                    done.push(format!("planted {key}"));
+                }
+                3 => {
+                    let key = digest_key(d, chain, n);
+                    let _ = std::fs::remove_file(path(d, &key));
+                    done.push(format!("deleted digest {key}"));
+                }
+                4 => {
+                    for k in n..(n + 2 + next(3)).min(72) {
+                        let _ = std::fs::remove_file(path(d, &digest_key(d, chain, k)));
+                    }
+                    done.push(format!("deleted digests {chain} from {n}"));
+                }
+                5 => {
+                    let key = digest_key(d, chain, n);
+                    let p = path(d, &key);
+                    if let Ok(data) = std::fs::read(&p) {
+                        let text = String::from_utf8(gunzip(&data)).unwrap();
+                        let text = text.replacen(
+                            "\"oldestEventTime\": \"2024",
+                            "\"oldestEventTime\": \"2022",
+                            1,
+                        );
+                        std::fs::write(&p, gz(text.as_bytes())).unwrap();
+                        done.push(format!("edited {key}"));
+                    }
+                }
+                6 => {
+                    let key = digest_key(d, chain, n);
+                    let sigs_path = d.join("signatures.json");
+                    let mut sigs: Value =
+                        serde_json::from_slice(&std::fs::read(&sigs_path).unwrap()).unwrap();
+                    let other: Value = serde_json::from_slice(
+                        &std::fs::read(d.join("other-signatures.json")).unwrap(),
+                    )
+                    .unwrap();
+                    sigs[&key] = other[&key].clone();
+                    std::fs::write(&sigs_path, sigs.to_string()).unwrap();
+                    done.push(format!("resigned {key}"));
+                }
+                _ => {
+                    let (account, region) = chain.split_once('/').unwrap();
+                    let day = format!(
+                        "AWSLogs/{account}/CloudTrail-Digest/{region}/2024/09/0{}",
+                        3 + next(4)
+                    );
+                    let _ = std::fs::remove_dir_all(path(d, &day));
+                    done.push(format!("deleted {day}"));
+                }
+            }
+        }
+        // verify_local holds ctq to the reference; the exit code says whether it found anything.
+        let r = verify_local(d, &[]);
+        let found = problems(&r);
+        let want = if found.is_empty() { 0 } else { 4 };
+        assert_eq!(r.code, want, "round {round} ({done:?}): {}", r.stderr);
+    }
+}
+
+#[test]
+fn a_digest_that_inflates_past_its_cap_is_a_modified_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let digest = "AWSLogs/111111111111/CloudTrail-Digest/us-east-1/2024/09/04/111111111111_CloudTrail-Digest_us-east-1_t_us-east-1_20240904T110030Z.json.gz";
+    // 65 MiB of spaces: a few dozen KB of gzip.
+    let bomb = gz(&vec![b' '; 65 << 20]);
+    assert!(bomb.len() < 1 << 20);
+    crate::util::write(dir.path(), digest, &bomb);
+    let r = run(&[
+        "verify",
+        "-s",
+        dir.path().to_str().unwrap(),
+        "--date",
+        "2024-09-04",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(j["problems"][0]["kind"], "modified_digest", "{j}");
+    assert!(
+        j["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("64 MiB"),
+        "{j}"
+    );
+}

@@ -249,3 +249,28 @@ fn a_digest_that_cannot_be_downloaded_is_skipped_not_a_finding() {
     assert!(r.stderr.contains(name), "{}", r.stderr);
     assert!(r.stderr.contains("SlowDown"), "{}", r.stderr);
 }
+
+#[test]
+fn verify_on_a_report_reads_each_object_once() {
+    let Some(dir) = copy() else { return };
+    let server = serve(dir.path(), "signatures.json");
+    let cloudtrail = CloudTrailServer::start(&keys(dir.path()), 200);
+    let source = format!("s3://{BUCKET}");
+    let mut args = vec!["errors", "-s", source.as_str(), "--verify", "-o", "json"];
+    args.extend(WINDOW);
+    let mut cmd = server.ctq();
+    cmd.env("AWS_ENDPOINT_URL_CLOUDTRAIL", &cloudtrail.endpoint)
+        .args(&args);
+    let r = run_with(&mut cmd, None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("verified: 576 log file(s), 288 digest(s), signatures valid"),
+        "{}",
+        r.stderr
+    );
+    // Each log file downloaded once, by the report (whose hashes verify takes), and each digest
+    // once, by verify: none of the log files twice.
+    let (_, gets) = server.faults.requests();
+    assert_eq!(gets, 576 + 288, "{}", r.stderr);
+}
