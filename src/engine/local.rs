@@ -42,6 +42,8 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         }
         _ => config,
     };
+    // `--verify`: the digests are found and read while the scan runs.
+    let verifying = config.verify.then(|| crate::verify::prepare_beside(config));
     let progress = Arc::new(Progress::default());
     let ticker = Ticker::start(
         Arc::clone(&progress),
@@ -188,8 +190,8 @@ pub fn run<R: ReportDef>(report: &R, config: &Config) -> anyhow::Result<Outcome>
         failed_empty: config.fail_on_empty && output.is_empty(),
         alert: false,
     };
-    if config.verify {
-        let verified = crate::verify::after_scan(config, stats.hashes)?;
+    if let Some(prepared) = verifying {
+        let verified = crate::verify::after_scan(config, prepared, stats.hashes)?;
         outcome.skipped_inputs += verified.skipped_inputs;
         outcome.alert = verified.alert;
     }

@@ -34,6 +34,7 @@ use crate::config::Config;
 use crate::exit::{Outcome, Repeated, warn, warn_repeated};
 use crate::render;
 use crate::source::SourceSpec;
+use crate::source::s3::list::ObjectRef;
 use crate::time;
 
 /// Check the integrity and completeness of the trail's log files in the window: digests, their
@@ -118,12 +119,19 @@ pub fn run(args: &VerifyArgs, config: &Config) -> anyhow::Result<Outcome> {
 /// files the report read (`scanned`, by name: a path or `s3://bucket/key`) taken from its scan,
 /// which hashed them as it decompressed them. The verdict goes to stderr, in one line (and a line
 /// per problem); exit 4 on a problem.
-pub fn after_scan(config: &Config, scanned: Vec<(String, Hashed)>) -> anyhow::Result<Outcome> {
+pub fn after_scan(
+    config: &Config,
+    prepared: std::thread::JoinHandle<anyhow::Result<Prepared>>,
+    scanned: Vec<(String, Hashed)>,
+) -> anyhow::Result<Outcome> {
     let known: HashMap<String, Hashed> = scanned
         .into_iter()
         .filter_map(|(name, h)| Some((digest::layout_key(&name)?.to_string(), h)))
         .collect();
-    let found = gather(config, Keys::default(), None, known)?;
+    let prepared = prepared.join().map_err(|_| {
+        anyhow::anyhow!("internal error while finding the digests (please report it)")
+    })??;
+    let found = finish(config, prepared, known, &pool(config)?)?;
     for p in &found.problems {
         warn_repeated(
             Repeated::Integrity,
@@ -162,26 +170,60 @@ pub struct Found {
     pub skipped: u64,
 }
 
-/// Find, read and check the digests and log files of the window. `hashes` holds the SHA-256 of
-/// log files already read, by key (`AWSLogs/…`); the others the in-window digests list are read
-/// here.
+/// What was found and read before any log file is hashed: the digests (read, signatures
+/// checked), the log files of the day folders, and where to read each.
+pub struct Prepared {
+    digests: Vec<DigestFile>,
+    logs: Vec<LogFile>,
+    /// Local log files by key (`AWSLogs/…`).
+    local_paths: HashMap<String, PathBuf>,
+    /// S3 log files by bucket, then key.
+    objects: HashMap<String, HashMap<String, ObjectRef>>,
+    /// Folders that could not be read.
+    skipped: u64,
+}
+
+/// Find and read the digests and log files of the window, and check them, hashing the log
+/// files the in-window digests list; `hashes` holds those already hashed, by key.
 fn gather(
     config: &Config,
-    mut keys: Keys,
+    keys: Keys,
     signatures: Option<&HashMap<String, String>>,
-    mut hashes: HashMap<String, Hashed>,
+    hashes: HashMap<String, Hashed>,
 ) -> anyhow::Result<Found> {
-    let days = days(config);
-    let (accounts, regions) = (&config.filter.accounts, &config.filter.regions);
+    let pool = pool(config)?;
+    let prepared = prepare(config, keys, signatures, &pool)?;
+    finish(config, prepared, hashes, &pool)
+}
+
+fn pool(config: &Config) -> anyhow::Result<rayon::ThreadPool> {
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = config.threads {
         pool = pool.num_threads(n.get());
     }
-    let pool = pool.build().context("cannot start worker threads")?;
+    pool.build().context("cannot start worker threads")
+}
 
+/// `--verify`: what `prepare` does, on a thread of its own while the report's scan runs.
+pub fn prepare_beside(config: &Config) -> std::thread::JoinHandle<anyhow::Result<Prepared>> {
+    let config = config.clone();
+    std::thread::spawn(move || {
+        let pool = pool(&config)?;
+        prepare(&config, Keys::default(), None, &pool)
+    })
+}
+
+/// Find the digests and log files of the window (local folders, S3) and read the digests.
+fn prepare(
+    config: &Config,
+    mut keys: Keys,
+    signatures: Option<&HashMap<String, String>>,
+    pool: &rayon::ThreadPool,
+) -> anyhow::Result<Prepared> {
+    let days = days(config);
+    let (accounts, regions) = (&config.filter.accounts, &config.filter.regions);
     let mut digests: Vec<DigestFile> = Vec::new();
     let mut logs: Vec<LogFile> = Vec::new();
-    let mut skipped = 0u64;
 
     // Local copies.
     let mut inv = local::Inventory::default();
@@ -194,7 +236,6 @@ fn gather(
             SourceSpec::S3 { .. } => {}
         }
     }
-    skipped += inv.unreadable;
     let local_digests: Vec<DigestFile> = pool
         .install(|| {
             inv.digests
@@ -232,42 +273,85 @@ fn gather(
 
     // S3.
     let s3_specs = config.s3_sources();
+    let mut objects = HashMap::new();
     if !s3_specs.is_empty() {
-        let found = s3::collect(&s3_specs, config, days, &mut keys, &pool, &hashes)?;
+        let found = s3::collect(&s3_specs, config, days, &mut keys, pool)?;
         digests.extend(found.digests);
         logs.extend(found.logs);
-        hashes.extend(found.hashes);
-        skipped += found.skipped;
+        objects = found.objects;
     }
+    Ok(Prepared {
+        digests,
+        logs,
+        local_paths,
+        objects,
+        skipped: inv.unreadable,
+    })
+}
 
-    // Hash what the in-window digests list, of the local copies (S3 hashed its own).
+/// Hash the log files the in-window digests list that `hashes` does not hold yet, then check.
+fn finish(
+    config: &Config,
+    prepared: Prepared,
+    mut hashes: HashMap<String, Hashed>,
+    pool: &rayon::ThreadPool,
+) -> anyhow::Result<Found> {
+    let Prepared {
+        digests,
+        logs,
+        local_paths,
+        objects,
+        mut skipped,
+    } = prepared;
     let wanted = check::wanted(&digests, &config.filter.window);
-    let to_hash: Vec<(&String, Option<&PathBuf>)> = wanted
-        .keys()
-        .filter(|k| !hashes.contains_key(*k))
-        .map(|k| (k, local_paths.get(k)))
+    // What to read: a local path, an S3 object (by bucket), or nothing (missing).
+    let mut local: Vec<(&String, &PathBuf)> = Vec::new();
+    let mut remote: HashMap<String, Vec<ObjectRef>> = HashMap::new();
+    let todo: Vec<(&String, &String)> = wanted
+        .iter()
+        .filter(|(k, _)| !hashes.contains_key(*k))
         .collect();
+    for (k, object) in todo {
+        let bucket = object
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(b, _)| b);
+        let found = match bucket {
+            Some(b) => objects.get(b).and_then(|o| o.get(k)).map(|o| {
+                remote.entry(b.to_string()).or_default().push(o.clone());
+            }),
+            None => local_paths.get(k).map(|p| local.push((k, p))),
+        };
+        if found.is_none() {
+            hashes.insert(k.clone(), Hashed::Missing);
+        }
+    }
     let local_hashes: Vec<(String, Hashed)> = pool.install(|| {
-        to_hash
+        local
             .par_iter()
-            .map(|(k, path)| {
-                let h = match path {
-                    Some(p) => guarded(|| local::hash_file(p, config.max_json)),
-                    None => Hashed::Missing,
-                };
-                ((*k).clone(), h)
+            .map(|(k, p)| {
+                (
+                    (*k).clone(),
+                    guarded(|| local::hash_file(p, config.max_json)),
+                )
             })
             .collect()
     });
     for (k, h) in local_hashes {
         if let Hashed::Unreadable(why) = &h {
-            warn(&format!(
-                "{}: {why}",
-                wanted.get(&k).map_or(k.as_str(), String::as_str)
-            ));
+            warn_repeated(
+                Repeated::SkippedInput,
+                &format!(
+                    "{}: {why}",
+                    wanted.get(&k).map_or(k.as_str(), String::as_str)
+                ),
+            );
         }
         hashes.insert(k, h);
     }
+    let (remote_hashes, remote_skipped) = s3::hash(config, pool, remote.into_iter().collect())?;
+    hashes.extend(remote_hashes);
+    skipped += remote_skipped;
 
     for d in digests.iter().filter(|d| d.unreadable.is_some()) {
         skipped += 1;

@@ -9,11 +9,11 @@ use rayon::prelude::*;
 
 use super::crypto::Keys;
 use super::digest::{DigestName, layout_key};
+use super::keys;
 use super::local::DigestRef;
 use super::model::{DigestFile, Hashed, LogFile};
 use super::read::{hash_body, hash_reader, read_digest};
 use super::signed::digest_file;
-use super::{check, keys};
 use crate::config::Config;
 use crate::exit::{Repeated, warn_repeated};
 use crate::progress::Progress;
@@ -22,35 +22,31 @@ use crate::source::s3::list::ObjectRef;
 use crate::source::{Body, Fetched, layout};
 use crate::time::{DAY, Micros};
 
-/// What the S3 sources gave.
+/// What the S3 sources gave before any log file is read.
 #[derive(Default)]
 pub struct Found {
     pub digests: Vec<DigestFile>,
     pub logs: Vec<LogFile>,
-    pub hashes: HashMap<String, Hashed>,
-    /// Objects that could not be read (named on stderr).
-    pub skipped: u64,
+    /// The log files each bucket holds, by key (`AWSLogs/…`).
+    pub objects: HashMap<String, HashMap<String, ObjectRef>>,
 }
 
+/// List the trail folders of every S3 source, read the digests with their signatures, and get
+/// the public keys of their regions (unless `keys` came from --public-keys).
 pub fn collect(
     specs: &[(&str, &str)],
     config: &Config,
     days: (i64, i64),
     keys: &mut Keys,
     pool: &rayon::ThreadPool,
-    known: &HashMap<String, Hashed>,
 ) -> anyhow::Result<Found> {
     let session = S3Session::new(&config.s3)?;
     let mut found = Found::default();
     let from_file = !keys.is_empty();
     let mut asked: std::collections::HashSet<String> = std::collections::HashSet::new();
-    // Every listing first: an error there stops the run before anything is read.
-    let mut buckets = Vec::new();
     for (bucket, prefix) in specs {
         let b = session.bucket(bucket)?;
         let (objects, _) = b.trail_objects(prefix, &config.filter, days, config.now)?;
-        buckets.push(b);
-        let b = buckets.last().expect("just pushed");
         let mut digests: Vec<(DigestRef, String)> = Vec::new();
         let mut logs: HashMap<String, ObjectRef> = HashMap::new();
         for o in objects {
@@ -122,17 +118,26 @@ pub fn collect(
             mine.push(digest_file(d, read, signature, keys, unreadable));
         }
 
-        // The log files the in-window digests list, downloaded and hashed.
-        let wanted = check::wanted(&mine, &config.filter.window);
-        let mut objects = Vec::new();
-        for k in wanted.keys().filter(|k| !known.contains_key(*k)) {
-            match logs.get(k) {
-                Some(o) => objects.push(o.clone()),
-                None => {
-                    found.hashes.insert(k.clone(), Hashed::Missing);
-                }
-            }
-        }
+        found.objects.insert(b.name().to_string(), logs);
+        found.digests.extend(mine);
+    }
+    Ok(found)
+}
+
+/// Download and hash the log files `wanted` (per bucket), as the reports download them (the
+/// session's gate and cache); returns each one's hash by key, and how many could not be read.
+pub fn hash(
+    config: &Config,
+    pool: &rayon::ThreadPool,
+    wanted: Vec<(String, Vec<ObjectRef>)>,
+) -> anyhow::Result<(HashMap<String, Hashed>, u64)> {
+    let (mut hashes, mut skipped) = (HashMap::new(), 0);
+    if wanted.iter().all(|(_, objects)| objects.is_empty()) {
+        return Ok((hashes, skipped));
+    }
+    let session = S3Session::new(&config.s3)?;
+    for (bucket, objects) in wanted {
+        let b = session.bucket(&bucket)?;
         let (tx, rx) = tokio::sync::mpsc::channel(objects.len().max(1));
         for o in objects {
             tx.try_send(o).expect("the channel holds them all");
@@ -145,7 +150,7 @@ pub fn collect(
             Arc::clone(&fatal),
             config.max_json,
         );
-        let hashed: Vec<(String, Hashed)> = pool.install(|| {
+        let hashed: Vec<(String, String, Hashed)> = pool.install(|| {
             fetched
                 .par_bridge()
                 .map(|f| {
@@ -156,30 +161,24 @@ pub fn collect(
                         .and_then(|(_, k)| layout_key(k))
                         .unwrap_or_default()
                         .to_string();
+                    let name = f.name.clone();
                     let hashed = super::read::guarded(|| hash_fetched(f, config.max_json));
-                    (key, hashed)
+                    (key, name, hashed)
                 })
                 .collect()
         });
         if let Some(why) = fatal.lock().ok().and_then(|mut f| f.take()) {
             anyhow::bail!(why);
         }
-        for (k, h) in hashed {
+        for (k, name, h) in hashed {
             if let Hashed::Unreadable(why) = &h {
-                found.skipped += 1;
-                warn_repeated(
-                    Repeated::SkippedInput,
-                    &format!(
-                        "{}: {why}",
-                        wanted.get(&k).map_or(k.as_str(), String::as_str)
-                    ),
-                );
+                skipped += 1;
+                warn_repeated(Repeated::SkippedInput, &format!("{name}: {why}"));
             }
-            found.hashes.insert(k, h);
+            hashes.insert(k, h);
         }
-        found.digests.extend(mine);
     }
-    Ok(found)
+    Ok((hashes, skipped))
 }
 
 /// Hash a downloaded body; one that does not decode is fetched once more first (it may have
