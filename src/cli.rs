@@ -382,6 +382,7 @@ pub enum Command {
     /// Print the man page (roff) on stdout: ctq man > ~/.local/share/man/man1/ctq.1
     Man,
     /// Check that the window's log files are complete and untampered (signed digest files)
+    #[command(long_about = crate::verify::LONG_ABOUT)]
     Verify(crate::verify::VerifyArgs),
     /// What the S3 cache holds (--cache), or empty it
     #[command(subcommand)]

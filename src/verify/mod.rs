@@ -37,19 +37,7 @@ use crate::source::SourceSpec;
 use crate::source::s3::list::ObjectRef;
 use crate::time;
 
-/// Check the integrity and completeness of the trail's log files in the window: digests, their
-/// chain and signatures, the log files they list, and the files no digest lists
-///
-/// Reads the digest files (CloudTrail-Digest/) of the window's hours and the hour before, and the
-/// log files (CloudTrail/) of its day folders. One row per problem (kind, account, region,
-/// object, period_start, period_end, detail), then a summary. Kinds: missing_log, modified_log,
-/// unlisted_log, missing_digest, modified_digest, bad_signature, chain_break,
-/// no_digest_period. Exit code 4 when any problem is found.
-///
-/// On S3, each digest's signature is its object's x-amz-meta-signature, checked against the keys
-/// CloudTrail's ListPublicKeys gives for the digests' regions and times (or --public-keys). A
-/// local copy has no object metadata: its signatures are not checked unless --signatures gives
-/// them.
+/// `verify`'s own options (its help is the command's, in `cli.rs`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct VerifyArgs {
     /// The saved output of `aws cloudtrail list-public-keys` (JSON), instead of asking
@@ -61,6 +49,21 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub signatures: Option<PathBuf>,
 }
+
+/// `ctq verify --help`'s description.
+pub const LONG_ABOUT: &str = "\
+Check that the window's log files are complete and untampered (signed digest files)
+
+Reads the digest files (CloudTrail-Digest/) of the window's hours and the hour before, and the \
+log files (CloudTrail/) of its day folders; checks each digest's signature, place and chain, each \
+listed log file's SHA-256 (every gzip member), and that every log file of the window is in a \
+digest. One row per problem (kind, account, region, object, period_start, period_end, detail), \
+then a summary. Kinds: missing_log, modified_log, unlisted_log, missing_digest, modified_digest, \
+bad_signature, chain_break, no_digest_period. Exit code 4 when any problem is found.
+
+On S3, a digest's signature is its object's x-amz-meta-signature, checked against the keys \
+CloudTrail's ListPublicKeys gives for its region (or --public-keys). A local copy has no object \
+metadata: its signatures are not checked unless --signatures gives them.";
 
 pub const EXAMPLES: &str = "ctq verify -s s3://my-trail-bucket --date 2024-09-05\n  \
     ctq verify -s s3://my-trail-bucket --since 7d --account 111111111111 -o json\n  \
