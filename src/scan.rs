@@ -28,9 +28,9 @@ use crate::source::layout::Origin;
 use crate::source::local;
 use crate::source::{Body, Fetched, Input, io_reason};
 use crate::time::{Micros, parse_event_time};
-use crate::verify::crypto::{hex, sha256_hex};
+use crate::verify::crypto::sha256_hex;
 use crate::verify::model::Hashed;
-use sha2::{Digest as _, Sha256};
+use crate::verify::read::Hashing;
 
 /// What the scan read, for messages and exit codes.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -388,13 +388,7 @@ fn scan_one<R: Report>(
     );
     // Hashed as it streams, unless the whole text was hashed above (too many events for one
     // parse); the rest is read to its end for the hash once the events are.
-    let mut reader = Hashing {
-        inner: reader,
-        sha: sha
-            .as_deref()
-            .is_some_and(Option::is_none)
-            .then(Sha256::new),
-    };
+    let mut reader = Hashing::new(reader, sha.as_deref().is_some_and(Option::is_none));
     let mut pending = Pending {
         filter,
         proto,
@@ -402,9 +396,9 @@ fn scan_one<R: Report>(
         done: (proto.clone(), ScanStats::default()),
     };
     let streamed = stream::read(&mut reader, keep_raw, stream::CHUNK, &mut pending)?;
-    if let (Some(out), Some(_)) = (sha, &reader.sha) {
+    if let Some(out) = sha.filter(|_| reader.is_hashing()) {
         std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| read_error(&e))?;
-        *out = reader.sha.take().map(|s| hex(&s.finalize()));
+        *out = reader.finish();
     }
     let (file_acc, mut file_stats) = pending.done;
     acc.merge(file_acc);
@@ -483,22 +477,6 @@ fn hashed(text: &[u8], sha: Option<&mut Option<String>>) -> Result<(), String> {
         *sha = Some(sha256_hex(text));
     }
     Ok(())
-}
-
-/// A reader that hashes what it reads.
-struct Hashing<R> {
-    inner: R,
-    sha: Option<Sha256>,
-}
-
-impl<R: std::io::Read> std::io::Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(sha) = &mut self.sha {
-            sha.update(&buf[..n]);
-        }
-        Ok(n)
-    }
 }
 
 /// A trail log file, by its name (`…/AWSLogs/[o-…/]<account>/CloudTrail/…`): what digests list.

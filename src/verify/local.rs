@@ -12,9 +12,8 @@ use super::digest::{DigestName, layout_key};
 use super::model::{Hashed, LogFile};
 use super::read::hash_reader;
 use crate::exit::{Repeated, warn_repeated};
-use crate::source::layout::{self, DIGEST_FOLDER, InLayout, Origin};
+use crate::source::layout::{self, DIGEST_FOLDER, InLayout, Level, Origin};
 use crate::source::{io_reason, local, write_path};
-use crate::time;
 
 /// The folders `verify` reads below an account.
 pub const LOG_FOLDER: &str = "CloudTrail";
@@ -159,36 +158,17 @@ pub fn wanted_folder(
     }
 }
 
-/// Whether `YYYY[/MM[/DD]]` can hold one of the days.
+/// Whether `YYYY[/MM[/DD]]` can hold one of the days: each folder read as the layout reads
+/// dated folders (`Level::dated`).
 fn dated_in(dated: &[&str], (lo, hi): (i64, i64)) -> bool {
-    let num = |s: &str, n: usize| {
-        (s.len() == n && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<i64>().ok())?
-    };
-    match dated {
-        [] => true,
-        [y] => num(y, 4).is_some_and(|y| {
-            time::days_from_civil(y, 12, 31) >= lo && time::days_from_civil(y, 1, 1) <= hi
-        }),
-        [y, m] => match (num(y, 4), num(m, 2)) {
-            (Some(y), Some(m @ 1..=12)) => {
-                let first = time::days_from_civil(y, m as u32, 1);
-                let next = if m == 12 {
-                    time::days_from_civil(y + 1, 1, 1)
-                } else {
-                    time::days_from_civil(y, m as u32 + 1, 1)
-                };
-                next > lo && first <= hi
-            }
-            _ => false,
-        },
-        [y, m, d] => match (num(y, 4), num(m, 2), num(d, 2)) {
-            (Some(y), Some(m), Some(d)) => {
-                time::date(y, m as u32, d as u32).is_some_and(|day| (lo..=hi).contains(&day))
-            }
-            _ => false,
-        },
+    let mut level = Level::Region;
+    dated.iter().all(|name| match level.dated(name) {
+        Some((next, first, last)) if last >= lo && first <= hi => {
+            level = next;
+            true
+        }
         _ => false,
-    }
+    })
 }
 
 /// Read and hash a local file (all its gzip members, decompressed).
@@ -204,6 +184,7 @@ pub fn hash_file(path: &Path, max_json: u64) -> Hashed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time;
 
     #[test]
     fn folders_entered() {

@@ -45,20 +45,50 @@ pub fn hash_body(head: Vec<u8>, rest: Option<Box<dyn Read + Send>>, max_json: u6
             None => {}
         }
     }
-    let mut reader = decode::stream_reader(
+    let reader = decode::stream_reader(
         head,
         rest.unwrap_or_else(|| Box::new(std::io::empty())),
         max_json,
     );
-    let mut sha = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => return Hashed::Sha(hex(&sha.finalize())),
-            Ok(n) => sha.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Hashed::Corrupt(decode::read_error(&e)),
+    let mut reader = Hashing::new(reader, true);
+    match std::io::copy(&mut reader, &mut std::io::sink()) {
+        Ok(_) => Hashed::Sha(reader.finish().unwrap_or_default()),
+        Err(e) => Hashed::Corrupt(decode::read_error(&e)),
+    }
+}
+
+/// A reader that hashes what it reads (when asked to): the streamed inputs of `hash_body` and
+/// of the scan (`--verify`).
+pub struct Hashing<R> {
+    inner: R,
+    sha: Option<Sha256>,
+}
+
+impl<R> Hashing<R> {
+    pub fn new(inner: R, hash: bool) -> Hashing<R> {
+        Hashing {
+            inner,
+            sha: hash.then(Sha256::new),
         }
+    }
+
+    pub fn is_hashing(&self) -> bool {
+        self.sha.is_some()
+    }
+
+    /// The hex SHA-256 of what was read, if hashing.
+    pub fn finish(&mut self) -> Option<String> {
+        self.sha.take().map(|s| hex(&s.finalize()))
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(sha) = &mut self.sha {
+            sha.update(&buf[..n]);
+        }
+        Ok(n)
     }
 }
 

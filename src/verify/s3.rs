@@ -154,13 +154,7 @@ pub fn hash(
             fetched
                 .par_bridge()
                 .map(|f| {
-                    let key = f
-                        .name
-                        .split_once("//")
-                        .and_then(|(_, rest)| rest.split_once('/'))
-                        .and_then(|(_, k)| layout_key(k))
-                        .unwrap_or_default()
-                        .to_string();
+                    let key = layout_key(&f.name).unwrap_or_default().to_string();
                     let name = f.name.clone();
                     let hashed = super::read::guarded(|| hash_fetched(f, config.max_json));
                     (key, name, hashed)

@@ -137,7 +137,8 @@ impl Bucket<'_> {
         } = feed;
         self.session.rt.spawn(async move {
             lock(&listing).list_requests += walk.list_requests;
-            let days = lister.day_prefixes(walk.regions, &filter, now, &listing);
+            let range = delivery_day_range(&filter, now);
+            let days = lister.day_prefixes(walk.regions, range, &filter, &listing);
             let result = match days.await {
                 Ok(days) => {
                     lister
@@ -164,15 +165,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Lister {
-    /// The day prefixes of the window in every region folder.
-    async fn day_prefixes(
+    /// The day prefixes of the delivery days `(lo, hi)` in every region folder (for a long
+    /// span, the day folders that exist and `filter`'s window keeps).
+    pub(super) async fn day_prefixes(
         &self,
         regions: Vec<(String, Origin)>,
+        (lo, hi): (i64, i64),
         filter: &Filter,
-        now: Micros,
         listing: &Mutex<Listing>,
     ) -> anyhow::Result<Vec<(String, Origin)>> {
-        let (lo, hi) = delivery_day_range(filter, now);
         let mut day_prefixes: Vec<(String, Origin)> = Vec::new();
         if hi - lo <= 62 {
             for (prefix, origin) in &regions {

@@ -10,6 +10,8 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
+use crate::verify::crypto::sha256_hex;
+
 /// The SHA-256 of an empty payload, the value of `x-amz-content-sha256` on a GET.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -110,21 +112,11 @@ pub fn authorization(
     canonical.push_str(EMPTY_SHA256);
     let day = &amz_date[..8];
     let scope = format!("{day}/{region}/{service}/aws4_request");
-    let hashed = hex(&Sha256::digest(canonical.as_bytes()));
+    let hashed = sha256_hex(canonical.as_bytes());
     let string_to_sign = format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashed}");
     let key = keys.key(day, secret, region, service, at);
     let signature = aws_sigv4::sign::v4::calculate_signature(&key, string_to_sign.as_bytes());
     format!(
         "AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders={signed}, Signature={signature}"
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
 }

@@ -1,7 +1,7 @@
 //! What `verify` reads of a bucket: the objects of the `CloudTrail/` and `CloudTrail-Digest/`
 //! day folders of some days, and digests with their `x-amz-meta-signature`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use tokio::sync::Semaphore;
@@ -10,8 +10,8 @@ use tokio::task::JoinSet;
 use super::Bucket;
 use super::list::{Listing, ObjectRef};
 use crate::filter::Filter;
-use crate::source::layout::{DIGEST_FOLDER, Folders, Origin};
-use crate::time::{self, DAY, Micros, Window};
+use crate::source::layout::{DIGEST_FOLDER, Folders};
+use crate::time::{DAY, Micros, Window};
 
 /// A digest's body is at most this large: CloudTrail's are kilobytes.
 const MAX_DIGEST_BODY: i64 = 64 << 20;
@@ -42,47 +42,29 @@ impl Bucket<'_> {
     ) -> anyhow::Result<(Vec<TrailObject>, u64)> {
         let mut lister = self.lister(filter, now);
         lister.folders = Folders::Verify;
+        // A long span lists the day folders that exist, those of the days asked for.
+        let (lo, hi) = days;
+        let wide = Filter {
+            window: Window {
+                since: Some(lo * DAY),
+                until: Some((hi + 1) * DAY),
+            },
+            ..filter.clone()
+        };
         self.session.rt.block_on(async move {
             let mut listing = Listing::default();
             let regions = lister.region_folders(prefix, filter, &mut listing).await?;
-            let (lo, hi) = days;
-            let mut day_prefixes: Vec<(String, Origin, bool)> = Vec::new();
-            let is_digest = |p: &str| {
-                let mut parts = p.trim_end_matches('/').rsplit('/');
-                parts.nth(1) == Some(DIGEST_FOLDER)
-            };
-            if hi - lo <= 62 {
-                for (prefix, origin) in &regions {
-                    for day in lo..=hi {
-                        let (y, m, d) = time::civil_from_days(day);
-                        day_prefixes.push((
-                            format!("{prefix}{y:04}/{m:02}/{d:02}/"),
-                            origin.clone(),
-                            is_digest(prefix),
-                        ));
-                    }
-                }
-            } else {
-                let wide = Filter {
-                    window: Window {
-                        since: Some(lo * DAY),
-                        until: Some((hi + 1) * DAY),
-                    },
-                    ..filter.clone()
-                };
-                let prefixes: Vec<String> = regions.iter().map(|(p, _)| p.clone()).collect();
-                for (i, p) in lister
-                    .existing_day_folders(prefixes, &wide, &mut listing)
-                    .await?
-                {
-                    let (prefix, origin) = &regions[i];
-                    day_prefixes.push((p, origin.clone(), is_digest(prefix)));
-                }
-            }
-            let prefixes: Vec<String> = day_prefixes.iter().map(|(p, _, _)| p.clone()).collect();
+            let counted = Mutex::new(listing);
+            let day_prefixes = lister.day_prefixes(regions, days, &wide, &counted).await?;
+            let mut listing = counted.into_inner().unwrap_or_else(|p| p.into_inner());
+            // `…/CloudTrail-Digest/<region>/YYYY/MM/DD/`
+            let is_digest =
+                |p: &str| p.trim_end_matches('/').rsplit('/').nth(4) == Some(DIGEST_FOLDER);
+            let prefixes: Vec<String> = day_prefixes.iter().map(|(p, _)| p.clone()).collect();
             let listed = lister.list_many(prefixes, false, &mut listing).await?;
             let mut out = Vec::new();
-            for ((_, origin, digest), (_, objects)) in day_prefixes.into_iter().zip(listed) {
+            for ((prefix, origin), (_, objects)) in day_prefixes.into_iter().zip(listed) {
+                let digest = is_digest(&prefix);
                 for (key, size, etag) in objects {
                     out.push(TrailObject {
                         object: ObjectRef {
