@@ -786,4 +786,30 @@ fn a_digest_that_inflates_past_its_cap_is_a_modified_digest() {
             .contains("64 MiB"),
         "{j}"
     );
+    // Nesting without end: refused at serde_json's depth limit, without recursing further.
+    let deep = format!(
+        "{{\"logFiles\":{}{}}}",
+        "[".repeat(200_000),
+        "]".repeat(200_000)
+    );
+    crate::util::write(dir.path(), digest, &gz(deep.as_bytes()));
+    let r = run(&[
+        "verify",
+        "-s",
+        dir.path().to_str().unwrap(),
+        "--date",
+        "2024-09-04",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(j["problems"][0]["kind"], "modified_digest", "{j}");
+    assert!(
+        j["problems"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a digest file"),
+        "{j}"
+    );
 }
